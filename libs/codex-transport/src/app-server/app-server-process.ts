@@ -1,0 +1,185 @@
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { CodexErrorCode, CodexTransportError } from '../errors/codex-transport.error';
+import type { TransportLogger } from '../logger';
+import { type JsonRpcConnectionOptions, JsonRpcConnection } from './json-rpc-connection';
+
+export interface AppServerProcessOptions {
+  binary: string;
+  args?: string[];
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  clientName: string;
+  clientVersion: string;
+  /** Notifications codex should not send at all (saves parsing work). */
+  optOutNotifications?: string[];
+  handshakeTimeoutMs: number;
+  requestTimeoutMs: number;
+  /** How long each shutdown stage (end stdin, SIGTERM) may take before the next. */
+  stopStageMs: number;
+  logger: TransportLogger;
+  handlers: Pick<JsonRpcConnectionOptions, 'onNotification' | 'onRequest' | 'onOutgoing' | 'onIncomingResult'>;
+}
+
+export interface ProcessExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** True when the gateway asked it to stop. */
+  expected: boolean;
+}
+
+const STDERR_TAIL_LINES = 40;
+const STDERR_LINE_MAX = 2000;
+
+/**
+ * One `codex app-server` child: spawned in its own process group, ready only after the `initialize`
+ * handshake, stopped in stages (end stdin → SIGTERM → SIGKILL to the group) so nothing it started
+ * survives it. Emits `exit` once with a {@link ProcessExit}.
+ */
+export class AppServerProcess extends EventEmitter {
+  readonly connection: JsonRpcConnection;
+  private readonly child: ChildProcessWithoutNullStreams;
+  private readonly stderrTail: string[] = [];
+  private stopping: Promise<void> | null = null;
+  private exited = false;
+  private readonly exitPromise: Promise<ProcessExit>;
+  readonly startedAt = Date.now();
+
+  constructor(private readonly options: AppServerProcessOptions) {
+    super();
+    this.child = spawn(options.binary, ['app-server', ...(options.args ?? [])], {
+      cwd: options.cwd,
+      env: options.env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      detached: process.platform !== 'win32',
+    });
+    this.connection = new JsonRpcConnection(this.child.stdout, this.child.stdin, {
+      ...options.handlers,
+      requestTimeoutMs: options.requestTimeoutMs,
+      onNoise: (line) => options.logger.debug?.(`non-protocol output: ${line.slice(0, 200)}`, 'AppServerProcess'),
+    });
+    let pendingStderr = '';
+    this.child.stderr.on('data', (chunk: Buffer) => {
+      const text = pendingStderr + chunk.toString('utf8');
+      const lines = text.split('\n');
+      pendingStderr = (lines.pop() ?? '').slice(-STDERR_LINE_MAX);
+      for (const line of lines) this.pushStderr(line);
+    });
+    this.exitPromise = new Promise((resolve) => {
+      const finish = (code: number | null, signal: NodeJS.Signals | null) => {
+        if (this.exited) return;
+        this.exited = true;
+        const exit: ProcessExit = { code, signal, expected: this.stopping !== null };
+        this.connection.dispose(
+          new CodexTransportError(CodexErrorCode.PROCESS_EXITED, this.describeExit(exit), {
+            stderr: this.stderrTail.slice(-10),
+          }),
+        );
+        resolve(exit);
+        this.emit('exit', exit);
+      };
+      this.child.once('exit', finish);
+      this.child.once('error', (err) => {
+        this.pushStderr(`spawn error: ${err.message}`);
+        finish(null, null);
+      });
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  get isAlive(): boolean {
+    return !this.exited;
+  }
+
+  /** Last stderr lines (ANSI stripped), for error details in logs. */
+  get recentStderr(): string[] {
+    return [...this.stderrTail];
+  }
+
+  /** Performs the initialize handshake; rejects (and stops the process) when it fails or times out. */
+  async initialize(): Promise<Record<string, unknown>> {
+    try {
+      const result = await this.connection.request<Record<string, unknown>>(
+        'initialize',
+        {
+          clientInfo: { name: this.options.clientName, title: null, version: this.options.clientVersion },
+          capabilities: {
+            experimentalApi: false,
+            optOutNotificationMethods: this.options.optOutNotifications ?? [],
+          },
+        },
+        this.options.handshakeTimeoutMs,
+      );
+      this.connection.notify('initialized');
+      return result;
+    } catch (error) {
+      await this.stop();
+      const stderr = this.stderrTail.slice(-5).join(' | ');
+      throw new CodexTransportError(
+        CodexErrorCode.START_FAILED,
+        `codex app-server did not initialize: ${(error as Error).message}`,
+        { stderr },
+      );
+    }
+  }
+
+  waitForExit(): Promise<ProcessExit> {
+    return this.exitPromise;
+  }
+
+  /** Staged stop: end stdin, then SIGTERM, then SIGKILL, each to the whole process group. */
+  stop(): Promise<void> {
+    if (this.stopping) return this.stopping;
+    this.stopping = (async () => {
+      if (this.exited) return;
+      this.child.stdin.end();
+      if (await this.exitedWithin(this.options.stopStageMs)) return;
+      this.signal('SIGTERM');
+      if (await this.exitedWithin(this.options.stopStageMs)) return;
+      this.signal('SIGKILL');
+      await this.exitPromise;
+    })();
+    return this.stopping;
+  }
+
+  /** Sends a signal to the process group (falls back to the process alone). */
+  signal(signal: NodeJS.Signals): void {
+    if (this.exited || this.child.pid === undefined) return;
+    try {
+      process.kill(process.platform === 'win32' ? this.child.pid : -this.child.pid, signal);
+    } catch {
+      try {
+        this.child.kill(signal);
+      } catch {
+        // already gone
+      }
+    }
+  }
+
+  private exitedWithin(ms: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), ms);
+      timer.unref();
+      void this.exitPromise.then(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+  }
+
+  private pushStderr(line: string): void {
+    // eslint-disable-next-line no-control-regex
+    const clean = line.replace(/\x1b\[[0-9;]*m/g, '').trim();
+    if (!clean) return;
+    this.stderrTail.push(clean.slice(0, STDERR_LINE_MAX));
+    if (this.stderrTail.length > STDERR_TAIL_LINES) this.stderrTail.shift();
+  }
+
+  private describeExit(exit: ProcessExit): string {
+    const how = exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`;
+    return exit.expected ? `codex app-server stopped (${how})` : `codex app-server exited unexpectedly (${how})`;
+  }
+}

@@ -1,0 +1,461 @@
+import { randomUUID } from 'node:crypto';
+import { Observable } from 'rxjs';
+import type { ApprovalDecision, ApprovalKind, CodexEvent } from '../events';
+import { APPROVAL_DECISIONS } from '../events';
+import { CodexErrorCode, CodexTransportError, isCodexTransportError } from '../errors/codex-transport.error';
+import type { TransportLogger } from '../logger';
+import type {
+  CodexThread,
+  ForkThreadParams,
+  ListThreadsParams,
+  ResumeThreadParams,
+  RunTurnParams,
+  SkillConfigWriteParams,
+  SkillsListParams,
+  StartThreadParams,
+  ThreadList,
+  ThreadSession,
+  TurnInput,
+} from '../types';
+import { AppServerProcess, type ProcessExit } from './app-server-process';
+import type { ApprovalsRegistry } from './approvals.registry';
+import type { JsonRpcId, OutgoingMessage } from './json-rpc-connection';
+import { TurnRun } from './turn-run';
+
+export interface AppServerSessionOptions {
+  tenant: string;
+  binary: string;
+  args?: string[];
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  clientName: string;
+  clientVersion: string;
+  turnTimeoutMs: number;
+  /** After an interrupt, how long codex gets to end the turn before its process is recycled. */
+  interruptGraceMs: number;
+  requestTimeoutMs: number;
+  handshakeTimeoutMs: number;
+  stopStageMs: number;
+  maxRunningTurns: number;
+  approvals: ApprovalsRegistry;
+  logger: TransportLogger;
+  /** Runs before every spawn (writes CODEX_HOME/config.toml). */
+  prepare: () => void;
+  onOutgoing?: (message: OutgoingMessage) => void;
+  onIncomingResult?: (method: string, result: unknown) => void;
+  onProcessExit?: (tenant: string, exit: ProcessExit) => void;
+}
+
+const APPROVAL_METHODS: Record<string, ApprovalKind> = {
+  'item/commandExecution/requestApproval': 'command',
+  'item/fileChange/requestApproval': 'fileChange',
+};
+
+/** Notifications the gateway never uses; codex is asked not to send them. */
+const OPT_OUT = ['account/rateLimits/updated', 'remoteControl/status/changed'];
+
+/**
+ * One tenant's `codex app-server`: spawns it on demand (and again after a crash), resumes threads that a
+ * previous process held before they are used, routes notifications to running turns and approval
+ * requests to the registry, and enforces one running turn per thread.
+ */
+export class AppServerSession {
+  private process: AppServerProcess | null = null;
+  private starting: Promise<AppServerProcess> | null = null;
+  private generation = 0;
+  private readonly uid = randomUUID().slice(0, 8);
+  /** Threads loaded in the current process. */
+  private loaded = new Set<string>();
+  private readonly loading = new Map<string, Promise<void>>();
+  private readonly runs = new Map<string, TurnRun>();
+  private closed = false;
+  private openStreams = 0;
+  lastActivity = Date.now();
+
+  constructor(private readonly options: AppServerSessionOptions) {}
+
+  get tenant(): string {
+    return this.options.tenant;
+  }
+
+  get pid(): number | undefined {
+    return this.process?.isAlive ? this.process.pid : undefined;
+  }
+
+  get runningTurns(): number {
+    return this.runs.size;
+  }
+
+  /** True when nothing depends on the process: no turn, approval or open stream. */
+  get isIdle(): boolean {
+    return this.runs.size === 0 && this.openStreams === 0 && this.options.approvals.count(this.tenant) === 0;
+  }
+
+  /** Marks a long-lived client stream open; the returned function closes it. */
+  holdStream(): () => void {
+    this.openStreams++;
+    this.touch();
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.openStreams--;
+      this.touch();
+    };
+  }
+
+  async startThread(params: StartThreadParams): Promise<ThreadSession> {
+    const result = await this.request<ThreadSession>('thread/start', compact({ ...params }));
+    this.loaded.add(result.thread.id);
+    return result;
+  }
+
+  async resumeThread(params: ResumeThreadParams): Promise<ThreadSession> {
+    const result = await this.request<ThreadSession>('thread/resume', compact({ ...params }));
+    this.loaded.add(result.thread.id);
+    return result;
+  }
+
+  async readThread(threadId: string, includeTurns: boolean): Promise<CodexThread> {
+    const result = await this.request<{ thread: CodexThread }>('thread/read', { threadId, includeTurns });
+    return result.thread;
+  }
+
+  async forkThread(params: ForkThreadParams): Promise<ThreadSession> {
+    const result = await this.request<ThreadSession>('thread/fork', compact({ ...params }));
+    this.loaded.add(result.thread.id);
+    return result;
+  }
+
+  async listThreads(params: ListThreadsParams): Promise<ThreadList> {
+    const body: Record<string, unknown> = compact({ limit: params.limit, cursor: params.cursor });
+    if (params.includeExec) body.sourceKinds = ['vscode', 'exec', 'appServer', 'cli'];
+    const result = await this.request<ThreadList>('thread/list', body);
+    return { data: result.data, nextCursor: result.nextCursor ?? null };
+  }
+
+  listSkills(params: SkillsListParams): Promise<{ data: unknown[] }> {
+    return this.request('skills/list', compact({ ...params }));
+  }
+
+  writeSkillConfig(params: SkillConfigWriteParams): Promise<{ effectiveEnabled: boolean }> {
+    return this.request('skills/config/write', compact({ ...params }));
+  }
+
+  /** Interrupts the thread's running turn; resolves once codex has accepted the interrupt. */
+  async interruptTurn(threadId: string, turnId: string): Promise<void> {
+    const run = this.runs.get(threadId);
+    if (!run || (run.turnId !== null && run.turnId !== turnId)) {
+      throw new CodexTransportError(CodexErrorCode.TURN_NOT_FOUND, `turn ${turnId} is not running`);
+    }
+    if (run.turnId === null) await waitFor(() => run.turnId !== null || run.state === 'done', 5000);
+    if (run.state === 'done') return;
+    await this.request('turn/interrupt', { threadId, turnId });
+  }
+
+  /**
+   * Runs a turn. Cold: nothing happens until subscription; unsubscribing interrupts the turn in codex
+   * (and recycles the process if codex does not confirm within the grace period).
+   */
+  runTurn(params: RunTurnParams): Observable<CodexEvent> {
+    return new Observable<CodexEvent>((subscriber) => {
+      const existing = this.runs.get(params.threadId);
+      if (existing && existing.state !== 'ending') {
+        subscriber.error(
+          new CodexTransportError(CodexErrorCode.THREAD_BUSY, `thread ${params.threadId} already runs a turn`),
+        );
+        return;
+      }
+      if (!existing && this.runs.size >= this.options.maxRunningTurns) {
+        subscriber.error(
+          new CodexTransportError(
+            CodexErrorCode.TOO_MANY_TURNS,
+            `at most ${this.options.maxRunningTurns} turns may run at once`,
+          ),
+        );
+        return;
+      }
+      const run = new TurnRun(params.threadId, subscriber);
+      void this.startRun(run, params, existing);
+      return () => {
+        if (run.state !== 'done') this.abandon(run, null);
+      };
+    });
+  }
+
+  /** Stops the process (staged) and ends everything running on it; the session takes no more work. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const process = this.process ?? (await this.starting?.catch(() => null)) ?? null;
+    await process?.stop();
+  }
+
+  private async startRun(run: TurnRun, params: RunTurnParams, previous: TurnRun | undefined): Promise<void> {
+    if (previous) {
+      // The previous turn was abandoned and is winding down; it frees the thread within the grace period.
+      await previous.done;
+    }
+    if (run.state === 'done') return;
+    this.runs.set(params.threadId, run);
+    this.touch();
+    const timeout = setTimeout(() => {
+      this.abandon(run, {
+        code: CodexErrorCode.TURN_TIMEOUT,
+        message: `the turn ran longer than ${Math.round(this.options.turnTimeoutMs / 1000)} s and was stopped`,
+      });
+    }, this.options.turnTimeoutMs);
+    timeout.unref();
+    run.timers.push(timeout);
+    try {
+      await this.ensureLoaded(params.threadId);
+      const process = this.process!;
+      const result = await process.connection.request<{ turn: { id: string } }>(
+        'turn/start',
+        compact({
+          threadId: params.threadId,
+          input: params.input.map(toCodexInput),
+          model: params.model,
+          effort: params.effort,
+          cwd: params.cwd,
+          approvalPolicy: params.approvalPolicy,
+          sandboxPolicy: params.sandbox ? sandboxPolicy(params.sandbox, params.cwd) : undefined,
+        }),
+      );
+      run.setTurnId(result.turn.id);
+      if (run.detached) this.sendInterrupt(run);
+    } catch (error) {
+      this.runs.delete(params.threadId);
+      run.fail(asTransportError(error));
+    }
+  }
+
+  /**
+   * The subscriber is gone, or the turn timed out: end the stream now (with `error` as a failed turn if
+   * given), interrupt the turn in codex, and recycle the process if codex does not confirm in time.
+   */
+  private abandon(run: TurnRun, error: { code: string; message: string } | null): void {
+    if (run.state === 'done' || (run.detached && error === null)) return;
+    if (error) {
+      run.emit({ type: 'error', threadId: run.threadId, turnId: run.turnId, message: error.message, willRetry: false });
+      run.emit({ type: 'turn.completed', threadId: run.threadId, turnId: run.turnId ?? '', status: 'failed', error });
+    }
+    run.detach(error !== null);
+    this.sendInterrupt(run);
+  }
+
+  private sendInterrupt(run: TurnRun): void {
+    if (run.state === 'done' || run.turnId === null) return; // startRun interrupts once the id is known
+    const process = this.process;
+    if (!process) return;
+    process.connection.request('turn/interrupt', { threadId: run.threadId, turnId: run.turnId }).catch(() => {
+      // "no active turn": it ended on its own meanwhile; turn/completed settles the run
+    });
+    const grace = setTimeout(() => {
+      if (run.state === 'done') return;
+      this.options.logger.warn(
+        `turn ${run.turnId} did not end ${this.options.interruptGraceMs} ms after interrupt; recycling the codex process`,
+        'AppServerSession',
+      );
+      void process.stop();
+    }, this.options.interruptGraceMs);
+    grace.unref();
+    run.timers.push(grace);
+  }
+
+  private async ensureLoaded(threadId: string): Promise<void> {
+    await this.ensureProcess();
+    if (this.loaded.has(threadId)) return;
+    let loading = this.loading.get(threadId);
+    if (!loading) {
+      loading = this.request<ThreadSession>('thread/resume', { threadId })
+        .then((result) => {
+          this.loaded.add(result.thread.id);
+        })
+        .finally(() => this.loading.delete(threadId));
+      this.loading.set(threadId, loading);
+    }
+    await loading;
+  }
+
+  private async request<T>(method: string, params: unknown): Promise<T> {
+    const process = await this.ensureProcess();
+    this.touch();
+    return process.connection.request<T>(method, params);
+  }
+
+  private async ensureProcess(): Promise<AppServerProcess> {
+    if (this.closed) throw new CodexTransportError(CodexErrorCode.SHUTTING_DOWN, 'the gateway is shutting down');
+    if (this.process?.isAlive) return this.process;
+    if (!this.starting) {
+      this.starting = this.spawn().finally(() => (this.starting = null));
+    }
+    return this.starting;
+  }
+
+  private async spawn(): Promise<AppServerProcess> {
+    this.options.prepare();
+    const generation = ++this.generation;
+    const process = new AppServerProcess({
+      binary: this.options.binary,
+      args: this.options.args,
+      env: this.options.env,
+      cwd: this.options.cwd,
+      clientName: this.options.clientName,
+      clientVersion: this.options.clientVersion,
+      optOutNotifications: OPT_OUT,
+      handshakeTimeoutMs: this.options.handshakeTimeoutMs,
+      requestTimeoutMs: this.options.requestTimeoutMs,
+      stopStageMs: this.options.stopStageMs,
+      logger: this.options.logger,
+      handlers: {
+        onNotification: (method, params) => this.onNotification(generation, method, params),
+        onRequest: (id, method, params) => this.onServerRequest(process, generation, id, method, params),
+        onOutgoing: this.options.onOutgoing,
+        onIncomingResult: this.options.onIncomingResult,
+      },
+    });
+    process.once('exit', (exit: ProcessExit) => this.onExit(process, generation, exit));
+    await process.initialize();
+    if (this.closed) {
+      await process.stop();
+      throw new CodexTransportError(CodexErrorCode.SHUTTING_DOWN, 'the gateway is shutting down');
+    }
+    this.loaded = new Set();
+    this.process = process;
+    this.options.logger.log(`codex app-server started for tenant ${this.tenant} (pid ${process.pid})`, 'AppServerSession');
+    return process;
+  }
+
+  private onExit(process: AppServerProcess, generation: number, exit: ProcessExit): void {
+    if (this.process === process) {
+      this.process = null;
+      this.loaded = new Set();
+    }
+    this.options.approvals.dropProcess(`${this.uid}:${generation}:`);
+    const message = exit.expected
+      ? 'the codex process was stopped before the turn ended'
+      : `codex app-server exited unexpectedly (${exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`}) and the turn was lost; the next request starts a new process`;
+    for (const [threadId, run] of this.runs) {
+      this.runs.delete(threadId);
+      run.emit({ type: 'error', threadId, turnId: run.turnId, message, willRetry: false });
+      run.finish('failed', { code: CodexErrorCode.PROCESS_EXITED, message });
+    }
+    if (!exit.expected) {
+      this.options.logger.error(
+        `codex app-server for tenant ${this.tenant} exited unexpectedly (code ${exit.code}, signal ${exit.signal}); stderr: ${process.recentStderr.slice(-3).join(' | ')}`,
+        'AppServerSession',
+      );
+    }
+    this.options.onProcessExit?.(this.tenant, exit);
+  }
+
+  private onNotification(generation: number, method: string, params: Record<string, unknown>): void {
+    if (generation !== this.generation) return;
+    if (method === 'serverRequest/resolved') {
+      this.options.approvals.resolvedByCodex(`${this.uid}:${generation}:${String(params.requestId)}`);
+      return;
+    }
+    if (method === 'configWarning') {
+      this.options.logger.warn(`codex config warning: ${String(params.summary ?? '')}`, 'AppServerSession');
+      return;
+    }
+    const threadId = typeof params.threadId === 'string' ? params.threadId : null;
+    if (!threadId) return;
+    const run = this.runs.get(threadId);
+    if (!run) return;
+    const turnId = typeof params.turnId === 'string' ? params.turnId : null;
+    if (turnId && run.turnId && turnId !== run.turnId) return;
+    run.handleNotification(method, params);
+    if (run.state === 'done') {
+      this.runs.delete(threadId);
+      this.options.approvals.endTurn(threadId, run.turnId);
+      this.touch();
+    }
+  }
+
+  private onServerRequest(
+    process: AppServerProcess,
+    generation: number,
+    id: JsonRpcId,
+    method: string,
+    params: Record<string, unknown>,
+  ): void {
+    const threadId = typeof params.threadId === 'string' ? params.threadId : '';
+    const run = this.runs.get(threadId);
+    const kind = APPROVAL_METHODS[method];
+    if (!kind || !run) {
+      // Answer so codex does not wait forever; tell the turn (if any) what was refused.
+      process.connection.respondError(id, -32601, `codex-gateway does not handle ${method}`);
+      run?.emit({ type: 'warning', threadId, message: `codex asked for ${method}, which this gateway declines` });
+      return;
+    }
+    const turnId = typeof params.turnId === 'string' ? params.turnId : (run.turnId ?? '');
+    const offered = Array.isArray(params.availableDecisions)
+      ? params.availableDecisions.filter((d): d is ApprovalDecision =>
+          (APPROVAL_DECISIONS as readonly unknown[]).includes(d),
+        )
+      : [];
+    const decisions = [...new Set<ApprovalDecision>([...offered, 'accept', 'decline', 'cancel'])].filter((d) =>
+      APPROVAL_DECISIONS.includes(d),
+    );
+    if (!offered.includes('acceptForSession') && kind === 'command') decisions.splice(1, 0, 'acceptForSession');
+    const approval = this.options.approvals.add(
+      {
+        tenant: this.tenant,
+        kind,
+        threadId,
+        turnId,
+        itemId: typeof params.itemId === 'string' ? params.itemId : null,
+        command: typeof params.command === 'string' ? params.command : null,
+        cwd: typeof params.cwd === 'string' ? params.cwd : null,
+        reason: typeof params.reason === 'string' ? params.reason : null,
+        availableDecisions: APPROVAL_DECISIONS.filter((d) => decisions.includes(d)),
+        answer: (decision) => {
+          if (process.isAlive) process.connection.respond(id, { decision });
+        },
+        onResolved: (decision, reason) => {
+          run.emit({ type: 'approval.resolved', threadId, turnId, approvalId: approval.id, decision, reason });
+          this.touch();
+        },
+      },
+      `${this.uid}:${generation}:${String(id)}`,
+    );
+    run.emit({ type: 'approval.requested', threadId, turnId, approval });
+  }
+
+  private touch(): void {
+    this.lastActivity = Date.now();
+  }
+}
+
+function toCodexInput(input: TurnInput): Record<string, unknown> {
+  return input.type === 'text' ? { type: 'text', text: input.text, text_elements: [] } : { ...input };
+}
+
+function sandboxPolicy(mode: string, cwd?: string): Record<string, unknown> {
+  if (mode === 'danger-full-access') return { type: 'dangerFullAccess' };
+  if (mode === 'workspace-write') return { type: 'workspaceWrite', writableRoots: cwd ? [cwd] : [] };
+  return { type: 'readOnly' };
+}
+
+/** Drops undefined fields (codex treats absent and null differently for some keys). */
+function compact<T extends Record<string, unknown>>(obj: T): T {
+  for (const key of Object.keys(obj)) if (obj[key] === undefined) delete obj[key];
+  return obj;
+}
+
+function asTransportError(error: unknown): CodexTransportError {
+  if (isCodexTransportError(error)) return error;
+  return new CodexTransportError(CodexErrorCode.RPC_ERROR, (error as Error)?.message ?? String(error));
+}
+
+function waitFor(check: () => boolean, timeoutMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    const tick = () => {
+      if (check() || Date.now() - started > timeoutMs) return resolve();
+      setTimeout(tick, 5).unref();
+    };
+    tick();
+  });
+}

@@ -1,0 +1,247 @@
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { Observable, defer } from 'rxjs';
+import { type ResolvedBinary, resolveCodexBinary } from '../binary';
+import type { ApprovalDecision, ApprovalRequest, CodexEvent } from '../events';
+import { CodexErrorCode, CodexTransportError } from '../errors/codex-transport.error';
+import { type TransportLogger, silentLogger } from '../logger';
+import { type CodexTransportOptions, TRANSPORT_DEFAULTS } from '../options';
+import { childEnvironment, prepareTenantHome, tenantHome } from '../tenant-home';
+import type {
+  CodexThread,
+  ForkThreadParams,
+  ListThreadsParams,
+  ResumeThreadParams,
+  RunTurnParams,
+  SkillConfigWriteParams,
+  SkillsListParams,
+  StartThreadParams,
+  ThreadList,
+  ThreadSession,
+} from '../types';
+import { AppServerProcess } from './app-server-process';
+import { AppServerSession } from './app-server-session';
+import { ApprovalsRegistry } from './approvals.registry';
+
+export interface ProcessInfo {
+  tenant: string;
+  pid: number | undefined;
+  runningTurns: number;
+  idleForMs: number;
+}
+
+export interface TransportStats {
+  sessions: number;
+  liveProcesses: number;
+  runningTurns: number;
+  pendingApprovals: number;
+  processRestarts: number;
+}
+
+/**
+ * The app-server backend: a pool of per-tenant `codex app-server` processes with idle reaping, a cap
+ * on live processes, and the approvals registry they share. Every method takes the tenant; a thread
+ * or approval id is only ever looked up inside that tenant's process and home.
+ */
+export class AppServerTransport {
+  readonly approvals: ApprovalsRegistry;
+  private readonly sessions = new Map<string, AppServerSession>();
+  private readonly logger: TransportLogger;
+  private binary: ResolvedBinary | null = null;
+  private reaper: NodeJS.Timeout | null = null;
+  private shuttingDown: Promise<void> | null = null;
+  private unexpectedExits = 0;
+
+  constructor(private readonly options: CodexTransportOptions) {
+    this.logger = options.logger ?? silentLogger;
+    this.approvals = new ApprovalsRegistry(options.approvalTimeoutMs);
+    if (options.cleanupIntervalMs > 0) {
+      this.reaper = setInterval(() => void this.reapIdle(), options.cleanupIntervalMs);
+      this.reaper.unref();
+    }
+  }
+
+  /** The binary in use (resolved once; throws BINARY_NOT_FOUND). */
+  resolveBinary(): ResolvedBinary {
+    this.binary ??= resolveCodexBinary(this.options.binaryPath);
+    return this.binary;
+  }
+
+  async startThread(tenant: string, params: StartThreadParams = {}): Promise<ThreadSession> {
+    return this.session(tenant).startThread(this.withDefaults(params));
+  }
+
+  async resumeThread(tenant: string, params: ResumeThreadParams): Promise<ThreadSession> {
+    return this.session(tenant).resumeThread(params);
+  }
+
+  async readThread(tenant: string, threadId: string, includeTurns = false): Promise<CodexThread> {
+    return this.session(tenant).readThread(threadId, includeTurns);
+  }
+
+  async forkThread(tenant: string, params: ForkThreadParams): Promise<ThreadSession> {
+    return this.session(tenant).forkThread(params);
+  }
+
+  async listThreads(tenant: string, params: ListThreadsParams = {}): Promise<ThreadList> {
+    return this.session(tenant).listThreads(params);
+  }
+
+  async listSkills(tenant: string, params: SkillsListParams = {}): Promise<{ data: unknown[] }> {
+    return this.session(tenant).listSkills(params);
+  }
+
+  async writeSkillConfig(tenant: string, params: SkillConfigWriteParams): Promise<{ effectiveEnabled: boolean }> {
+    return this.session(tenant).writeSkillConfig(params);
+  }
+
+  /** Cold stream of the turn's normalized events; unsubscribing interrupts the turn. */
+  runTurn(tenant: string, params: RunTurnParams): Observable<CodexEvent> {
+    return defer(() => this.session(tenant).runTurn(params));
+  }
+
+  interruptTurn(tenant: string, threadId: string, turnId: string): Promise<void> {
+    const session = this.sessions.get(tenant);
+    if (!session) {
+      return Promise.reject(new CodexTransportError(CodexErrorCode.TURN_NOT_FOUND, `turn ${turnId} is not running`));
+    }
+    return session.interruptTurn(threadId, turnId);
+  }
+
+  listApprovals(tenant: string, threadId?: string): ApprovalRequest[] {
+    return this.approvals.list(tenant, threadId);
+  }
+
+  respondToApproval(tenant: string, approvalId: string, decision: ApprovalDecision): ApprovalRequest {
+    return this.approvals.respond(tenant, approvalId, decision);
+  }
+
+  /** Keeps the tenant's process from idle reaping while a long-lived client stream is open. */
+  holdStream(tenant: string): () => void {
+    return this.session(tenant).holdStream();
+  }
+
+  /** The tenant's CODEX_HOME. */
+  homeOf(tenant: string): string {
+    return tenantHome(this.options.baseDataDir, tenant);
+  }
+
+  processes(): ProcessInfo[] {
+    const now = Date.now();
+    return [...this.sessions.values()].map((s) => ({
+      tenant: s.tenant,
+      pid: s.pid,
+      runningTurns: s.runningTurns,
+      idleForMs: now - s.lastActivity,
+    }));
+  }
+
+  stats(): TransportStats {
+    const sessions = [...this.sessions.values()];
+    return {
+      sessions: sessions.length,
+      liveProcesses: sessions.filter((s) => s.pid !== undefined).length,
+      runningTurns: sessions.reduce((n, s) => n + s.runningTurns, 0),
+      pendingApprovals: this.approvals.count(),
+      processRestarts: this.unexpectedExits,
+    };
+  }
+
+  /**
+   * Readiness: true when a codex process is up, else starts a throwaway one (own CODEX_HOME under the
+   * data dir) and checks that it finishes the handshake.
+   */
+  async checkHealth(): Promise<{ binary: string; pid?: number }> {
+    const binary = this.resolveBinary();
+    const live = [...this.sessions.values()].find((s) => s.pid !== undefined);
+    if (live) return { binary: binary.path, pid: live.pid };
+    const home = join(resolve(this.options.baseDataDir), 'health');
+    mkdirSync(home, { recursive: true });
+    const probe = new AppServerProcess({
+      binary: binary.path,
+      env: { ...childEnvironment(this.options, binary, home) },
+      cwd: home,
+      clientName: this.options.clientName,
+      clientVersion: this.options.clientVersion,
+      handshakeTimeoutMs: this.options.handshakeTimeoutMs ?? TRANSPORT_DEFAULTS.handshakeTimeoutMs,
+      requestTimeoutMs: this.options.requestTimeoutMs ?? TRANSPORT_DEFAULTS.requestTimeoutMs,
+      stopStageMs: this.options.stopStageMs ?? TRANSPORT_DEFAULTS.stopStageMs,
+      logger: this.logger,
+      handlers: { onNotification: () => undefined, onRequest: () => undefined },
+    });
+    try {
+      await probe.initialize();
+      return { binary: binary.path, pid: probe.pid };
+    } finally {
+      await probe.stop();
+    }
+  }
+
+  /** Stops processes that have been idle longer than the idle timeout. */
+  async reapIdle(now = Date.now()): Promise<string[]> {
+    const reaped: string[] = [];
+    for (const [tenant, session] of this.sessions) {
+      if (session.isIdle && now - session.lastActivity >= this.options.idleTimeoutMs) {
+        this.sessions.delete(tenant);
+        reaped.push(tenant);
+        this.logger.log(`stopping idle codex process of tenant ${tenant}`, 'AppServerTransport');
+        await session.close();
+      }
+    }
+    return reaped;
+  }
+
+  /** Stops every process (staged) and refuses new work. Safe to call twice. */
+  shutdown(): Promise<void> {
+    this.shuttingDown ??= (async () => {
+      if (this.reaper) clearInterval(this.reaper);
+      const sessions = [...this.sessions.values()];
+      this.sessions.clear();
+      await Promise.all(sessions.map((s) => s.close()));
+    })();
+    return this.shuttingDown;
+  }
+
+  private session(tenant: string): AppServerSession {
+    if (this.shuttingDown) throw new CodexTransportError(CodexErrorCode.SHUTTING_DOWN, 'the gateway is shutting down');
+    const existing = this.sessions.get(tenant);
+    if (existing) return existing;
+    if (this.sessions.size >= this.options.maxSessions) {
+      throw new CodexTransportError(
+        CodexErrorCode.POOL_FULL,
+        `all ${this.options.maxSessions} codex sessions are in use; retry shortly`,
+      );
+    }
+    const binary = this.resolveBinary();
+    const home = tenantHome(this.options.baseDataDir, tenant);
+    const o = this.options;
+    const session = new AppServerSession({
+      tenant,
+      binary: binary.path,
+      env: childEnvironment(o, binary, home),
+      cwd: o.workspace,
+      clientName: o.clientName,
+      clientVersion: o.clientVersion,
+      turnTimeoutMs: o.turnTimeoutMs,
+      interruptGraceMs: o.interruptGraceMs ?? TRANSPORT_DEFAULTS.interruptGraceMs,
+      requestTimeoutMs: o.requestTimeoutMs ?? TRANSPORT_DEFAULTS.requestTimeoutMs,
+      handshakeTimeoutMs: o.handshakeTimeoutMs ?? TRANSPORT_DEFAULTS.handshakeTimeoutMs,
+      stopStageMs: o.stopStageMs ?? TRANSPORT_DEFAULTS.stopStageMs,
+      maxRunningTurns: o.maxRunningTurnsPerTenant,
+      approvals: this.approvals,
+      logger: this.logger,
+      prepare: () => prepareTenantHome(o, home),
+      onOutgoing: o.onOutgoing,
+      onIncomingResult: o.onIncomingResult,
+      onProcessExit: (_tenant, exit) => {
+        if (!exit.expected) this.unexpectedExits++;
+      },
+    });
+    this.sessions.set(tenant, session);
+    return session;
+  }
+
+  private withDefaults(params: StartThreadParams): StartThreadParams {
+    return { cwd: this.options.workspace, ...params };
+  }
+}

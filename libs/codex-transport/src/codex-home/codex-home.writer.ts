@@ -1,0 +1,109 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export type SandboxMode = 'read-only' | 'workspace-write' | 'danger-full-access';
+export type ApprovalPolicy = 'untrusted' | 'on-request' | 'never';
+
+export const SANDBOX_MODES: readonly SandboxMode[] = ['read-only', 'workspace-write', 'danger-full-access'];
+export const APPROVAL_POLICIES: readonly ApprovalPolicy[] = ['untrusted', 'on-request', 'never'];
+
+/** Name of the environment variable through which the child gets the provider key. */
+export const PROVIDER_KEY_ENV = 'CODEX_GATEWAY_PROVIDER_KEY';
+
+export interface CodexHomeConfig {
+  model: string;
+  reasoningEffort?: string | null;
+  sandbox: SandboxMode;
+  approvalPolicy: ApprovalPolicy;
+  provider: {
+    id: string;
+    name: string;
+    baseUrl: string;
+    /** Only whether a key exists matters here: the key itself never goes on disk. */
+    hasApiKey: boolean;
+    requestMaxRetries: number;
+    streamMaxRetries: number;
+    streamIdleTimeoutMs: number;
+  };
+  /** Extra writable roots for the workspace-write sandbox. */
+  addDirs?: string[];
+  enableSearch?: boolean;
+}
+
+const q = (s: string): string => JSON.stringify(s); // a JSON string is a valid TOML basic string
+
+/** Renders the gateway-managed part of config.toml. */
+export function renderCodexConfig(config: CodexHomeConfig): string {
+  const p = config.provider;
+  const lines = [
+    '# Written by codex-gateway on every process start; tables below the managed part are kept.',
+    `model = ${q(config.model)}`,
+    `model_provider = ${q(p.id)}`,
+    `sandbox_mode = ${q(config.sandbox)}`,
+    `approval_policy = ${q(config.approvalPolicy)}`,
+  ];
+  if (config.reasoningEffort) lines.push(`model_reasoning_effort = ${q(config.reasoningEffort)}`);
+  lines.push(`web_search = ${q(config.enableSearch ? 'live' : 'disabled')}`);
+  lines.push('', '[analytics]', 'enabled = false', '', '[features]', 'plugins = false');
+  if (config.addDirs && config.addDirs.length > 0) {
+    lines.push('', '[sandbox_workspace_write]', `writable_roots = [${config.addDirs.map(q).join(', ')}]`);
+  }
+  lines.push(
+    '',
+    `[model_providers.${q(p.id)}]`,
+    `name = ${q(p.name)}`,
+    `base_url = ${q(p.baseUrl)}`,
+    'wire_api = "responses"',
+    `request_max_retries = ${p.requestMaxRetries}`,
+    `stream_max_retries = ${p.streamMaxRetries}`,
+    `stream_idle_timeout_ms = ${p.streamIdleTimeoutMs}`,
+  );
+  if (p.hasApiKey) lines.push(`env_key = ${q(PROVIDER_KEY_ENV)}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * Keeps the tables codex itself writes into config.toml (`[[skills.config]]` from skills/config/write),
+ * so regenerating the managed part does not undo a user's skill settings.
+ */
+export function preservedTables(existing: string): string {
+  const blocks: string[] = [];
+  let current: string[] | null = null;
+  for (const line of existing.split('\n')) {
+    const header = /^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*$/.exec(line);
+    if (header) {
+      if (current) blocks.push(current.join('\n').trimEnd());
+      current = /^\s*\[\[\s*skills\.config\s*\]\]/.test(line) ? [line] : null;
+      continue;
+    }
+    current?.push(line);
+  }
+  if (current) blocks.push(current.join('\n').trimEnd());
+  return blocks.length > 0 ? `\n${blocks.join('\n\n')}\n` : '';
+}
+
+/** Writes `<home>/config.toml` (mode 0600), keeping codex-written skill settings. */
+export function writeCodexHome(home: string, config: CodexHomeConfig): string {
+  mkdirSync(home, { recursive: true, mode: 0o700 });
+  const file = join(home, 'config.toml');
+  let existing = '';
+  try {
+    existing = readFileSync(file, 'utf8');
+  } catch {
+    // first start of this tenant
+  }
+  writeFileSync(file, renderCodexConfig(config) + preservedTables(existing), { mode: 0o600 });
+  return file;
+}
+
+/**
+ * A directory name for a tenant id: readable ids are kept as they are; anything that could
+ * traverse, collide with a dot entry or carry odd characters becomes a hash.
+ */
+export function tenantDirName(tenant: string): string {
+  if (/^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}$/.test(tenant) && !tenant.startsWith('h-') && !tenant.includes('..')) {
+    return tenant;
+  }
+  return `h-${createHash('sha256').update(tenant).digest('hex').slice(0, 32)}`;
+}

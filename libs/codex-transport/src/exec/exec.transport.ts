@@ -1,0 +1,170 @@
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { Observable } from 'rxjs';
+import { type ResolvedBinary, resolveCodexBinary } from '../binary';
+import type { SandboxMode } from '../codex-home/codex-home.writer';
+import type { CodexEvent } from '../events';
+import { CodexErrorCode } from '../errors/codex-transport.error';
+import { LineFramer } from '../app-server/line-framer';
+import { type TransportLogger, silentLogger } from '../logger';
+import { type CodexTransportOptions, TRANSPORT_DEFAULTS } from '../options';
+import { childEnvironment, prepareTenantHome, tenantHome } from '../tenant-home';
+import { ExecEventMapper } from './exec-event.mapper';
+
+export interface ExecTurnParams {
+  prompt: string;
+  /** Continue this thread (`codex exec resume <id>`); omitted: a new thread. */
+  threadId?: string;
+  model?: string;
+  effort?: string;
+  cwd?: string;
+  sandbox?: SandboxMode;
+  /** Local image files attached to the prompt. */
+  images?: string[];
+  /** No rollout is written (the thread cannot be continued). */
+  ephemeral?: boolean;
+}
+
+/**
+ * The exec backend: one `codex exec --json` process per turn (stdin carries the prompt and is then
+ * closed), its JSONL mapped to the normalized events. Unsubscribing kills the process group.
+ */
+export class ExecTransport {
+  private binary: ResolvedBinary | null = null;
+  private readonly logger: TransportLogger;
+  private readonly running = new Set<() => void>();
+
+  constructor(private readonly options: CodexTransportOptions) {
+    this.logger = options.logger ?? silentLogger;
+  }
+
+  get runningTurns(): number {
+    return this.running.size;
+  }
+
+  runTurn(tenant: string, params: ExecTurnParams): Observable<CodexEvent> {
+    return new Observable<CodexEvent>((subscriber) => {
+      this.binary ??= resolveCodexBinary(this.options.binaryPath);
+      const home = tenantHome(this.options.baseDataDir, tenant);
+      prepareTenantHome(this.options, home);
+      const args = ['exec'];
+      if (params.threadId) args.push('resume', params.threadId);
+      args.push('--json', '--skip-git-repo-check');
+      if (params.ephemeral) args.push('--ephemeral');
+      if (params.model) args.push('-m', params.model);
+      args.push('-c', `sandbox_mode=${JSON.stringify(params.sandbox ?? this.options.sandbox)}`);
+      if (params.effort) args.push('-c', `model_reasoning_effort=${JSON.stringify(params.effort)}`);
+      for (const image of params.images ?? []) args.push('-i', image);
+      args.push('-');
+
+      const child = spawn(this.binary.path, args, {
+        cwd: params.cwd ?? this.options.workspace,
+        env: childEnvironment(this.options, this.binary, home),
+        stdio: ['pipe', 'pipe', 'pipe'],
+        detached: process.platform !== 'win32',
+      });
+      const mapper = new ExecEventMapper(`exec_${randomUUID()}`, params.prompt);
+      const stderrTail: string[] = [];
+      let ended = false;
+
+      const kill = (signal: NodeJS.Signals) => {
+        if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+        try {
+          process.kill(-child.pid, signal);
+        } catch {
+          child.kill(signal);
+        }
+      };
+      const stop = () => {
+        kill('SIGTERM');
+        const timer = setTimeout(() => kill('SIGKILL'), this.options.stopStageMs ?? TRANSPORT_DEFAULTS.stopStageMs);
+        timer.unref();
+        child.once('exit', () => clearTimeout(timer));
+      };
+      this.running.add(stop);
+
+      const emit = (event: CodexEvent) => {
+        if (ended) return;
+        subscriber.next(event);
+        if (event.type === 'turn.completed') {
+          ended = true;
+          subscriber.complete();
+        }
+      };
+      const framer = new LineFramer((line) => {
+        let event: Record<string, unknown>;
+        try {
+          event = JSON.parse(line);
+        } catch {
+          return;
+        }
+        for (const e of mapper.map(event)) emit(e);
+      });
+      child.stdout.on('data', (chunk: Buffer) => framer.push(chunk));
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderrTail.push(chunk.toString('utf8'));
+        if (stderrTail.length > 20) stderrTail.shift();
+      });
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(params.prompt);
+
+      const timeout = setTimeout(() => {
+        emit({
+          type: 'turn.completed',
+          threadId: mapper.threadId,
+          turnId: mapper.turnId,
+          status: 'failed',
+          error: {
+            code: CodexErrorCode.TURN_TIMEOUT,
+            message: `the turn ran longer than ${Math.round(this.options.turnTimeoutMs / 1000)} s and was stopped`,
+          },
+        });
+        stop();
+      }, this.options.turnTimeoutMs);
+      timeout.unref();
+
+      child.once('error', (err) => {
+        this.logger.error(`codex exec could not start: ${err.message}`, 'ExecTransport');
+      });
+      child.once('close', (code, signal) => {
+        clearTimeout(timeout);
+        this.running.delete(stop);
+        framer.end();
+        if (!ended) {
+          this.logger.warn(
+            `codex exec ended without a turn result (code ${code}, signal ${signal}): ${stderrTail.join('').slice(-500)}`,
+            'ExecTransport',
+          );
+          emit({
+            type: 'turn.completed',
+            threadId: mapper.threadId,
+            turnId: mapper.turnId,
+            status: 'failed',
+            error: {
+              code: CodexErrorCode.PROCESS_EXITED,
+              message: `codex exec exited before the turn finished (${signal ? `signal ${signal}` : `code ${code}`})`,
+            },
+          });
+        }
+      });
+
+      return () => {
+        clearTimeout(timeout);
+        if (!ended) {
+          ended = true;
+          stop();
+          return;
+        }
+        // The turn finished: codex exits by itself once its rollout is flushed; make sure it does.
+        const reaper = setTimeout(stop, this.options.stopStageMs ?? TRANSPORT_DEFAULTS.stopStageMs);
+        reaper.unref();
+        child.once('exit', () => clearTimeout(reaper));
+      };
+    });
+  }
+
+  /** Kills every running exec process. */
+  shutdown(): void {
+    for (const stop of this.running) stop();
+  }
+}

@@ -1,0 +1,62 @@
+import type { ApprovalPolicy, SandboxMode } from './codex-home/codex-home.writer';
+import type { OutgoingMessage } from './app-server/json-rpc-connection';
+import type { TransportLogger } from './logger';
+
+export interface ProviderOptions {
+  /** Provider table name in config.toml (`model_provider`). */
+  id: string;
+  name: string;
+  /** Responses-API base URL; codex appends `/responses`. */
+  baseUrl: string;
+  /** Given to the child in its environment only; never written to disk. */
+  apiKey?: string | null;
+  requestMaxRetries?: number;
+  streamMaxRetries?: number;
+  streamIdleTimeoutMs?: number;
+}
+
+/** Everything the transport needs, as plain values (no environment reading inside the library). */
+export interface CodexTransportOptions {
+  /** Explicit codex binary; default: the native binary of the installed `@openai/codex`. */
+  binaryPath?: string | null;
+  /** Tenant state lives in `<baseDataDir>/users/<tenant>/` (that directory is the tenant's CODEX_HOME). */
+  baseDataDir: string;
+  /** Default working directory for threads and the processes. */
+  workspace: string;
+  clientName: string;
+  clientVersion: string;
+  model: string;
+  reasoningEffort?: string | null;
+  provider: ProviderOptions;
+  sandbox: SandboxMode;
+  approvalPolicy: ApprovalPolicy;
+  addDirs?: string[];
+  enableSearch?: boolean;
+  /** Base environment of every codex child (the caller filters what it passes). */
+  env: NodeJS.ProcessEnv;
+  approvalTimeoutMs: number;
+  turnTimeoutMs: number;
+  maxSessions: number;
+  maxRunningTurnsPerTenant: number;
+  idleTimeoutMs: number;
+  cleanupIntervalMs: number;
+  interruptGraceMs?: number;
+  requestTimeoutMs?: number;
+  handshakeTimeoutMs?: number;
+  stopStageMs?: number;
+  logger?: TransportLogger;
+  /** Sees every JSON-RPC message the transport writes (used to check them against codex's schema). */
+  onOutgoing?: (message: OutgoingMessage) => void;
+  /** Sees every JSON-RPC result the transport receives, with its method. */
+  onIncomingResult?: (method: string, result: unknown) => void;
+}
+
+export const TRANSPORT_DEFAULTS = {
+  interruptGraceMs: 5000,
+  requestTimeoutMs: 30_000,
+  handshakeTimeoutMs: 20_000,
+  stopStageMs: 2000,
+  requestMaxRetries: 1,
+  streamMaxRetries: 1,
+  streamIdleTimeoutMs: 120_000,
+} as const;

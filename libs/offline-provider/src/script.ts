@@ -1,0 +1,112 @@
+/**
+ * The prompt script: `[[name]]` or `[[name: argument]]` tokens inside the latest user message choose
+ * what the offline provider answers. Everything else in the prompt is ordinary text.
+ */
+export interface Script {
+  /** Exact reply text (`[[reply: ...]]`); otherwise a default reply that quotes the prompt. */
+  reply: string | null;
+  /** Number of text deltas the reply is split into. */
+  deltas: number | null;
+  /** Reply made of this many words (for size-controlled streams). */
+  words: number | null;
+  /** Milliseconds between deltas. */
+  delayMs: number;
+  reasoning: string | null;
+  shell: string | null;
+  status: number | null;
+  cut: boolean;
+  hang: boolean;
+  memory: boolean;
+  /** Reply with the instructions (developer/system messages not written by codex) the request carried. */
+  echoInstructions: boolean;
+  /** The prompt with every token removed. */
+  text: string;
+}
+
+const TOKEN = /\[\[\s*([a-z-]+)\s*(?::\s*([\s\S]*?))?\s*\]\]/gi;
+
+export const SLOW_DEFAULTS = { deltas: 20, delayMs: 250 } as const;
+
+function positiveInt(value: string | undefined, fallback: number | null): number | null {
+  const n = Number.parseInt(value ?? '', 10);
+  return Number.isFinite(n) && n >= 0 ? n : fallback;
+}
+
+export function parseScript(prompt: string): Script {
+  const script: Script = {
+    reply: null,
+    deltas: null,
+    words: null,
+    delayMs: 0,
+    reasoning: null,
+    shell: null,
+    status: null,
+    cut: false,
+    hang: false,
+    memory: false,
+    echoInstructions: false,
+    text: prompt.replace(TOKEN, ' ').replace(/\s+/g, ' ').trim(),
+  };
+  for (const match of prompt.matchAll(TOKEN)) {
+    const name = match[1].toLowerCase();
+    const arg = match[2]?.trim();
+    switch (name) {
+      case 'reply':
+        script.reply = arg ?? '';
+        break;
+      case 'deltas':
+        script.deltas = positiveInt(arg, null);
+        break;
+      case 'words':
+        script.words = positiveInt(arg, null);
+        break;
+      case 'delay':
+        script.delayMs = positiveInt(arg, 0) ?? 0;
+        break;
+      case 'slow':
+        script.delayMs = positiveInt(arg, SLOW_DEFAULTS.delayMs) ?? SLOW_DEFAULTS.delayMs;
+        script.deltas ??= SLOW_DEFAULTS.deltas;
+        break;
+      case 'reasoning':
+        script.reasoning = arg ?? 'Thinking it over.';
+        break;
+      case 'shell':
+        script.shell = arg ?? 'echo hello';
+        break;
+      case 'status':
+        script.status = positiveInt(arg, 500);
+        break;
+      case 'cut':
+        script.cut = true;
+        break;
+      case 'hang':
+        script.hang = true;
+        break;
+      case 'memory':
+        script.memory = true;
+        break;
+      case 'echo-instructions':
+        script.echoInstructions = true;
+        break;
+      default:
+        break;
+    }
+  }
+  return script;
+}
+
+/** Splits text into `parts` nearly equal pieces (at least one; never an empty piece). */
+export function splitText(text: string, parts: number): string[] {
+  if (text.length === 0) return [];
+  const n = Math.max(1, Math.min(parts, text.length));
+  const size = Math.ceil(text.length / n);
+  const out: string[] = [];
+  for (let i = 0; i < text.length; i += size) out.push(text.slice(i, i + size));
+  return out;
+}
+
+/** A reply of exactly `count` words, deterministic. */
+export function wordsReply(count: number): string {
+  const words = ['alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot', 'golf', 'hotel'];
+  return Array.from({ length: count }, (_, i) => words[i % words.length]).join(' ');
+}

@@ -1,0 +1,125 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { firstValueFrom, lastValueFrom, Observable, toArray } from 'rxjs';
+import { AppServerTransport, type CodexEvent, type CodexTransportOptions, ExecTransport } from '@app/codex-transport';
+import { OfflineProvider } from '@app/offline-provider';
+
+/**
+ * Test data lives under the repository (not the system temp dir: codex refuses to create its helper
+ * binaries under a temp dir).
+ */
+export const TEST_DATA_ROOT = resolve(__dirname, '..', '..', '.test-data');
+
+export function makeDataDir(label: string): string {
+  mkdirSync(TEST_DATA_ROOT, { recursive: true });
+  return mkdtempSync(join(TEST_DATA_ROOT, `${label}-`));
+}
+
+/** Environment for codex children: enough to run, nothing secret from the test runner. */
+export function baseChildEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const key of ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'USER', 'SHELL']) {
+    if (process.env[key]) env[key] = process.env[key];
+  }
+  return env;
+}
+
+export function transportOptions(
+  provider: OfflineProvider,
+  dataDir: string,
+  overrides: Partial<CodexTransportOptions> = {},
+): CodexTransportOptions {
+  return {
+    baseDataDir: dataDir,
+    workspace: join(dataDir, 'workspace'),
+    clientName: 'codex-gateway-test',
+    clientVersion: '0.0.0',
+    model: 'gpt-5-codex',
+    reasoningEffort: 'medium',
+    provider: { id: 'offline', name: 'Offline provider', baseUrl: provider.baseUrl, requestMaxRetries: 0, streamMaxRetries: 0 },
+    sandbox: 'read-only',
+    approvalPolicy: 'never',
+    env: baseChildEnv(),
+    approvalTimeoutMs: 60_000,
+    turnTimeoutMs: 120_000,
+    maxSessions: 10,
+    maxRunningTurnsPerTenant: 8,
+    idleTimeoutMs: 300_000,
+    cleanupIntervalMs: 0,
+    interruptGraceMs: 3000,
+    stopStageMs: 1000,
+    ...overrides,
+  };
+}
+
+export interface Harness {
+  provider: OfflineProvider;
+  dataDir: string;
+  transport: AppServerTransport;
+  exec: ExecTransport;
+  options: CodexTransportOptions;
+  close(): Promise<void>;
+}
+
+export async function createHarness(label: string, overrides: Partial<CodexTransportOptions> = {}): Promise<Harness> {
+  const provider = new OfflineProvider();
+  await provider.start();
+  const dataDir = makeDataDir(label);
+  const options = transportOptions(provider, dataDir, overrides);
+  const transport = new AppServerTransport(options);
+  const exec = new ExecTransport(options);
+  return {
+    provider,
+    dataDir,
+    transport,
+    exec,
+    options,
+    async close() {
+      exec.shutdown();
+      await transport.shutdown();
+      await provider.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function collect(events$: Observable<CodexEvent>): Promise<CodexEvent[]> {
+  return lastValueFrom(events$.pipe(toArray()));
+}
+
+export function first<T>(o: Observable<T>): Promise<T> {
+  return firstValueFrom(o);
+}
+
+/** Text of every completed agent message, in order. */
+export function agentText(events: CodexEvent[]): string {
+  return events
+    .filter((e): e is Extract<CodexEvent, { type: 'item.completed' }> => e.type === 'item.completed')
+    .map((e) => e.item)
+    .filter((i) => i.type === 'agentMessage')
+    .map((i) => (i as { text: string }).text)
+    .join('\n');
+}
+
+/** PIDs of live codex processes whose command line mentions `marker` (a data dir of this test run). */
+export function codexPidsWith(marker: string): number[] {
+  let out = '';
+  try {
+    out = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
+  } catch {
+    return [];
+  }
+  const pids: number[] = [];
+  for (const line of out.split('\n')) {
+    const m = /^\s*(\d+)\s+(.*)$/.exec(line);
+    if (!m || !/codex/.test(m[2])) continue;
+    try {
+      const env = require('node:fs').readFileSync(`/proc/${m[1]}/environ`, 'utf8') as string;
+      if (env.includes(marker)) pids.push(Number(m[1]));
+    } catch {
+      // exited meanwhile, or not ours to read
+    }
+  }
+  return pids;
+}
