@@ -99,9 +99,10 @@ export function parseScript(prompt: string): Script {
 export function splitText(text: string, parts: number): string[] {
   if (text.length === 0) return [];
   const n = Math.max(1, Math.min(parts, text.length));
-  const size = Math.ceil(text.length / n);
   const out: string[] = [];
-  for (let i = 0; i < text.length; i += size) out.push(text.slice(i, i + size));
+  for (let i = 0; i < n; i++) {
+    out.push(text.slice(Math.floor((i * text.length) / n), Math.floor(((i + 1) * text.length) / n)));
+  }
   return out;
 }
 

@@ -73,9 +73,9 @@ export function mapExecUsage(raw: unknown): TokenUsage {
 }
 
 /**
- * Stateful mapper for one `codex exec --json` run. exec streams no text deltas, so a completed agent
- * message is emitted as started → one delta with its whole text → completed, which gives adapters the
- * same event sequence as the app-server backend.
+ * Stateful mapper for one `codex exec --json` run. exec streams no deltas, so a completed agent message
+ * (or command) is emitted as started → one delta with its whole text (or output) → completed, which
+ * gives adapters the same event sequence as the app-server backend.
  */
 export class ExecEventMapper {
   threadId = '';
@@ -120,6 +120,9 @@ export class ExecEventMapper {
         if ((item.type === 'agentMessage' || item.type === 'reasoning') && item.text) {
           const kind = item.type === 'agentMessage' ? 'text' : 'reasoning';
           out.push({ type: 'item.delta', ...scope(), itemId: item.id, kind, delta: item.text });
+        }
+        if (item.type === 'commandExecution' && item.output) {
+          out.push({ type: 'item.delta', ...scope(), itemId: item.id, kind: 'output', delta: item.output });
         }
         out.push({ type: 'item.completed', ...scope(), item });
         return out;

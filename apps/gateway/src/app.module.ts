@@ -1,0 +1,33 @@
+import { type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
+import { ConfigModule } from '@nestjs/config';
+import { APP_FILTER } from '@nestjs/core';
+import { CodexModule } from './codex/codex.module';
+import { parseEnvironment } from './config/environment';
+import { ALL_CONFIG } from './config/gateway.config';
+import { HttpErrorFilter } from './common/filters/http-error.filter';
+import { RequestContextMiddleware } from './common/request-context/request-context';
+import { HealthModule } from './health/health.module';
+
+@Module({
+  imports: [
+    ConfigModule.forRoot({
+      isGlobal: true,
+      // Configuration comes from the environment only (compose and Kubernetes set it there).
+      ignoreEnvFile: true,
+      load: ALL_CONFIG,
+      // Validate the whole environment once, up front: one error listing every bad variable.
+      validate: (raw) => {
+        parseEnvironment(raw as NodeJS.ProcessEnv);
+        return raw;
+      },
+    }),
+    CodexModule,
+    HealthModule,
+  ],
+  providers: [{ provide: APP_FILTER, useClass: HttpErrorFilter }],
+})
+export class AppModule implements NestModule {
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(RequestContextMiddleware).forRoutes('*');
+  }
+}

@@ -1,0 +1,35 @@
+import { HttpStatus } from '@nestjs/common';
+import { CodexErrorCode, type CodexTransportError } from '@app/codex-transport';
+
+export interface MappedError {
+  status: number;
+  /** Seconds a client should wait before retrying (sent as `Retry-After`). */
+  retryAfter?: number;
+  /** Message safe to send to the client. */
+  message: string;
+}
+
+const STATUS: Record<CodexErrorCode, { status: number; retryAfter?: number; publicMessage?: string }> = {
+  [CodexErrorCode.BINARY_NOT_FOUND]: { status: HttpStatus.SERVICE_UNAVAILABLE, publicMessage: 'codex is not installed on this gateway' },
+  [CodexErrorCode.START_FAILED]: { status: HttpStatus.SERVICE_UNAVAILABLE, retryAfter: 5, publicMessage: 'codex could not be started' },
+  [CodexErrorCode.PROCESS_EXITED]: { status: HttpStatus.SERVICE_UNAVAILABLE, retryAfter: 1 },
+  [CodexErrorCode.RPC_ERROR]: { status: HttpStatus.BAD_GATEWAY, publicMessage: 'codex rejected the request' },
+  [CodexErrorCode.THREAD_NOT_FOUND]: { status: HttpStatus.NOT_FOUND },
+  [CodexErrorCode.TURN_NOT_FOUND]: { status: HttpStatus.NOT_FOUND },
+  [CodexErrorCode.THREAD_BUSY]: { status: HttpStatus.CONFLICT },
+  [CodexErrorCode.TOO_MANY_TURNS]: { status: HttpStatus.TOO_MANY_REQUESTS, retryAfter: 1 },
+  [CodexErrorCode.POOL_FULL]: { status: HttpStatus.SERVICE_UNAVAILABLE, retryAfter: 5 },
+  [CodexErrorCode.SHUTTING_DOWN]: { status: HttpStatus.SERVICE_UNAVAILABLE, retryAfter: 5 },
+  [CodexErrorCode.TURN_TIMEOUT]: { status: HttpStatus.GATEWAY_TIMEOUT },
+  [CodexErrorCode.PROVIDER_ERROR]: { status: HttpStatus.BAD_GATEWAY },
+  [CodexErrorCode.APPROVAL_NOT_FOUND]: { status: HttpStatus.NOT_FOUND },
+  [CodexErrorCode.APPROVAL_RESOLVED]: { status: HttpStatus.CONFLICT },
+  [CodexErrorCode.INVALID_REQUEST]: { status: HttpStatus.BAD_REQUEST },
+  [CodexErrorCode.REQUEST_TIMEOUT]: { status: HttpStatus.GATEWAY_TIMEOUT, publicMessage: 'codex did not answer in time' },
+};
+
+/** The HTTP status, Retry-After and client-safe message for a transport error. */
+export function mapCodexError(error: Pick<CodexTransportError, 'code' | 'message'>): MappedError {
+  const entry = STATUS[error.code as CodexErrorCode] ?? { status: HttpStatus.BAD_GATEWAY, publicMessage: 'codex failed' };
+  return { status: entry.status, retryAfter: entry.retryAfter, message: entry.publicMessage ?? error.message };
+}

@@ -1,0 +1,163 @@
+import { Transform, plainToInstance } from 'class-transformer';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Max,
+  Min,
+  MinLength,
+  type ValidationError,
+  validateSync,
+} from 'class-validator';
+
+const toInt = ({ value }: { value: unknown }) =>
+  typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number.parseInt(value, 10) : value;
+const toBool = ({ value }: { value: unknown }) => {
+  if (typeof value !== 'string') return value;
+  const v = value.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(v)) return true;
+  if (['false', '0', 'no', 'off', ''].includes(v)) return false;
+  return value;
+};
+
+export const SECURITY_METHODS = ['None', 'Token', 'Keycloak', 'JWT'] as const;
+export const BACKENDS = ['app-server', 'exec'] as const;
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'verbose', 'trace'] as const;
+export const REASONING_EFFORTS = ['none', 'minimal', 'low', 'medium', 'high', 'xhigh'] as const;
+
+/**
+ * Every environment variable the gateway reads, validated at boot. Alias names are folded into their
+ * first name before validation (see {@link ALIASES}).
+ */
+export class EnvironmentVariables {
+  @IsOptional() @IsString() @MinLength(1) HOST?: string;
+  @IsOptional() @Transform(toInt) @Min(0) @Max(65535) @IsInt() PORT?: number;
+  @IsOptional() @Transform(toInt) @Min(0) @Max(65535) @IsInt() CODEX_H2_PORT?: number;
+  @IsOptional() @Transform(toBool) @IsBoolean() CODEX_API_USE_TLS?: boolean;
+  @IsOptional() @IsString() CODEX_API_TLS_KEY_PATH?: string;
+  @IsOptional() @IsString() CODEX_API_TLS_CERT_PATH?: string;
+
+  @IsOptional() @IsString() @MinLength(1) CODEX_MODEL_PROVIDER?: string;
+  @IsOptional() @IsString() @MinLength(1) CODEX_MODEL?: string;
+  @IsOptional() @IsIn(REASONING_EFFORTS) CODEX_MODEL_REASONING_EFFORT?: string;
+  @IsOptional() @IsString() CODEX_API_BASE_URL?: string;
+  @IsOptional() @IsString() CODEX_API_KEY?: string;
+  @IsOptional() @IsString() CODEX_MODEL_ALIASES?: string;
+  @IsOptional() @IsString() CODEX_ADVERTISED_MODELS?: string;
+  @IsOptional() @IsIn(BACKENDS) CODEX_BACKEND?: string;
+  @IsOptional() @IsString() CODEX_BINARY_PATH?: string;
+  @IsOptional() @IsString() CODEX_WORKSPACE?: string;
+  @IsOptional() @IsString() CODEX_WORKSPACE_ROOTS?: string;
+  @IsOptional() @IsIn(['read-only', 'workspace-write', 'danger-full-access']) CODEX_SANDBOX?: string;
+  @IsOptional() @IsIn(['untrusted', 'on-request', 'never']) CODEX_APPROVAL_POLICY?: string;
+  @IsOptional() @IsString() CODEX_ADD_DIRS?: string;
+  @IsOptional() @Transform(toBool) @IsBoolean() CODEX_ENABLE_SEARCH?: boolean;
+  @IsOptional() @Transform(toInt) @Min(1) @IsInt() CODEX_APPROVAL_TIMEOUT_SECONDS?: number;
+  @IsOptional() @Transform(toInt) @Min(1) @IsInt() CODEX_TIMEOUT_SECONDS?: number;
+  @IsOptional() @Transform(toInt) @Min(1) @IsInt() CODEX_MAX_CONCURRENCY?: number;
+  @IsOptional() @Transform(toInt) @Min(1) @IsInt() CODEX_MAX_PROMPT_CHARS?: number;
+  @IsOptional() @Transform(toInt) @Min(0) @IsInt() CODEX_RATE_LIMIT_PER_MINUTE?: number;
+
+  @IsOptional() @IsIn(SECURITY_METHODS) SECURITY_METHOD?: string;
+  @IsOptional() @IsString() @MinLength(8) CODEX_GATEWAY_TOKEN?: string;
+  @IsOptional() @IsString() CODEX_GATEWAY_TOKENS?: string;
+  @IsOptional() @IsString() KEYCLOAK_BASE_URL?: string;
+  @IsOptional() @IsString() KEYCLOAK_REALM?: string;
+  @IsOptional() @IsString() KEYCLOAK_CLIENT_ID?: string;
+  @IsOptional() @IsString() KEYCLOAK_CLIENT_SECRET?: string;
+  @IsOptional() @IsString() KEYCLOAK_INTROSPECTION_URL?: string;
+  @IsOptional() @Transform(toInt) @Min(1) @IsInt() KEYCLOAK_TIMEOUT_SECONDS?: number;
+  @IsOptional() @IsString() JWT_JWKS_URL?: string;
+  @IsOptional() @IsString() JWT_ISSUER?: string;
+  @IsOptional() @IsString() JWT_AUDIENCE?: string;
+  @IsOptional() @Transform(toBool) @IsBoolean() ALLOW_USER_ID_OVERRIDE?: boolean;
+
+  @IsOptional() @IsString() @MinLength(1) BASE_DATA_DIR?: string;
+  @IsOptional() @Transform(toInt) @Min(1) @IsInt() MAX_SESSIONS?: number;
+  @IsOptional() @Transform(toInt) @Min(1) @IsInt() IDLE_TIMEOUT_SECONDS?: number;
+  @IsOptional() @Transform(toInt) @Min(1) @IsInt() CLEANUP_INTERVAL_SECONDS?: number;
+
+  @IsOptional() @IsString() CODEX_CORS_ORIGINS?: string;
+  @IsOptional() @Transform(toBool) @IsBoolean() CODEX_STRIP_ANSWER_TAGS?: boolean;
+  @IsOptional() @Transform(toBool) @IsBoolean() CODEX_DEBUG_LOG?: boolean;
+  @IsOptional() @Transform(toInt) @Min(100) @IsInt() CODEX_LOG_MAX_CHARS?: number;
+  @IsOptional() @IsIn(LOG_LEVELS) LOG_LEVEL?: string;
+  @IsOptional() @IsString() @MinLength(1) CODEX_CLIENT_NAME?: string;
+}
+
+/** Second names that mean the same as a first name; the first name wins when both are set. */
+export const ALIASES: Record<string, string> = {
+  CODEX_PATH: 'CODEX_BINARY_PATH',
+  CODEX_WORKING_DIR: 'CODEX_WORKSPACE',
+  CODEX_REQUEST_TIMEOUT: 'CODEX_TIMEOUT_SECONDS',
+  CODEX_LOG_LEVEL: 'LOG_LEVEL',
+  OPENAI_API_KEY: 'CODEX_API_KEY',
+};
+
+export class ConfigurationError extends Error {
+  override readonly name = 'ConfigurationError';
+}
+
+function describe(errors: ValidationError[]): string[] {
+  return errors.flatMap((e) =>
+    Object.values(e.constraints ?? {}).map((message) => (message.startsWith(e.property) ? message : `${e.property}: ${message}`)),
+  );
+}
+
+function checkJson(env: EnvironmentVariables, problems: string[]): void {
+  if (env.CODEX_MODEL_ALIASES) {
+    try {
+      const parsed = JSON.parse(env.CODEX_MODEL_ALIASES);
+      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed) || Object.values(parsed).some((v) => typeof v !== 'string')) {
+        problems.push('CODEX_MODEL_ALIASES must be a JSON object mapping alias names to model names');
+      }
+    } catch {
+      problems.push('CODEX_MODEL_ALIASES must be valid JSON (an object of alias → model)');
+    }
+  }
+  if (env.CODEX_GATEWAY_TOKENS) {
+    const bad = env.CODEX_GATEWAY_TOKENS.split(',')
+      .map((pair) => pair.trim())
+      .filter((pair) => pair && !/^[^:\s]+:\S{8,}$/.test(pair));
+    if (bad.length > 0) problems.push('CODEX_GATEWAY_TOKENS must be comma-separated tenant:token pairs (tokens of 8+ characters)');
+  }
+  if (env.CODEX_API_USE_TLS && (!env.CODEX_API_TLS_KEY_PATH || !env.CODEX_API_TLS_CERT_PATH)) {
+    problems.push('CODEX_API_USE_TLS=true needs CODEX_API_TLS_KEY_PATH and CODEX_API_TLS_CERT_PATH');
+  }
+  const method = env.SECURITY_METHOD;
+  if (method === 'Token' && !env.CODEX_GATEWAY_TOKEN && !env.CODEX_GATEWAY_TOKENS) {
+    problems.push('SECURITY_METHOD=Token needs CODEX_GATEWAY_TOKEN or CODEX_GATEWAY_TOKENS');
+  }
+  if (method === 'Keycloak' && !env.KEYCLOAK_INTROSPECTION_URL && !(env.KEYCLOAK_BASE_URL && env.KEYCLOAK_REALM)) {
+    problems.push('SECURITY_METHOD=Keycloak needs KEYCLOAK_INTROSPECTION_URL or KEYCLOAK_BASE_URL and KEYCLOAK_REALM');
+  }
+  if (method === 'JWT' && !env.JWT_JWKS_URL) problems.push('SECURITY_METHOD=JWT needs JWT_JWKS_URL');
+  for (const key of ['CODEX_API_BASE_URL', 'KEYCLOAK_BASE_URL', 'KEYCLOAK_INTROSPECTION_URL', 'JWT_JWKS_URL'] as const) {
+    const value = env[key];
+    if (value && !/^https?:\/\/[^\s]+$/.test(value)) problems.push(`${key} must be an http(s) URL`);
+  }
+}
+
+/**
+ * Folds aliases, validates every variable and throws one {@link ConfigurationError} listing every bad
+ * one. Unknown variables are ignored (the environment holds much more than ours).
+ */
+export function parseEnvironment(raw: NodeJS.ProcessEnv): EnvironmentVariables {
+  const folded: Record<string, string> = {};
+  for (const [alias, name] of Object.entries(ALIASES)) {
+    if (raw[alias] !== undefined && raw[name] === undefined) folded[name] = raw[alias] as string;
+  }
+  const env = plainToInstance(EnvironmentVariables, { ...raw, ...folded });
+  // Empty strings mean "unset" for every variable (compose files often pass VAR= through).
+  for (const key of Object.keys(env) as Array<keyof EnvironmentVariables>) {
+    if ((env[key] as unknown) === '') delete env[key];
+  }
+  const problems = describe(validateSync(env, { forbidUnknownValues: false, stopAtFirstError: true }));
+  checkJson(env, problems);
+  if (problems.length > 0) {
+    throw new ConfigurationError(`Invalid configuration (${problems.length}):\n  - ${problems.join('\n  - ')}`);
+  }
+  return env;
+}

@@ -1,0 +1,39 @@
+import { type INestApplication, ValidationPipe } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+
+/**
+ * Everything `main.ts` applies to the app besides listening, shared with the e2e tests so they run
+ * the same pipes, docs and shutdown hooks as production.
+ */
+export function configureGateway(app: INestApplication): INestApplication {
+  const express = app as NestExpressApplication;
+  express.disable('x-powered-by');
+  express.set('trust proxy', 'loopback');
+  const corsOrigins = app.get(ConfigService).get<string[]>('server.corsOrigins') ?? [];
+  if (corsOrigins.length > 0) app.enableCors({ origin: corsOrigins, credentials: false });
+  app.useGlobalPipes(
+    new ValidationPipe({
+      whitelist: true,
+      transform: true,
+      // Protocol clients send fields we do not model (OpenAI SDKs especially); they are dropped, not refused.
+      forbidNonWhitelisted: false,
+      stopAtFirstError: false,
+    }),
+  );
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('Codex Gateway')
+      .setDescription(
+        'The Codex coding agent over REST (app-server), OpenAI Chat Completions and Responses, a simple chat API and an HTTP/2 agent stream.',
+      )
+      .setVersion(process.env.npm_package_version ?? '0.1.0')
+      .addBearerAuth()
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  app.enableShutdownHooks();
+  return app;
+}

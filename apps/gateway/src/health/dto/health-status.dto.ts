@@ -1,0 +1,9 @@
+export class HealthStatusDto {
+  /** `healthy` (or `ok` on `/healthz`). */
+  status: string;
+}
+
+export class ServiceHealthDto extends HealthStatusDto {
+  /** Always `codex-gateway`. */
+  service: string;
+}

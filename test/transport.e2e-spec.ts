@@ -1,0 +1,317 @@
+import { filter, firstValueFrom, ReplaySubject, take } from 'rxjs';
+import { type ApprovalRequest, type CodexEvent, CodexErrorCode } from '@app/codex-transport';
+import { agentText, codexPidsWith, collect, createHarness, type Harness } from './support/harness';
+
+const T = 'default';
+
+/** Subscribes and replays every event, so a test can await one event and still read them all later. */
+function record(h: Harness, threadId: string, text: string, tenant = T) {
+  const events = new ReplaySubject<CodexEvent>();
+  let unsubscribe = () => undefined as void;
+  const done = new Promise<CodexEvent[]>((resolve, reject) => {
+    const seen: CodexEvent[] = [];
+    const sub = h.transport.runTurn(tenant, { threadId, input: [{ type: 'text', text }] }).subscribe({
+      next: (e) => {
+        seen.push(e);
+        events.next(e);
+      },
+      error: (err) => {
+        events.error(err);
+        reject(err);
+      },
+      complete: () => {
+        events.complete();
+        resolve(seen);
+      },
+    });
+    unsubscribe = () => sub.unsubscribe();
+  });
+  const waitFor = <E extends CodexEvent['type']>(type: E) =>
+    firstValueFrom(events.pipe(filter((e): e is Extract<CodexEvent, { type: E }> => e.type === type), take(1)));
+  return { done, waitFor, unsubscribe: () => unsubscribe() };
+}
+
+function completed(events: CodexEvent[]) {
+  const end = events.at(-1);
+  expect(end?.type).toBe('turn.completed');
+  return end as Extract<CodexEvent, { type: 'turn.completed' }>;
+}
+
+describe('AppServerTransport against the real codex binary', () => {
+  let h: Harness;
+
+  beforeAll(async () => {
+    h = await createHarness('transport', { approvalTimeoutMs: 1500 });
+  });
+
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it('streams a turn in order: started, deltas equal to the message, usage, completed', async () => {
+    const { thread } = await h.transport.startThread(T);
+    const events = await collect(
+      h.transport.runTurn(T, { threadId: thread.id, input: [{ type: 'text', text: 'Say hello' }] }),
+    );
+    const types = events.map((e) => e.type).filter((t) => t !== 'warning');
+    expect(types[0]).toBe('turn.started');
+    expect(types.slice(-2)).toEqual(['usage', 'turn.completed']);
+    expect(completed(events).status).toBe('completed');
+
+    const message = events.find(
+      (e) => e.type === 'item.completed' && e.item.type === 'agentMessage',
+    ) as Extract<CodexEvent, { type: 'item.completed' }>;
+    const deltas = events.filter(
+      (e): e is Extract<CodexEvent, { type: 'item.delta' }> => e.type === 'item.delta' && e.kind === 'text',
+    );
+    expect(deltas.length).toBeGreaterThan(1);
+    expect(deltas.map((d) => d.delta).join('')).toBe((message.item as { text: string }).text);
+    expect((message.item as { text: string }).text).toBe('Hello from the offline provider. You said: Say hello');
+    const firstDelta = events.indexOf(deltas[0]);
+    expect(firstDelta).toBeGreaterThan(types.indexOf('turn.started'));
+    expect(events.indexOf(message)).toBeGreaterThan(events.indexOf(deltas.at(-1)!));
+
+    const usage = events.find((e) => e.type === 'usage') as Extract<CodexEvent, { type: 'usage' }>;
+    expect(usage.usage.inputTokens).toBeGreaterThan(0);
+    expect(usage.usage.outputTokens).toBeGreaterThan(0);
+    expect(usage.usage.totalTokens).toBe(usage.usage.inputTokens + usage.usage.outputTokens);
+  });
+
+  it('runs turns of two threads at the same time on one process', async () => {
+    const a = await h.transport.startThread(T);
+    const b = await h.transport.startThread(T);
+    const pid = h.transport.processes().find((p) => p.tenant === T)?.pid;
+    const deltaTimes: Record<string, number[]> = { a: [], b: [] };
+    const tap = (key: 'a' | 'b', id: string, reply: string) =>
+      new Promise<CodexEvent[]>((resolve, reject) => {
+        const seen: CodexEvent[] = [];
+        h.transport
+          .runTurn(T, { threadId: id, input: [{ type: 'text', text: `[[deltas: 5]] [[delay: 60]] [[reply: ${reply}]]` }] })
+          .subscribe({
+            next: (e) => {
+              if (e.type === 'item.delta') deltaTimes[key].push(Date.now());
+              seen.push(e);
+            },
+            error: reject,
+            complete: () => resolve(seen),
+          });
+      });
+    const [ea, eb] = await Promise.all([tap('a', a.thread.id, 'alpha reply'), tap('b', b.thread.id, 'bravo reply')]);
+    expect(agentText(ea)).toBe('alpha reply');
+    expect(agentText(eb)).toBe('bravo reply');
+    expect(ea.every((e) => !('threadId' in e) || e.threadId === a.thread.id)).toBe(true);
+    expect(eb.every((e) => !('threadId' in e) || e.threadId === b.thread.id)).toBe(true);
+    expect(h.transport.processes().find((p) => p.tenant === T)?.pid).toBe(pid);
+    // Both were in flight together: each one's deltas began before the other's ended.
+    expect(deltaTimes.a).toHaveLength(5);
+    expect(deltaTimes.b).toHaveLength(5);
+    expect(deltaTimes.a[0]).toBeLessThan(deltaTimes.b[4]);
+    expect(deltaTimes.b[0]).toBeLessThan(deltaTimes.a[4]);
+  });
+
+  it('refuses a second turn on a thread that is running one (busy)', async () => {
+    const { thread } = await h.transport.startThread(T);
+    const first = record(h, thread.id, '[[delay: 100]] [[deltas: 5]] busy test');
+    await first.waitFor('turn.started');
+    await expect(collect(h.transport.runTurn(T, { threadId: thread.id, input: [{ type: 'text', text: 'again' }] })))
+      .rejects.toMatchObject({ code: CodexErrorCode.THREAD_BUSY });
+    expect(completed(await first.done).status).toBe('completed');
+  });
+
+  describe('approvals (untrusted policy, scripted command)', () => {
+    const command = '[[shell: echo approved-output-42]]';
+
+    async function untrustedTurn() {
+      const { thread } = await h.transport.startThread(T, { approvalPolicy: 'untrusted' });
+      const turn = record(h, thread.id, `please run ${command}`);
+      const requested = await turn.waitFor('approval.requested');
+      return { thread, turn, approval: requested.approval };
+    }
+
+    it('surfaces the request with an id; accept runs the command and the item has its real output', async () => {
+      const { thread, turn, approval } = await untrustedTurn();
+      expect(approval.id).toMatch(/^appr_/);
+      expect(approval.threadId).toBe(thread.id);
+      expect(approval.command).toContain('echo approved-output-42');
+      expect(approval.availableDecisions).toEqual(expect.arrayContaining(['accept', 'decline', 'cancel']));
+      expect(h.transport.listApprovals(T).map((a: ApprovalRequest) => a.id)).toContain(approval.id);
+
+      h.transport.respondToApproval(T, approval.id, 'accept');
+      const events = await turn.done;
+      expect(completed(events).status).toBe('completed');
+      const resolved = events.find((e) => e.type === 'approval.resolved');
+      expect(resolved).toMatchObject({ approvalId: approval.id, decision: 'accept', reason: 'answered' });
+      const cmd = events.find((e) => e.type === 'item.completed' && e.item.type === 'commandExecution') as Extract<
+        CodexEvent,
+        { type: 'item.completed' }
+      >;
+      expect(cmd.item).toMatchObject({ status: 'completed', exitCode: 0 });
+      expect((cmd.item as { output: string }).output).toContain('approved-output-42');
+      expect(agentText(events)).toContain('approved-output-42');
+      expect(h.transport.listApprovals(T)).toHaveLength(0);
+      expect(() => h.transport.respondToApproval(T, approval.id, 'accept')).toThrow(
+        expect.objectContaining({ code: CodexErrorCode.APPROVAL_RESOLVED }),
+      );
+    });
+
+    it('decline: the command item is declined, not run, and the turn completes', async () => {
+      const { turn, approval } = await untrustedTurn();
+      h.transport.respondToApproval(T, approval.id, 'decline');
+      const events = await turn.done;
+      expect(completed(events).status).toBe('completed');
+      const cmd = events.find((e) => e.type === 'item.completed' && e.item.type === 'commandExecution') as Extract<
+        CodexEvent,
+        { type: 'item.completed' }
+      >;
+      expect(cmd.item).toMatchObject({ status: 'declined' });
+      expect((cmd.item as { output: string }).output).not.toContain('approved-output-42');
+      expect(agentText(events)).toContain('The command was not run');
+    });
+
+    it('no answer: declined by the timeout and the turn completes', async () => {
+      const { turn, approval } = await untrustedTurn();
+      const events = await turn.done;
+      expect(events.find((e) => e.type === 'approval.resolved')).toMatchObject({
+        approvalId: approval.id,
+        decision: 'decline',
+        reason: 'timeout',
+      });
+      expect(completed(events).status).toBe('completed');
+      expect(agentText(events)).toContain('The command was not run');
+    });
+
+    it('an unknown or foreign approval id is not found', () => {
+      expect(() => h.transport.respondToApproval(T, 'appr_nope', 'accept')).toThrow(
+        expect.objectContaining({ code: CodexErrorCode.APPROVAL_NOT_FOUND }),
+      );
+    });
+  });
+
+  it('unsubscribing mid-stream interrupts the turn, and the next turn on the thread works', async () => {
+    const { thread } = await h.transport.startThread(T);
+    const turn = record(h, thread.id, '[[slow]] long story');
+    const delta = await turn.waitFor('item.delta');
+    turn.unsubscribe();
+    const next = await collect(
+      h.transport.runTurn(T, { threadId: thread.id, input: [{ type: 'text', text: '[[reply: after interrupt]]' }] }),
+    );
+    expect(completed(next).status).toBe('completed');
+    expect(agentText(next)).toBe('after interrupt');
+    const read = await h.transport.readThread(T, thread.id, true);
+    expect(read.turns.map((t) => t.status)).toEqual(['interrupted', 'completed']);
+    expect(read.turns[0].id).toBe(delta.turnId);
+  });
+
+  it('ends a turn that runs past the timeout with a timeout error, and the thread stays usable', async () => {
+    const short = await createHarness('timeout', { turnTimeoutMs: 1500 });
+    try {
+      const { thread } = await short.transport.startThread(T);
+      const events = await collect(
+        short.transport.runTurn(T, { threadId: thread.id, input: [{ type: 'text', text: '[[hang]]' }] }),
+      );
+      expect(completed(events)).toMatchObject({ status: 'failed', error: { code: CodexErrorCode.TURN_TIMEOUT } });
+      const next = await collect(
+        short.transport.runTurn(T, { threadId: thread.id, input: [{ type: 'text', text: '[[reply: fine again]]' }] }),
+      );
+      expect(agentText(next)).toBe('fine again');
+    } finally {
+      await short.close();
+    }
+  });
+
+  it('kill -9 mid-turn: the turn fails with a clear error; a new process resumes the thread with its history', async () => {
+    const { thread } = await h.transport.startThread(T);
+    const before = await collect(
+      h.transport.runTurn(T, { threadId: thread.id, input: [{ type: 'text', text: 'remember pineapple [[reply: first answer]]' }] }),
+    );
+    expect(completed(before).status).toBe('completed');
+    const oldPid = h.transport.processes().find((p) => p.tenant === T)!.pid!;
+
+    const turn = record(h, thread.id, '[[slow]] doomed');
+    await turn.waitFor('item.delta');
+    process.kill(oldPid, 'SIGKILL');
+    const events = await turn.done;
+    const end = completed(events);
+    expect(end.status).toBe('failed');
+    expect(end.error?.code).toBe(CodexErrorCode.PROCESS_EXITED);
+    expect(end.error?.message).toMatch(/exited unexpectedly \(signal SIGKILL\)/);
+
+    const after = await collect(
+      h.transport.runTurn(T, { threadId: thread.id, input: [{ type: 'text', text: '[[memory]]' }] }),
+    );
+    const newPid = h.transport.processes().find((p) => p.tenant === T)!.pid!;
+    expect(newPid).not.toBe(oldPid);
+    expect(completed(after).status).toBe('completed');
+    expect(agentText(after)).toContain('1) "remember pineapple"');
+    const read = await h.transport.readThread(T, thread.id, true);
+    expect(read.turns[0].status).toBe('completed');
+    expect(read.turns.at(-1)!.status).toBe('completed');
+    expect(h.transport.stats().processRestarts).toBeGreaterThanOrEqual(1);
+  });
+
+  it('a provider answering HTTP 500 fails the turn within 10 s (bounded retries)', async () => {
+    const retrying = await createHarness('provider-500', {
+      provider: { id: 'offline', name: 'Offline', baseUrl: '', requestMaxRetries: 1, streamMaxRetries: 1 },
+    });
+    retrying.options.provider.baseUrl = retrying.provider.baseUrl;
+    try {
+      const { thread } = await retrying.transport.startThread(T);
+      const started = Date.now();
+      const events = await collect(
+        retrying.transport.runTurn(T, { threadId: thread.id, input: [{ type: 'text', text: '[[status: 500]]' }] }),
+      );
+      const elapsed = Date.now() - started;
+      const end = completed(events);
+      expect(end.status).toBe('failed');
+      expect(end.error?.code).toBe(CodexErrorCode.PROVIDER_ERROR);
+      expect(elapsed).toBeLessThan(10_000);
+      expect(retrying.provider.requests.length).toBeGreaterThan(1); // it did retry, a bounded number of times
+    } finally {
+      await retrying.close();
+    }
+  });
+
+  it('the exec backend yields the same normalized events as app-server (plain and command turns)', async () => {
+    const shape = (events: CodexEvent[]) => {
+      const out: string[] = [];
+      for (const e of events) {
+        // Command output deltas are a timing detail: app-server streams them only for slow output.
+        if (e.type === 'warning' || e.type === 'thread.started') continue;
+        if (e.type === 'item.delta' && e.kind === 'output') continue;
+        const label = e.type === 'item.started' || e.type === 'item.completed' ? `${e.type}:${e.item.type}` : e.type;
+        if (label === 'item.delta' && out.at(-1) === 'item.delta') continue;
+        out.push(label);
+      }
+      return out;
+    };
+    for (const prompt of ['[[reply: same either way]]', '[[shell: echo exec-and-app-server]]']) {
+      const { thread } = await h.transport.startThread(T);
+      const viaAppServer = await collect(
+        h.transport.runTurn(T, { threadId: thread.id, input: [{ type: 'text', text: prompt }] }),
+      );
+      const viaExec = await collect(h.exec.runTurn(T, { prompt }));
+      expect(shape(viaExec)).toEqual(shape(viaAppServer));
+      if (prompt.includes('shell')) {
+        expect(agentText(viaExec)).toContain('exec-and-app-server');
+        expect(agentText(viaAppServer)).toContain('exec-and-app-server');
+      } else {
+        expect(agentText(viaExec)).toBe(agentText(viaAppServer));
+      }
+      expect(viaExec[0]).toMatchObject({ type: 'thread.started' });
+    }
+  });
+
+  it('leaves no codex process of this test run alive after shutdown', async () => {
+    const mine = await createHarness('shutdown');
+    const { thread } = await mine.transport.startThread('tenant-a');
+    await mine.transport.startThread('tenant-b');
+    const turn = record(mine, thread.id, '[[slow]] x', 'tenant-a');
+    await turn.waitFor('item.delta');
+    expect(codexPidsWith(mine.dataDir).length).toBeGreaterThanOrEqual(2);
+    await mine.transport.shutdown();
+    const events = await turn.done;
+    expect(completed(events).status).toBe('failed');
+    expect(codexPidsWith(mine.dataDir)).toEqual([]);
+    await mine.close();
+  });
+});
