@@ -4,8 +4,8 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 
 /**
- * Everything `main.ts` applies to the app besides listening, shared with the e2e tests so they run
- * the same pipes, docs and shutdown hooks as production.
+ * Everything `main.ts` applies to the app besides listening and signals, shared with the e2e tests so
+ * they run the same pipes, filters and docs as production.
  */
 export function configureGateway(app: INestApplication): INestApplication {
   const express = app as NestExpressApplication;
@@ -34,6 +34,5 @@ export function configureGateway(app: INestApplication): INestApplication {
       .build(),
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
-  app.enableShutdownHooks();
   return app;
 }

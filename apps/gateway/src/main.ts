@@ -1,21 +1,52 @@
 import 'reflect-metadata';
-import { Logger } from '@nestjs/common';
+import type { AddressInfo } from 'node:net';
+import { type LogLevel, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
 import { ConfigurationError, parseEnvironment } from './config/environment';
 import { configureGateway } from './gateway.setup';
 
 async function bootstrap(): Promise<void> {
-  parseEnvironment(process.env); // fail fast with one message listing every bad variable
+  const env = parseEnvironment(process.env); // fail fast with one message listing every bad variable
   // Loaded here so a configuration error (raised while the module graph is built) is reported cleanly.
   const { AppModule } = await import('./app.module');
-  const app = await NestFactory.create(AppModule, { abortOnError: false });
+  const app = await NestFactory.create(AppModule, { abortOnError: false, logger: logLevels(env.LOG_LEVEL ?? 'info') });
   configureGateway(app);
   const config = app.get(ConfigService);
   const host = config.getOrThrow<string>('server.host');
   const port = config.getOrThrow<number>('server.port');
   await app.listen(port, host);
-  new Logger('Bootstrap').log(`Codex Gateway listening on http://${host}:${port} (docs at /docs)`);
+  const bound = (app.getHttpServer().address() as AddressInfo).port;
+  const logger = new Logger('Bootstrap');
+  logger.log(`Codex Gateway listening on http://${host}:${bound} (docs at /docs)`);
+
+  // Shutdown hooks of our own rather than enableShutdownHooks(): that one re-raises the signal after
+  // closing, so the process would end "killed by SIGTERM" instead of exiting 0 after a clean stop.
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      logger.warn(`${signal} again: exiting without waiting`);
+      process.exit(1);
+    }
+    stopping = true;
+    logger.log(`${signal} received: stopping (codex processes are stopped first)`);
+    app.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error(`shutdown failed: ${(error as Error)?.message}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+/** Nest's levels at and above the configured one (`info` is Nest's `log`). */
+function logLevels(level: string): LogLevel[] {
+  const order: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
+  const wanted = level === 'info' ? 'log' : level === 'trace' ? 'verbose' : (level as LogLevel);
+  return order.slice(0, Math.max(0, order.indexOf(wanted)) + 1);
 }
 
 bootstrap().catch((error: unknown) => {

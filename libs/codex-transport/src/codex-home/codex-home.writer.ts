@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export type SandboxMode = 'read-only' | 'workspace-write' | 'danger-full-access';
@@ -94,6 +94,7 @@ export function writeCodexHome(home: string, config: CodexHomeConfig): string {
     // first start of this tenant
   }
   writeFileSync(file, renderCodexConfig(config) + preservedTables(existing), { mode: 0o600 });
+  chmodSync(file, 0o600); // `mode` above only applies when the file is created
   return file;
 }
 

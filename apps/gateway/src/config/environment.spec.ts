@@ -1,0 +1,69 @@
+import { ConfigurationError, parseEnvironment } from './environment';
+
+describe('parseEnvironment', () => {
+  it('accepts an empty environment (every variable has a default)', () => {
+    expect(() => parseEnvironment({})).not.toThrow();
+  });
+
+  it('converts numbers and booleans', () => {
+    const env = parseEnvironment({ PORT: '9000', CODEX_ENABLE_SEARCH: 'true', CODEX_DEBUG_LOG: '0' });
+    expect(env.PORT).toBe(9000);
+    expect(env.CODEX_ENABLE_SEARCH).toBe(true);
+    expect(env.CODEX_DEBUG_LOG).toBe(false);
+  });
+
+  it('lists every bad variable in one error', () => {
+    let error: unknown;
+    try {
+      parseEnvironment({
+        PORT: 'eighty',
+        CODEX_SANDBOX: 'anything-goes',
+        CODEX_APPROVAL_POLICY: 'sometimes',
+        MAX_SESSIONS: '0',
+        CODEX_ENABLE_SEARCH: 'maybe',
+        CODEX_MODEL_ALIASES: '[1,2]',
+        CODEX_GATEWAY_TOKENS: 'alice',
+        CODEX_API_BASE_URL: 'not a url',
+      });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigurationError);
+    const message = (error as Error).message;
+    expect(message).toMatch(/^Invalid configuration \(8\)/);
+    for (const key of [
+      'PORT',
+      'CODEX_SANDBOX',
+      'CODEX_APPROVAL_POLICY',
+      'MAX_SESSIONS',
+      'CODEX_ENABLE_SEARCH',
+      'CODEX_MODEL_ALIASES',
+      'CODEX_GATEWAY_TOKENS',
+      'CODEX_API_BASE_URL',
+    ]) {
+      expect(message).toContain(key);
+    }
+  });
+
+  it('folds alias names into their first name; the first name wins', () => {
+    expect(parseEnvironment({ CODEX_PATH: '/opt/codex' }).CODEX_BINARY_PATH).toBe('/opt/codex');
+    expect(parseEnvironment({ CODEX_PATH: '/a', CODEX_BINARY_PATH: '/b' }).CODEX_BINARY_PATH).toBe('/b');
+    expect(parseEnvironment({ CODEX_REQUEST_TIMEOUT: '30' }).CODEX_TIMEOUT_SECONDS).toBe(30);
+    expect(parseEnvironment({ OPENAI_API_KEY: 'sk-x' }).CODEX_API_KEY).toBe('sk-x');
+    expect(parseEnvironment({ CODEX_LOG_LEVEL: 'debug' }).LOG_LEVEL).toBe('debug');
+    expect(() => parseEnvironment({ CODEX_REQUEST_TIMEOUT: 'soon' })).toThrow(/CODEX_TIMEOUT_SECONDS/);
+  });
+
+  it('treats empty strings as unset', () => {
+    const env = parseEnvironment({ PORT: '', CODEX_SANDBOX: '' });
+    expect(env.PORT).toBeUndefined();
+    expect(env.CODEX_SANDBOX).toBeUndefined();
+  });
+
+  it('checks that a security method has what it needs', () => {
+    expect(() => parseEnvironment({ SECURITY_METHOD: 'Token' })).toThrow(/CODEX_GATEWAY_TOKEN/);
+    expect(() => parseEnvironment({ SECURITY_METHOD: 'JWT' })).toThrow(/JWT_JWKS_URL/);
+    expect(() => parseEnvironment({ SECURITY_METHOD: 'Keycloak' })).toThrow(/KEYCLOAK/);
+    expect(() => parseEnvironment({ CODEX_API_USE_TLS: 'true' })).toThrow(/CODEX_API_TLS_KEY_PATH/);
+  });
+});

@@ -1,0 +1,74 @@
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type CodexHomeConfig, PROVIDER_KEY_ENV, renderCodexConfig, tenantDirName, writeCodexHome } from './codex-home.writer';
+
+const config: CodexHomeConfig = {
+  model: 'gpt-5-codex',
+  reasoningEffort: 'medium',
+  sandbox: 'read-only',
+  approvalPolicy: 'never',
+  provider: {
+    id: 'openai',
+    name: 'OpenAI "prod"',
+    baseUrl: 'https://api.example.test/v1',
+    hasApiKey: true,
+    requestMaxRetries: 1,
+    streamMaxRetries: 1,
+    streamIdleTimeoutMs: 60000,
+  },
+  addDirs: ['/srv/shared'],
+};
+
+describe('CODEX_HOME writer', () => {
+  it('renders the managed settings and names the key variable, never the key', () => {
+    const toml = renderCodexConfig(config);
+    expect(toml).toContain('model = "gpt-5-codex"');
+    expect(toml).toContain('model_provider = "openai"');
+    expect(toml).toContain('sandbox_mode = "read-only"');
+    expect(toml).toContain('approval_policy = "never"');
+    expect(toml).toContain('model_reasoning_effort = "medium"');
+    expect(toml).toMatch(/\[analytics\]\nenabled = false/);
+    expect(toml).toMatch(/\[features\]\nplugins = false/);
+    expect(toml).toContain('[model_providers."openai"]');
+    expect(toml).toContain('name = "OpenAI \\"prod\\""');
+    expect(toml).toContain('wire_api = "responses"');
+    expect(toml).toContain('request_max_retries = 1');
+    expect(toml).toContain(`env_key = "${PROVIDER_KEY_ENV}"`);
+    expect(toml).toContain('writable_roots = ["/srv/shared"]');
+  });
+
+  it('omits env_key when there is no key', () => {
+    const toml = renderCodexConfig({ ...config, provider: { ...config.provider, hasApiKey: false } });
+    expect(toml).not.toContain('env_key');
+  });
+
+  it('keeps skill settings codex wrote while regenerating the rest', () => {
+    const home = mkdtempSync(join(tmpdir(), 'home-'));
+    try {
+      writeFileSync(
+        join(home, 'config.toml'),
+        'model = "old"\n\n[[skills.config]]\nname = "pdf"\nenabled = false\n\n[features]\nplugins = true\n',
+      );
+      writeCodexHome(home, config);
+      const text = readFileSync(join(home, 'config.toml'), 'utf8');
+      expect(text).toContain('model = "gpt-5-codex"');
+      expect(text).not.toContain('model = "old"');
+      expect(text).toContain('[[skills.config]]\nname = "pdf"\nenabled = false');
+      expect(text).not.toContain('plugins = true');
+      expect(statSync(join(home, 'config.toml')).mode & 0o777).toBe(0o600);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+
+  it('maps tenant ids to directory names that cannot escape', () => {
+    expect(tenantDirName('alice')).toBe('alice');
+    expect(tenantDirName('team_1.dev')).toBe('team_1.dev');
+    for (const hostile of ['..', '../etc', 'a/b', '.hidden', 'a..b', 'x'.repeat(80), 'ü', '', 'h-abc']) {
+      const name = tenantDirName(hostile);
+      expect(name).toMatch(/^h-[0-9a-f]{32}$/);
+    }
+    expect(tenantDirName('../etc')).not.toBe(tenantDirName('..'));
+  });
+});

@@ -1,0 +1,108 @@
+import request from 'supertest';
+import { lastValueFrom, toArray } from 'rxjs';
+import { AppServerTransport } from '@app/codex-transport';
+import { OfflineProviderHost } from '../apps/gateway/src/codex/offline-provider.host';
+import { agentText, codexPidsWith } from './support/harness';
+import { startGateway, type TestGateway } from './support/gateway';
+
+describe('gateway skeleton (in-process, real codex, offline provider)', () => {
+  let gw: TestGateway;
+
+  beforeAll(async () => {
+    gw = await startGateway('gateway');
+  });
+
+  afterAll(async () => {
+    await gw?.close();
+  });
+
+  it('answers liveness and readiness probes', async () => {
+    const live = await request(gw.url).get('/health/live').expect(200);
+    expect(live.body.status).toBe('ok');
+    const ready = await request(gw.url).get('/health/ready').expect(200);
+    expect(ready.body).toMatchObject({
+      status: 'ok',
+      info: { codex: { status: 'up', binary: 'found', process: 'initialized' }, dataDir: { status: 'up' } },
+    });
+    expect(JSON.stringify(ready.body)).not.toContain(gw.dataDir);
+  });
+
+  it('keeps the compatibility health routes of the seeds', async () => {
+    await request(gw.url).get('/health').expect(200, { status: 'healthy' });
+    await request(gw.url).post('/health').expect(200, { status: 'healthy', service: 'codex-gateway' });
+    await request(gw.url).get('/healthz').expect(200, { status: 'ok' });
+  });
+
+  it('serves an OpenAPI 3 document and the Swagger UI', async () => {
+    const doc = await request(gw.url).get('/docs-json').expect(200);
+    expect(doc.body.openapi).toMatch(/^3\./);
+    expect(doc.body.info.title).toBe('Codex Gateway');
+    expect(Object.keys(doc.body.paths)).toEqual(expect.arrayContaining(['/health/live', '/health/ready', '/health', '/healthz']));
+    const ui = await request(gw.url).get('/docs').expect(200);
+    expect(ui.text).toContain('swagger');
+  });
+
+  it('gives every response a request id and echoes a well-formed one', async () => {
+    const generated = await request(gw.url).get('/health');
+    expect(generated.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    const echoed = await request(gw.url).get('/health').set('X-Request-Id', 'abc-123');
+    expect(echoed.headers['x-request-id']).toBe('abc-123');
+    const refused = await request(gw.url).get('/health').set('X-Request-Id', 'bad id\twith tab');
+    expect(refused.headers['x-request-id']).not.toContain('bad');
+  });
+
+  it('answers unknown routes and malformed bodies with clear 4xx JSON errors', async () => {
+    const missing = await request(gw.url).get('/nope').expect(404);
+    expect(missing.body).toMatchObject({ statusCode: 404, error: 'Not Found' });
+    const bad = await request(gw.url)
+      .post('/health')
+      .set('Content-Type', 'application/json')
+      .send('{"broken":')
+      .expect(400);
+    expect(bad.body).toMatchObject({ statusCode: 400, error: 'Bad Request' });
+    expect(bad.body.message).toMatch(/JSON/);
+    const huge = await request(gw.url)
+      .post('/health')
+      .set('Content-Type', 'application/json')
+      .send(JSON.stringify({ pad: 'x'.repeat(2 * 1024 * 1024) }));
+    expect(huge.status).toBe(413);
+    expect(huge.body).toMatchObject({ statusCode: 413 });
+  });
+
+  it('runs turns on the in-process offline provider when no provider is configured', async () => {
+    const host = gw.app.get(OfflineProviderHost);
+    expect(host.enabled).toBe(true);
+    expect(host.instance?.baseUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/v1$/);
+    const transport = gw.app.get(AppServerTransport);
+    const { thread } = await transport.startThread('default');
+    const events = await lastValueFrom(
+      transport.runTurn('default', { threadId: thread.id, input: [{ type: 'text', text: '[[reply: wired up]]' }] }).pipe(toArray()),
+    );
+    expect(agentText(events)).toBe('wired up');
+    expect(host.instance!.requests.length).toBeGreaterThan(0);
+    expect(host.instance!.requests.every((r) => !r.authorized)).toBe(true);
+  });
+
+  it('reaps every codex child when the app closes', async () => {
+    const other = await startGateway('gateway-close');
+    const transport = other.app.get(AppServerTransport);
+    await transport.startThread('default');
+    expect(codexPidsWith(other.dataDir).length).toBeGreaterThan(0);
+    await other.close();
+    expect(codexPidsWith(other.dataDir)).toEqual([]);
+  });
+});
+
+describe('gateway readiness without a codex binary', () => {
+  it('reports 503 with a reason that leaks no path', async () => {
+    const gw = await startGateway('no-binary', { CODEX_BINARY_PATH: '/nonexistent/codex-binary' });
+    try {
+      const ready = await request(gw.url).get('/health/ready').expect(503);
+      expect(ready.body.error.codex).toEqual({ status: 'down', message: 'codex binary not found' });
+      expect(JSON.stringify(ready.body)).not.toContain('/nonexistent');
+      await request(gw.url).get('/health/live').expect(200);
+    } finally {
+      await gw.close();
+    }
+  });
+});

@@ -1,0 +1,56 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { resolve } from 'node:path';
+import request from 'supertest';
+import { codexPidsWith, makeDataDir } from './support/harness';
+
+const ROOT = resolve(__dirname, '..');
+
+/**
+ * `npm start` exactly as the README gives it: builds, starts on the offline provider, serves probes and
+ * docs; SIGTERM to its process group stops it with every codex child reaped.
+ */
+describe('npm start (production build and start command)', () => {
+  let child: ChildProcess;
+  let url: string;
+  let dataDir: string;
+  let output = '';
+
+  beforeAll(async () => {
+    dataDir = makeDataDir('npm-start');
+    const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', HOST: '127.0.0.1', BASE_DATA_DIR: dataDir };
+    for (const key of ['CODEX_API_BASE_URL', 'CODEX_API_KEY', 'OPENAI_API_KEY', 'CODEX_GATEWAY_TOKEN']) delete env[key];
+    child = spawn('npm', ['start'], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    url = await new Promise<string>((resolveUrl, reject) => {
+      const onData = (chunk: Buffer) => {
+        output += chunk.toString();
+        const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
+        if (m) resolveUrl(m[1]);
+      };
+      child.stdout!.on('data', onData);
+      child.stderr!.on('data', onData);
+      child.once('exit', (code) => reject(new Error(`npm start exited early (${code}):\n${output}`)));
+    });
+  }, 180_000);
+
+  afterAll(() => {
+    if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGKILL');
+  });
+
+  it('serves /health/ready and an OpenAPI 3 document at /docs-json', async () => {
+    await request(url).get('/health/ready').expect(200);
+    const doc = await request(url).get('/docs-json').expect(200);
+    expect(doc.body.openapi).toMatch(/^3\./);
+    expect(output).toMatch(/OFFLINE provider/);
+  });
+
+  it('exits 0 on SIGTERM and leaves no codex process behind', async () => {
+    // Signal the gateway's node process itself (as tini does in the image); npm then exits with its code.
+    const nodePid = Number(/\[Nest\] (\d+)/.exec(output)?.[1]);
+    expect(nodePid).toBeGreaterThan(0);
+    const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+    process.kill(nodePid, 'SIGTERM');
+    expect(await exited).toBe(0);
+    expect(output).toMatch(/SIGTERM received/);
+    expect(codexPidsWith(dataDir)).toEqual([]);
+  });
+});
