@@ -85,11 +85,17 @@ describe('gateway skeleton (in-process, real codex, offline provider)', () => {
 
   it('reaps every codex child when the app closes', async () => {
     const other = await startGateway('gateway-close');
-    const transport = other.app.get(AppServerTransport);
-    await transport.startThread('default');
-    expect(codexPidsWith(other.dataDir).length).toBeGreaterThan(0);
-    await other.close();
-    expect(codexPidsWith(other.dataDir)).toEqual([]);
+    let closed = false;
+    try {
+      const transport = other.app.get(AppServerTransport);
+      await transport.startThread('default');
+      expect(codexPidsWith(other.dataDir).length).toBeGreaterThan(0);
+      await other.close();
+      closed = true;
+      expect(codexPidsWith(other.dataDir)).toEqual([]);
+    } finally {
+      if (!closed) await other.close();
+    }
   });
 });
 

@@ -303,15 +303,18 @@ describe('AppServerTransport against the real codex binary', () => {
 
   it('leaves no codex process of this test run alive after shutdown', async () => {
     const mine = await createHarness('shutdown');
-    const { thread } = await mine.transport.startThread('tenant-a');
-    await mine.transport.startThread('tenant-b');
-    const turn = record(mine, thread.id, '[[slow]] x', 'tenant-a');
-    await turn.waitFor('item.delta');
-    expect(codexPidsWith(mine.dataDir).length).toBeGreaterThanOrEqual(2);
-    await mine.transport.shutdown();
-    const events = await turn.done;
-    expect(completed(events).status).toBe('failed');
-    expect(codexPidsWith(mine.dataDir)).toEqual([]);
-    await mine.close();
+    try {
+      const { thread } = await mine.transport.startThread('tenant-a');
+      await mine.transport.startThread('tenant-b');
+      const turn = record(mine, thread.id, '[[slow]] x', 'tenant-a');
+      await turn.waitFor('item.delta');
+      expect(codexPidsWith(mine.dataDir).length).toBeGreaterThanOrEqual(2);
+      await mine.transport.shutdown();
+      const events = await turn.done;
+      expect(completed(events).status).toBe('failed');
+      expect(codexPidsWith(mine.dataDir)).toEqual([]);
+    } finally {
+      await mine.close();
+    }
   });
 });

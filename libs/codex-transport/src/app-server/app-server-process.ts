@@ -69,6 +69,7 @@ export class AppServerProcess extends EventEmitter {
       const finish = (code: number | null, signal: NodeJS.Signals | null) => {
         if (this.exited) return;
         this.exited = true;
+        this.killGroupLeftovers();
         const exit: ProcessExit = { code, signal, expected: this.stopping !== null };
         this.connection.dispose(
           new CodexTransportError(CodexErrorCode.PROCESS_EXITED, this.describeExit(exit), {
@@ -156,6 +157,19 @@ export class AppServerProcess extends EventEmitter {
       } catch {
         // already gone
       }
+    }
+  }
+
+  /**
+   * Whatever codex started (shell snapshot, commands) shares its process group and may outlive it;
+   * nothing there is worth waiting for once app-server itself is gone.
+   */
+  private killGroupLeftovers(): void {
+    if (process.platform === 'win32' || this.child.pid === undefined) return;
+    try {
+      process.kill(-this.child.pid, 'SIGKILL');
+    } catch {
+      // no process left in the group
     }
   }
 
