@@ -1,0 +1,127 @@
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { lastValueFrom, toArray } from 'rxjs';
+import type { CodexEvent } from '../events';
+import { silentLogger } from '../logger';
+import { AppServerSession } from './app-server-session';
+import { ApprovalsRegistry } from './approvals.registry';
+
+/**
+ * A stand-in for `codex app-server` that asks the gateway two server requests during a turn — one it
+ * cannot handle and a file-change approval — and reports the answers back as the agent's message.
+ */
+const FAKE_APP_SERVER = `#!/usr/bin/env node
+const rl = require('node:readline').createInterface({ input: process.stdin });
+const send = (m) => process.stdout.write(JSON.stringify(m) + '\\n');
+const answers = {};
+let turn = null;
+rl.on('line', (line) => {
+  const m = JSON.parse(line);
+  if (m.method === 'initialize') return send({ id: m.id, result: { userAgent: 'fake', codexHome: '/x' } });
+  if (m.method === 'initialized') return;
+  if (m.method === 'thread/start') return send({ id: m.id, result: { thread: { id: 'th-1', turns: [] } } });
+  if (m.method === 'turn/start') {
+    turn = { threadId: m.params.threadId, turnId: 'tu-1' };
+    send({ id: m.id, result: { turn: { id: 'tu-1', status: 'inProgress', items: [] } } });
+    send({ method: 'turn/started', params: { threadId: 'th-1', turn: { id: 'tu-1' } } });
+    send({ id: 100, method: 'item/tool/requestUserInput', params: { threadId: 'th-1', turnId: 'tu-1', questions: [] } });
+    send({ id: 101, method: 'item/fileChange/requestApproval', params: { threadId: 'th-1', turnId: 'tu-1', itemId: 'fc-1', reason: 'write README', startedAtMs: 1 } });
+    return;
+  }
+  if (m.id === 100 || m.id === 101) {
+    answers[m.id] = m.error ? 'error ' + m.error.code : m.result.decision;
+    if (Object.keys(answers).length === 2) {
+      const text = 'input: ' + answers[100] + '; file change: ' + answers[101];
+      send({ method: 'item/completed', params: { threadId: 'th-1', turnId: 'tu-1', item: { type: 'agentMessage', id: 'm1', text } } });
+      send({ method: 'turn/completed', params: { threadId: 'th-1', turn: { id: 'tu-1', status: 'completed', error: null } } });
+    }
+  }
+});
+`;
+
+describe('AppServerSession server requests (fake app-server)', () => {
+  let dir: string;
+  let session: AppServerSession;
+  let approvals: ApprovalsRegistry;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'fake-app-server-'));
+    const binary = join(dir, 'fake-codex');
+    writeFileSync(binary, FAKE_APP_SERVER);
+    chmodSync(binary, 0o755);
+    approvals = new ApprovalsRegistry(0);
+    session = new AppServerSession({
+      tenant: 't',
+      binary,
+      env: { PATH: process.env.PATH },
+      cwd: dir,
+      clientName: 'test',
+      clientVersion: '0',
+      turnTimeoutMs: 10_000,
+      interruptGraceMs: 1000,
+      requestTimeoutMs: 5000,
+      handshakeTimeoutMs: 5000,
+      stopStageMs: 500,
+      maxRunningTurns: 4,
+      approvals,
+      logger: silentLogger,
+      prepare: () => undefined,
+    });
+  });
+
+  afterEach(async () => {
+    await session.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('answers an unknown server request with an error and surfaces a file-change approval', async () => {
+    const { thread } = await session.startThread({});
+    const turn = session.runTurn({ threadId: thread.id, input: [{ type: 'text', text: 'go' }] });
+    const events: CodexEvent[] = [];
+    const done = new Promise<void>((resolve, reject) =>
+      turn.subscribe({
+        next: (e) => {
+          events.push(e);
+          if (e.type === 'approval.requested') approvals.respond('t', e.approval.id, 'accept');
+        },
+        error: reject,
+        complete: resolve,
+      }),
+    );
+    await done;
+    const warning = events.find((e) => e.type === 'warning');
+    expect(warning).toMatchObject({ message: expect.stringContaining('item/tool/requestUserInput') });
+    expect(events.find((e) => e.type === 'approval.requested')).toMatchObject({
+      approval: { kind: 'fileChange', itemId: 'fc-1', reason: 'write README', threadId: 'th-1', turnId: 'tu-1' },
+    });
+    expect(events.find((e) => e.type === 'approval.resolved')).toMatchObject({ decision: 'accept', reason: 'answered' });
+    const message = events.find((e) => e.type === 'item.completed');
+    expect(message).toMatchObject({ item: { text: 'input: error -32601; file change: accept' } });
+    expect(events.at(-1)).toMatchObject({ type: 'turn.completed', status: 'completed' });
+  });
+
+  it('fails a turn with PROCESS_EXITED when the process dies, and starts a new one for the next call', async () => {
+    const { thread } = await session.startThread({});
+    const firstPid = session.pid!;
+    const events = lastValueFrom(
+      session.runTurn({ threadId: thread.id, input: [{ type: 'text', text: 'go' }] }).pipe(toArray()),
+    );
+    // The fake waits for answers to its requests; nobody answers the approval, so the turn hangs until the kill.
+    await new Promise<void>((resolve) => {
+      const check = () => (approvals.count('t') > 0 ? resolve() : setTimeout(check, 5));
+      check();
+    });
+    process.kill(firstPid, 'SIGKILL');
+    const result = await events;
+    expect(result.at(-1)).toMatchObject({
+      type: 'turn.completed',
+      status: 'failed',
+      error: { code: 'PROCESS_EXITED', message: expect.stringContaining('exited unexpectedly (signal SIGKILL)') },
+    });
+    expect(approvals.count('t')).toBe(0);
+    const again = await session.startThread({});
+    expect(again.thread.id).toBe('th-1');
+    expect(session.pid).not.toBe(firstPid);
+  });
+});
