@@ -43,7 +43,43 @@ describe('npm start (production build and start command)', () => {
     expect(output).toMatch(/OFFLINE provider/);
   });
 
+  it('documents every API route with request and response schemas and examples (built with the Swagger plugin)', async () => {
+    const doc = (await request(url).get('/docs-json').expect(200)).body;
+    const resolve = (schema: { $ref?: string }) =>
+      schema.$ref ? doc.components.schemas[schema.$ref.replace('#/components/schemas/', '')] : schema;
+    const apiPaths = Object.keys(doc.paths).filter((p) => p.startsWith('/api/'));
+    expect(apiPaths).toEqual(
+      expect.arrayContaining([
+        '/api/thread/start',
+        '/api/thread/resume',
+        '/api/thread/read',
+        '/api/thread/fork',
+        '/api/thread/list',
+        '/api/turn/start',
+        '/api/turn/interrupt',
+        '/api/skills/list',
+        '/api/skills/config/write',
+        '/api/approvals',
+        '/api/approvals/{id}',
+      ]),
+    );
+    for (const path of apiPaths) {
+      for (const [method, op] of Object.entries<any>(doc.paths[path])) {
+        const ok = resolve(op.responses['200'].content['application/json'].schema);
+        expect(Object.keys(ok.properties ?? {}).length).toBeGreaterThan(0);
+        if (method === 'post') {
+          const body = resolve(op.requestBody.content['application/json'].schema);
+          const props = Object.values<any>(body.properties ?? {});
+          expect(props.length).toBeGreaterThan(0);
+          expect(props.some((p) => p.example !== undefined)).toBe(true);
+        }
+      }
+    }
+  });
+
   it('exits 0 on SIGTERM and leaves no codex process behind', async () => {
+    await request(url).post('/api/thread/start').send({}).expect(200);
+    expect(codexPidsWith(dataDir).length).toBeGreaterThan(0);
     // Signal the gateway's node process itself (as tini does in the image); npm then exits with its code.
     const nodePid = Number(/\[Nest\] (\d+)/.exec(output)?.[1]);
     expect(nodePid).toBeGreaterThan(0);

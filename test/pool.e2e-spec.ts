@@ -107,8 +107,13 @@ describe('tenant pool (real codex)', () => {
   });
 });
 
+/** Polls a condition; gives up after 15 s so a broken test fails instead of keeping Jest alive. */
 async function waitFor(check: () => boolean): Promise<void> {
-  while (!check()) await new Promise((r) => setTimeout(r, 10));
+  const deadline = Date.now() + 15_000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not reached in 15 s');
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
 
 async function waitForEvent(events: CodexEvent[], type: 'item.delta') {

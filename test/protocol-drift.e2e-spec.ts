@@ -87,7 +87,7 @@ describe('app-server protocol drift guard', () => {
       approvalPolicy: 'untrusted',
     });
     const all = lastValueFrom(approvalTurn.pipe(toArray()));
-    for (;;) {
+    for (const deadline = Date.now() + 15_000; Date.now() < deadline; ) {
       const pending = t.listApprovals('default');
       if (pending.length > 0) {
         t.respondToApproval('default', pending[0].id, 'accept');

@@ -1,12 +1,16 @@
 import { type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { APP_FILTER } from '@nestjs/core';
+import { ApprovalsModule } from './approvals/approvals.module';
 import { CodexModule } from './codex/codex.module';
 import { parseEnvironment } from './config/environment';
 import { ALL_CONFIG } from './config/gateway.config';
 import { HttpErrorFilter } from './common/filters/http-error.filter';
 import { RequestContextMiddleware } from './common/request-context/request-context';
 import { HealthModule } from './health/health.module';
+import { SkillsModule } from './skills/skills.module';
+import { ThreadsModule } from './threads/threads.module';
+import { TurnsModule } from './turns/turns.module';
 
 @Module({
   imports: [
@@ -23,6 +27,10 @@ import { HealthModule } from './health/health.module';
     }),
     CodexModule,
     HealthModule,
+    ThreadsModule,
+    TurnsModule,
+    SkillsModule,
+    ApprovalsModule,
   ],
   providers: [{ provide: APP_FILTER, useClass: HttpErrorFilter }],
 })

@@ -1,4 +1,5 @@
 import type { ApprovalPolicy, SandboxMode } from './codex-home/codex-home.writer';
+import type { CodexItem } from './events';
 
 /** One piece of user input for a turn, in codex's own vocabulary. */
 export type TurnInput =
@@ -66,11 +67,15 @@ export interface CodexThread {
   [key: string]: unknown;
 }
 
+/** A stored turn; its items are already normalized. */
 export interface CodexTurn {
   id: string;
   status: 'completed' | 'interrupted' | 'failed' | 'inProgress';
-  items: Array<Record<string, unknown>>;
+  items: CodexItem[];
   error: { message: string } | null;
+  startedAt?: number | null;
+  completedAt?: number | null;
+  durationMs?: number | null;
   [key: string]: unknown;
 }
 

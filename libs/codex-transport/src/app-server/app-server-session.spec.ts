@@ -20,21 +20,21 @@ rl.on('line', (line) => {
   const m = JSON.parse(line);
   if (m.method === 'initialize') return send({ id: m.id, result: { userAgent: 'fake', codexHome: '/x' } });
   if (m.method === 'initialized') return;
-  if (m.method === 'thread/start') return send({ id: m.id, result: { thread: { id: 'th-1', turns: [] } } });
+  if (m.method === 'thread/start') return send({ id: m.id, result: { thread: { id: '01a200e2-d2d5-70e0-bc05-26603e9b03b6', turns: [] } } });
   if (m.method === 'turn/start') {
     turn = { threadId: m.params.threadId, turnId: 'tu-1' };
     send({ id: m.id, result: { turn: { id: 'tu-1', status: 'inProgress', items: [] } } });
-    send({ method: 'turn/started', params: { threadId: 'th-1', turn: { id: 'tu-1' } } });
-    send({ id: 100, method: 'item/tool/requestUserInput', params: { threadId: 'th-1', turnId: 'tu-1', questions: [] } });
-    send({ id: 101, method: 'item/fileChange/requestApproval', params: { threadId: 'th-1', turnId: 'tu-1', itemId: 'fc-1', reason: 'write README', startedAtMs: 1 } });
+    send({ method: 'turn/started', params: { threadId: '01a200e2-d2d5-70e0-bc05-26603e9b03b6', turn: { id: 'tu-1' } } });
+    send({ id: 100, method: 'item/tool/requestUserInput', params: { threadId: '01a200e2-d2d5-70e0-bc05-26603e9b03b6', turnId: 'tu-1', questions: [] } });
+    send({ id: 101, method: 'item/fileChange/requestApproval', params: { threadId: '01a200e2-d2d5-70e0-bc05-26603e9b03b6', turnId: 'tu-1', itemId: 'fc-1', reason: 'write README', startedAtMs: 1 } });
     return;
   }
   if (m.id === 100 || m.id === 101) {
     answers[m.id] = m.error ? 'error ' + m.error.code : m.result.decision;
     if (Object.keys(answers).length === 2) {
       const text = 'input: ' + answers[100] + '; file change: ' + answers[101];
-      send({ method: 'item/completed', params: { threadId: 'th-1', turnId: 'tu-1', item: { type: 'agentMessage', id: 'm1', text } } });
-      send({ method: 'turn/completed', params: { threadId: 'th-1', turn: { id: 'tu-1', status: 'completed', error: null } } });
+      send({ method: 'item/completed', params: { threadId: '01a200e2-d2d5-70e0-bc05-26603e9b03b6', turnId: 'tu-1', item: { type: 'agentMessage', id: 'm1', text } } });
+      send({ method: 'turn/completed', params: { threadId: '01a200e2-d2d5-70e0-bc05-26603e9b03b6', turn: { id: 'tu-1', status: 'completed', error: null } } });
     }
   }
 });
@@ -93,7 +93,7 @@ describe('AppServerSession server requests (fake app-server)', () => {
     const warning = events.find((e) => e.type === 'warning');
     expect(warning).toMatchObject({ message: expect.stringContaining('item/tool/requestUserInput') });
     expect(events.find((e) => e.type === 'approval.requested')).toMatchObject({
-      approval: { kind: 'fileChange', itemId: 'fc-1', reason: 'write README', threadId: 'th-1', turnId: 'tu-1' },
+      approval: { kind: 'fileChange', itemId: 'fc-1', reason: 'write README', threadId: '01a200e2-d2d5-70e0-bc05-26603e9b03b6', turnId: 'tu-1' },
     });
     expect(events.find((e) => e.type === 'approval.resolved')).toMatchObject({ decision: 'accept', reason: 'answered' });
     const message = events.find((e) => e.type === 'item.completed');
@@ -109,7 +109,8 @@ describe('AppServerSession server requests (fake app-server)', () => {
     );
     // The fake waits for answers to its requests; nobody answers the approval, so the turn hangs until the kill.
     await new Promise<void>((resolve) => {
-      const check = () => (approvals.count('t') > 0 ? resolve() : setTimeout(check, 5));
+      const deadline = Date.now() + 5000;
+      const check = () => (approvals.count('t') > 0 || Date.now() > deadline ? resolve() : setTimeout(check, 5));
       check();
     });
     process.kill(firstPid, 'SIGKILL');
@@ -121,7 +122,7 @@ describe('AppServerSession server requests (fake app-server)', () => {
     });
     expect(approvals.count('t')).toBe(0);
     const again = await session.startThread({});
-    expect(again.thread.id).toBe('th-1');
+    expect(again.thread.id).toBe('01a200e2-d2d5-70e0-bc05-26603e9b03b6');
     expect(session.pid).not.toBe(firstPid);
   });
 });

@@ -20,6 +20,7 @@ import type {
 import { AppServerProcess, type ProcessExit } from './app-server-process';
 import type { ApprovalsRegistry } from './approvals.registry';
 import type { JsonRpcId, OutgoingMessage } from './json-rpc-connection';
+import { mapThreadItem } from './item.mapper';
 import { TurnRun } from './turn-run';
 
 export interface AppServerSessionOptions {
@@ -107,31 +108,34 @@ export class AppServerSession {
   async startThread(params: StartThreadParams): Promise<ThreadSession> {
     const result = await this.request<ThreadSession>('thread/start', compact({ ...params }));
     this.loaded.add(result.thread.id);
-    return result;
+    return normalizeSession(result);
   }
 
   async resumeThread(params: ResumeThreadParams): Promise<ThreadSession> {
+    assertThreadId(params.threadId);
     const result = await this.request<ThreadSession>('thread/resume', compact({ ...params }));
     this.loaded.add(result.thread.id);
-    return result;
+    return normalizeSession(result);
   }
 
   async readThread(threadId: string, includeTurns: boolean): Promise<CodexThread> {
+    assertThreadId(threadId);
     const result = await this.request<{ thread: CodexThread }>('thread/read', { threadId, includeTurns });
-    return result.thread;
+    return normalizeThread(result.thread);
   }
 
   async forkThread(params: ForkThreadParams): Promise<ThreadSession> {
+    assertThreadId(params.threadId);
     const result = await this.request<ThreadSession>('thread/fork', compact({ ...params }));
     this.loaded.add(result.thread.id);
-    return result;
+    return normalizeSession(result);
   }
 
   async listThreads(params: ListThreadsParams): Promise<ThreadList> {
     const body: Record<string, unknown> = compact({ limit: params.limit, cursor: params.cursor });
     if (params.includeExec) body.sourceKinds = ['vscode', 'exec', 'appServer', 'cli'];
     const result = await this.request<ThreadList>('thread/list', body);
-    return { data: result.data, nextCursor: result.nextCursor ?? null };
+    return { data: result.data.map(normalizeThread), nextCursor: result.nextCursor ?? null };
   }
 
   listSkills(params: SkillsListParams): Promise<{ data: unknown[] }> {
@@ -263,6 +267,7 @@ export class AppServerSession {
   }
 
   private async ensureLoaded(threadId: string): Promise<void> {
+    assertThreadId(threadId);
     await this.ensureProcess();
     if (this.loaded.has(threadId)) return;
     let loading = this.loading.get(threadId);
@@ -426,6 +431,33 @@ export class AppServerSession {
   private touch(): void {
     this.lastActivity = Date.now();
   }
+}
+
+const THREAD_ID = /^(urn:uuid:)?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** codex thread ids are UUIDs; anything else is unknown without asking codex. */
+function assertThreadId(threadId: string): void {
+  if (typeof threadId !== 'string' || !THREAD_ID.test(threadId)) {
+    throw new CodexTransportError(CodexErrorCode.THREAD_NOT_FOUND, 'thread not found');
+  }
+}
+
+/** Thread results carry codex's raw items; callers get normalized ones. */
+function normalizeThread(thread: CodexThread): CodexThread {
+  const turns = Array.isArray(thread.turns) ? thread.turns : [];
+  return {
+    ...thread,
+    turns: turns.map((turn) => ({
+      ...turn,
+      items: (Array.isArray(turn.items) ? turn.items : []).map((item) =>
+        mapThreadItem(item as unknown as Record<string, unknown>),
+      ),
+    })),
+  };
+}
+
+function normalizeSession(session: ThreadSession): ThreadSession {
+  return { ...session, thread: normalizeThread(session.thread) };
 }
 
 function toCodexInput(input: TurnInput): Record<string, unknown> {

@@ -46,7 +46,7 @@ interface Pending {
 /** Errors whose codex message means "no such thread" / "no such turn" get specific codes. */
 export function rpcErrorToTransportError(method: string, error: JsonRpcErrorBody): CodexTransportError {
   const message = String(error.message ?? '');
-  if (/thread not (found|loaded)|no rollout found|invalid thread id/i.test(message)) {
+  if (/thread not (found|loaded)|no rollout found|invalid (thread|session) id/i.test(message)) {
     return new CodexTransportError(CodexErrorCode.THREAD_NOT_FOUND, 'thread not found', { method, rpc: error });
   }
   if (/expected active turn id|no active turn/i.test(message)) {

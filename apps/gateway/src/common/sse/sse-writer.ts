@@ -1,0 +1,142 @@
+import type { Request, Response } from 'express';
+import type { Observable, Subscription } from 'rxjs';
+
+/** One server-sent event: an optional `event:` name and a `data:` payload (objects become JSON). */
+export interface SseMessage {
+  event?: string;
+  data: unknown;
+  id?: string;
+}
+
+export interface SseOptions {
+  /** A comment line is sent after this much silence so proxies keep the stream open. */
+  keepaliveMs?: number;
+  /** Turns an error of the source into the last message (sent in-band once headers are out). */
+  errorMessage?: (error: unknown) => SseMessage;
+  /** A line written after the last message (`data: [DONE]` for OpenAI streams). */
+  terminator?: string;
+  /** Extra response headers. */
+  headers?: Record<string, string>;
+}
+
+export const DEFAULT_KEEPALIVE_MS = 15_000;
+
+function frame(message: SseMessage): string {
+  const data = typeof message.data === 'string' ? message.data : JSON.stringify(message.data);
+  let out = '';
+  if (message.id !== undefined) out += `id: ${message.id}\n`;
+  if (message.event) out += `event: ${message.event}\n`;
+  for (const line of data.split('\n')) out += `data: ${line}\n`;
+  return `${out}\n`;
+}
+
+/**
+ * Streams an Observable as `text/event-stream`, the way Nest's own SSE support does (same headers), plus:
+ * headers go out with the first message — so an error before it still gets a real HTTP status through the
+ * exception filter (the returned promise rejects) — writes wait for `drain`, a keepalive comment is sent
+ * after silence, a client that goes away unsubscribes (which cancels the work), and an error after the
+ * headers becomes an in-band message before the stream ends.
+ */
+export function writeSse(res: Response, source: Observable<SseMessage>, options: SseOptions = {}): Promise<void> {
+  const keepaliveMs = options.keepaliveMs ?? DEFAULT_KEEPALIVE_MS;
+  return new Promise<void>((resolve, reject) => {
+    const queue: string[] = [];
+    let waitingForDrain = false;
+    let ending = false;
+    let finished = false;
+    let subscription: Subscription | null = null;
+    let keepalive: NodeJS.Timeout | null = null;
+
+    const openHeaders = () => {
+      if (res.headersSent) return;
+      res.status(200);
+      res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
+      res.setHeader('Cache-Control', 'no-cache, no-transform');
+      res.setHeader('Connection', 'keep-alive');
+      res.setHeader('X-Accel-Buffering', 'no');
+      for (const [k, v] of Object.entries(options.headers ?? {})) res.setHeader(k, v);
+      res.flushHeaders();
+      res.socket?.setNoDelay(true);
+    };
+    const armKeepalive = () => {
+      if (keepalive) clearTimeout(keepalive);
+      if (finished || keepaliveMs <= 0) return;
+      keepalive = setTimeout(() => {
+        openHeaders();
+        push(': keepalive\n\n');
+        armKeepalive();
+      }, keepaliveMs);
+      keepalive.unref();
+    };
+    const finish = (error?: unknown) => {
+      if (finished) return;
+      finished = true;
+      if (keepalive) clearTimeout(keepalive);
+      res.off('close', onClose);
+      res.off('drain', flush);
+      if (error === undefined) resolve();
+      else reject(error);
+    };
+    const flush = () => {
+      waitingForDrain = false;
+      while (queue.length > 0 && !waitingForDrain) {
+        if (!res.write(queue.shift()!)) waitingForDrain = true;
+      }
+      if (!waitingForDrain && queue.length === 0 && ending) {
+        res.end();
+        finish();
+      }
+    };
+    const push = (chunk: string) => {
+      if (finished || res.writableEnded) return;
+      queue.push(chunk);
+      if (!waitingForDrain) flush();
+    };
+    const end = () => {
+      ending = true;
+      if (options.terminator) push(options.terminator);
+      if (!waitingForDrain && queue.length === 0 && !res.writableEnded) {
+        res.end();
+        finish();
+      }
+    };
+    const onClose = () => {
+      if (finished) return;
+      // The client went away first: stop the source (this cancels the turn).
+      subscription?.unsubscribe();
+      finish();
+    };
+
+    // `res` 'close' before the end means the client went away (`req` 'close' only says the body was read).
+    res.on('close', onClose);
+    res.on('drain', flush);
+    armKeepalive();
+    subscription = source.subscribe({
+      next: (message) => {
+        openHeaders();
+        push(frame(message));
+        armKeepalive();
+      },
+      error: (error: unknown) => {
+        if (!res.headersSent) {
+          finish(error ?? new Error('stream failed'));
+          return;
+        }
+        if (options.errorMessage) push(frame(options.errorMessage(error)));
+        end();
+      },
+      complete: () => {
+        openHeaders();
+        end();
+      },
+    });
+    if (finished) subscription.unsubscribe();
+  });
+}
+
+/** True when the client asked for a stream: `"stream": true` or `Accept: text/event-stream`. */
+export function wantsEventStream(req: Request, bodyStream: unknown): boolean {
+  if (bodyStream === true) return true;
+  if (bodyStream === false) return false;
+  return /text\/event-stream/i.test(req.header('accept') ?? '');
+}

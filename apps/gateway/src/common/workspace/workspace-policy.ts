@@ -1,0 +1,90 @@
+import { existsSync, mkdirSync, realpathSync, statSync } from 'node:fs';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { BadRequestException, Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
+import type { SandboxMode } from '@app/codex-transport';
+import { codexConfig } from '../../config/gateway.config';
+
+/**
+ * What a request may ask of the agent: working directories inside the workspace roots (after symlinks
+ * are resolved), sandbox modes no weaker than the gateway allows, images codex can read.
+ */
+@Injectable()
+export class WorkspacePolicy implements OnModuleInit {
+  private roots: string[] | null = null;
+
+  constructor(@Inject(codexConfig.KEY) private readonly codex: ConfigType<typeof codexConfig>) {}
+
+  onModuleInit(): void {
+    mkdirSync(this.codex.workspace, { recursive: true });
+  }
+
+  /** The default working directory (created if missing). */
+  get defaultCwd(): string {
+    mkdirSync(this.codex.workspace, { recursive: true });
+    return realpathSync(this.codex.workspace);
+  }
+
+  /**
+   * Resolves `cwd` (relative paths against the default workspace) to a real, existing directory
+   * inside a workspace root; throws 400 otherwise.
+   */
+  resolveCwd(cwd: string | undefined | null, field = 'cwd'): string {
+    if (cwd === undefined || cwd === null || cwd === '') return this.defaultCwd;
+    if (typeof cwd !== 'string' || cwd.includes('\0')) throw new BadRequestException(`${field} must be a path`);
+    const absolute = isAbsolute(cwd) ? resolve(cwd) : resolve(this.defaultCwd, cwd);
+    if (!existsSync(absolute) || !statSync(absolute).isDirectory()) {
+      throw new BadRequestException(`${field} must be an existing directory inside the workspace roots`);
+    }
+    const real = realpathSync(absolute);
+    if (!this.workspaceRoots().some((root) => isInside(real, root))) {
+      throw new BadRequestException(`${field} is outside the workspace roots this gateway allows`);
+    }
+    return real;
+  }
+
+  /** Resolves a file path the same way as {@link resolveCwd}; it must exist inside a workspace root. */
+  resolveFile(path: string, field: string): string {
+    const absolute = isAbsolute(path) ? resolve(path) : resolve(this.defaultCwd, path);
+    if (path.includes('\0') || !existsSync(absolute) || !statSync(absolute).isFile()) {
+      throw new BadRequestException(`${field} must be an existing file inside the workspace roots`);
+    }
+    const real = realpathSync(absolute);
+    if (!this.workspaceRoots().some((root) => isInside(real, root))) {
+      throw new BadRequestException(`${field} is outside the workspace roots this gateway allows`);
+    }
+    return real;
+  }
+
+  /** `danger-full-access` only when the gateway itself runs with it. */
+  checkSandbox(sandbox: SandboxMode | undefined): void {
+    if (sandbox === 'danger-full-access' && this.codex.sandbox !== 'danger-full-access') {
+      throw new BadRequestException(
+        'sandbox "danger-full-access" is not allowed by this gateway (CODEX_SANDBOX must be danger-full-access to permit it)',
+      );
+    }
+  }
+
+  /** codex accepts inline images only (it refuses remote URLs). */
+  checkImageUrl(url: string): void {
+    if (!/^data:image\/[a-z0-9.+-]+;base64,/i.test(url)) {
+      throw new BadRequestException('image url must be a data: URL (data:image/...;base64,...); remote URLs are not supported');
+    }
+  }
+
+  private workspaceRoots(): string[] {
+    if (!this.roots) {
+      this.roots = this.codex.workspaceRoots.map((root) => {
+        mkdirSync(root, { recursive: true });
+        return realpathSync(root);
+      });
+    }
+    return this.roots;
+  }
+}
+
+function isInside(path: string, root: string): boolean {
+  if (path === root) return true;
+  const rel = relative(root, path);
+  return rel !== '' && !rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel);
+}

@@ -1,0 +1,25 @@
+import { BadRequestException, Injectable } from '@nestjs/common';
+import { AppServerTransport } from '@app/codex-transport';
+import { WorkspacePolicy } from '../common/workspace/workspace-policy';
+import type { ListSkillsDto, SkillConfigResponseDto, SkillsListResponseDto, WriteSkillConfigDto } from './dto/skills.dto';
+
+@Injectable()
+export class SkillsService {
+  constructor(
+    private readonly transport: AppServerTransport,
+    private readonly workspace: WorkspacePolicy,
+  ) {}
+
+  async list(tenant: string, dto: ListSkillsDto): Promise<SkillsListResponseDto> {
+    const cwds = (dto.cwds?.length ? dto.cwds : [undefined]).map((cwd, i) => this.workspace.resolveCwd(cwd, `cwds[${i}]`));
+    const result = await this.transport.listSkills(tenant, { cwds, forceReload: dto.forceReload });
+    return { data: result.data as Array<Record<string, unknown>> };
+  }
+
+  async writeConfig(tenant: string, dto: WriteSkillConfigDto): Promise<SkillConfigResponseDto> {
+    if ((dto.name === undefined) === (dto.path === undefined)) {
+      throw new BadRequestException('give exactly one of name or path');
+    }
+    return this.transport.writeSkillConfig(tenant, { name: dto.name, path: dto.path, enabled: dto.enabled });
+  }
+}

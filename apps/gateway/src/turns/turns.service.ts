@@ -1,0 +1,49 @@
+import { Injectable } from '@nestjs/common';
+import type { Observable } from 'rxjs';
+import { AppServerTransport, type CodexEvent, type TurnInput } from '@app/codex-transport';
+import { WorkspacePolicy } from '../common/workspace/workspace-policy';
+import type { InterruptResponseDto } from './dto/turn-response.dto';
+import type { InterruptTurnDto, StartTurnDto, TurnInputDto } from './dto/start-turn.dto';
+
+@Injectable()
+export class TurnsService {
+  constructor(
+    private readonly transport: AppServerTransport,
+    private readonly workspace: WorkspacePolicy,
+  ) {}
+
+  /** Checks the request and returns the turn as a cold stream of events (nothing runs until subscribed). */
+  prepare(tenant: string, dto: StartTurnDto): Observable<CodexEvent> {
+    this.workspace.checkSandbox(dto.sandbox);
+    const cwd = dto.cwd === undefined ? undefined : this.workspace.resolveCwd(dto.cwd);
+    const input = dto.input.map((item, i) => this.toInput(item, i));
+    return this.transport.runTurn(tenant, {
+      threadId: dto.threadId,
+      input,
+      model: dto.model,
+      effort: dto.effort,
+      cwd,
+      approvalPolicy: dto.approvalPolicy,
+      sandbox: dto.sandbox,
+    });
+  }
+
+  async interrupt(tenant: string, dto: InterruptTurnDto): Promise<InterruptResponseDto> {
+    await this.transport.interruptTurn(tenant, dto.threadId, dto.turnId);
+    return { threadId: dto.threadId, turnId: dto.turnId, interrupted: true };
+  }
+
+  private toInput(item: TurnInputDto, index: number): TurnInput {
+    switch (item.type) {
+      case 'text':
+        return { type: 'text', text: item.text! };
+      case 'image':
+        this.workspace.checkImageUrl(item.url!);
+        return { type: 'image', url: item.url! };
+      case 'localImage':
+        return { type: 'localImage', path: this.workspace.resolveFile(item.path!, `input[${index}].path`) };
+      case 'skill':
+        return { type: 'skill', name: item.name!, path: item.path! };
+    }
+  }
+}
