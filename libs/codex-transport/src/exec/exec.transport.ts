@@ -108,17 +108,13 @@ export class ExecTransport {
       child.stdin.on('error', () => undefined);
       child.stdin.end(params.prompt);
 
+      const fail = (code: CodexErrorCode, message: string) =>
+        emit({ type: 'turn.completed', threadId: mapper.threadId, turnId: mapper.turnId, status: 'failed', error: { code, message } });
       const timeout = setTimeout(() => {
-        emit({
-          type: 'turn.completed',
-          threadId: mapper.threadId,
-          turnId: mapper.turnId,
-          status: 'failed',
-          error: {
-            code: CodexErrorCode.TURN_TIMEOUT,
-            message: `the turn ran longer than ${Math.round(this.options.turnTimeoutMs / 1000)} s and was stopped`,
-          },
-        });
+        fail(
+          CodexErrorCode.TURN_TIMEOUT,
+          `the turn ran longer than ${Math.round(this.options.turnTimeoutMs / 1000)} s and was stopped`,
+        );
         stop();
       }, this.options.turnTimeoutMs);
       timeout.unref();
@@ -135,16 +131,10 @@ export class ExecTransport {
             `codex exec ended without a turn result (code ${code}, signal ${signal}): ${stderrTail.join('').slice(-500)}`,
             'ExecTransport',
           );
-          emit({
-            type: 'turn.completed',
-            threadId: mapper.threadId,
-            turnId: mapper.turnId,
-            status: 'failed',
-            error: {
-              code: CodexErrorCode.PROCESS_EXITED,
-              message: `codex exec exited before the turn finished (${signal ? `signal ${signal}` : `code ${code}`})`,
-            },
-          });
+          fail(
+            CodexErrorCode.PROCESS_EXITED,
+            `codex exec exited before the turn finished (${signal ? `signal ${signal}` : `code ${code}`})`,
+          );
         }
       });
 

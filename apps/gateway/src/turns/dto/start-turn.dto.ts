@@ -12,7 +12,7 @@ import {
   ValidateIf,
   ValidateNested,
 } from 'class-validator';
-import { APPROVAL_POLICIES, type ApprovalPolicy, SANDBOX_MODES, type SandboxMode } from '@app/codex-transport';
+import { ThreadPolicyDto } from '../../threads/dto/thread-request.dto';
 
 export const INPUT_TYPES = ['text', 'image', 'localImage', 'skill'] as const;
 export const EFFORTS = ['none', 'minimal', 'low', 'medium', 'high', 'xhigh'] as const;
@@ -47,7 +47,8 @@ export class TurnInputDto {
   name?: string;
 }
 
-export class StartTurnDto {
+/** Turn-level overrides (`cwd`, `approvalPolicy`, `sandbox`, `model`) apply to this turn and the thread's next ones. */
+export class StartTurnDto extends ThreadPolicyDto {
   /** @example "01a200e2-d2d5-70e0-bc05-26603e9b03b6" */
   @IsString()
   @IsNotEmpty()
@@ -62,32 +63,10 @@ export class StartTurnDto {
   @Type(() => TurnInputDto)
   input: TurnInputDto[];
 
-  /** Model for this turn (and the thread's next ones). @example "gpt-5-codex" */
-  @IsOptional()
-  @IsString()
-  @IsNotEmpty()
-  @MaxLength(200)
-  model?: string;
-
   /** Reasoning effort. @example "medium" */
   @IsOptional()
   @IsIn(EFFORTS)
   effort?: (typeof EFFORTS)[number];
-
-  /** Working directory for this turn; must resolve inside the workspace roots. */
-  @IsOptional()
-  @IsString()
-  cwd?: string;
-
-  /** @example "untrusted" */
-  @IsOptional()
-  @IsIn(APPROVAL_POLICIES)
-  approvalPolicy?: ApprovalPolicy;
-
-  /** @example "read-only" */
-  @IsOptional()
-  @IsIn(SANDBOX_MODES)
-  sandbox?: SandboxMode;
 
   /**
    * `true`: answer with server-sent events as the turn runs (same as `Accept: text/event-stream`);
