@@ -7,6 +7,8 @@ const moduleNameMapper = pathsToModuleNameMapper(compilerOptions.paths, { prefix
 
 /** @type {import('jest').Config} */
 module.exports = {
+  // Applies to every project (Jest reads it only at the top level). e2e tests drive real codex processes.
+  testTimeout: 60_000,
   projects: [
     {
       displayName: 'unit',
@@ -25,7 +27,6 @@ module.exports = {
       testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
       transform,
       moduleNameMapper,
-      testTimeout: 60_000,
     },
   ],
 };

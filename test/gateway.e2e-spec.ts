@@ -64,7 +64,7 @@ describe('gateway skeleton (in-process, real codex, offline provider)', () => {
     const huge = await request(gw.url)
       .post('/health')
       .set('Content-Type', 'application/json')
-      .send(JSON.stringify({ pad: 'x'.repeat(2 * 1024 * 1024) }));
+      .send(JSON.stringify({ pad: 'x'.repeat(11 * 1024 * 1024) }));
     expect(huge.status).toBe(413);
     expect(huge.body).toMatchObject({ statusCode: 413 });
   });
@@ -107,6 +107,36 @@ describe('gateway readiness without a codex binary', () => {
       expect(ready.body.error.codex).toEqual({ status: 'down', message: 'codex binary not found' });
       expect(JSON.stringify(ready.body)).not.toContain('/nonexistent');
       await request(gw.url).get('/health/live').expect(200);
+    } finally {
+      await gw.close();
+    }
+  });
+});
+
+describe('token authentication', () => {
+  it('leaves probes open and guards everything else, comparing tokens per tenant', async () => {
+    const gw = await startGateway('auth-token', { CODEX_GATEWAY_TOKENS: 'alice:alice-token-1,bob:bob-token-22' });
+    try {
+      for (const path of ['/health/live', '/health/ready', '/health', '/healthz', '/docs-json']) {
+        await request(gw.url).get(path).expect(200);
+      }
+      await request(gw.url).post('/health').expect(200);
+      const missing = await request(gw.url).post('/api/thread/list').send({}).expect(401);
+      expect(missing.body).toMatchObject({ statusCode: 401, message: 'Missing bearer token' });
+      await request(gw.url).post('/api/thread/list').set('Authorization', 'Bearer alice-token-2').send({}).expect(401);
+      await request(gw.url).get('/api/approvals').set('Authorization', 'Basic YWxpY2U6eA==').expect(401);
+      const alice = await request(gw.url).post('/api/thread/start').set('Authorization', 'Bearer alice-token-1').send({}).expect(200);
+      // Bob's tenant does not see Alice's thread.
+      await request(gw.url)
+        .post('/api/thread/read')
+        .set('X-API-Key', 'bob-token-22')
+        .send({ threadId: alice.body.thread.id })
+        .expect(404);
+      await request(gw.url)
+        .post('/api/thread/read')
+        .set('Authorization', 'Bearer alice-token-1')
+        .send({ threadId: alice.body.thread.id })
+        .expect(200);
     } finally {
       await gw.close();
     }

@@ -1,6 +1,7 @@
 import { type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
-import { APP_FILTER } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { AuthGuard } from './common/auth/auth.guard';
 import { ApprovalsModule } from './approvals/approvals.module';
 import { CodexModule } from './codex/codex.module';
 import { parseEnvironment } from './config/environment';
@@ -8,6 +9,7 @@ import { ALL_CONFIG } from './config/gateway.config';
 import { HttpErrorFilter } from './common/filters/http-error.filter';
 import { RequestContextMiddleware } from './common/request-context/request-context';
 import { HealthModule } from './health/health.module';
+import { OpenAiModule } from './openai/openai.module';
 import { SkillsModule } from './skills/skills.module';
 import { ThreadsModule } from './threads/threads.module';
 import { TurnsModule } from './turns/turns.module';
@@ -31,8 +33,12 @@ import { TurnsModule } from './turns/turns.module';
     TurnsModule,
     SkillsModule,
     ApprovalsModule,
+    OpenAiModule,
   ],
-  providers: [{ provide: APP_FILTER, useClass: HttpErrorFilter }],
+  providers: [
+    { provide: APP_FILTER, useClass: HttpErrorFilter },
+    { provide: APP_GUARD, useClass: AuthGuard },
+  ],
 })
 export class AppModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {

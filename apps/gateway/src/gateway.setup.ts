@@ -11,6 +11,9 @@ export function configureGateway(app: INestApplication): INestApplication {
   const express = app as NestExpressApplication;
   express.disable('x-powered-by');
   express.set('trust proxy', 'loopback');
+  // Prompts may be long (CODEX_MAX_PROMPT_CHARS, 200 000 by default, answers 413 itself); Express's
+  // 100 kB default would refuse them first.
+  express.useBodyParser('json', { limit: '10mb' });
   const corsOrigins = app.get(ConfigService).get<string[]>('server.corsOrigins') ?? [];
   if (corsOrigins.length > 0) app.enableCors({ origin: corsOrigins, credentials: false });
   app.useGlobalPipes(

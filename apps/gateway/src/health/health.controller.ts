@@ -1,10 +1,12 @@
 import { Controller, Get, HttpCode, Post } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService } from '@nestjs/terminus';
+import { Public } from '../common/auth/auth.guard';
 import { CodexHealthIndicator } from './codex.health';
 import { HealthStatusDto, ServiceHealthDto } from './dto/health-status.dto';
 
 @ApiTags('health')
+@Public()
 @Controller()
 export class HealthController {
   constructor(

@@ -135,15 +135,33 @@ export class AppServerProcess extends EventEmitter {
   stop(): Promise<void> {
     if (this.stopping) return this.stopping;
     this.stopping = (async () => {
-      if (this.exited) return;
-      this.child.stdin.end();
-      if (await this.exitedWithin(this.options.stopStageMs)) return;
-      this.signal('SIGTERM');
-      if (await this.exitedWithin(this.options.stopStageMs)) return;
-      this.signal('SIGKILL');
-      await this.exitPromise;
+      if (!this.exited) {
+        this.child.stdin.end();
+        if (!(await this.exitedWithin(this.options.stopStageMs))) {
+          this.signal('SIGTERM');
+          if (!(await this.exitedWithin(this.options.stopStageMs))) {
+            this.signal('SIGKILL');
+            await this.exitPromise;
+          }
+        }
+      }
+      await this.groupGone(this.options.stopStageMs);
     })();
     return this.stopping;
+  }
+
+  /** Resolves once no process of the group is left (the SIGKILL sent at exit takes a moment to land). */
+  private async groupGone(ms: number): Promise<void> {
+    if (process.platform === 'win32' || this.child.pid === undefined) return;
+    const deadline = Date.now() + ms;
+    while (Date.now() < deadline) {
+      try {
+        process.kill(-this.child.pid, 0);
+      } catch {
+        return; // ESRCH: the group is empty
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
   }
 
   /** Sends a signal to the process group (falls back to the process alone). */

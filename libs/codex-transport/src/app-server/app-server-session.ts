@@ -146,6 +146,17 @@ export class AppServerSession {
     return this.request('skills/config/write', compact({ ...params }));
   }
 
+  /**
+   * Unloads a thread from the process once its turn (if any) has ended: for per-request threads that
+   * nobody will continue, so they do not pile up in codex's memory.
+   */
+  async releaseThread(threadId: string): Promise<void> {
+    await this.runs.get(threadId)?.done;
+    if (!this.loaded.has(threadId) || !this.process?.isAlive) return;
+    this.loaded.delete(threadId);
+    await this.process.connection.request('thread/unsubscribe', { threadId }).catch(() => undefined);
+  }
+
   /** Interrupts the thread's running turn; resolves once codex has accepted the interrupt. */
   async interruptTurn(threadId: string, turnId: string): Promise<void> {
     const run = this.runs.get(threadId);

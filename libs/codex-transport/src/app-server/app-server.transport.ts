@@ -100,6 +100,11 @@ export class AppServerTransport {
     return defer(() => this.session(tenant).runTurn(params));
   }
 
+  /** Unloads a per-request thread after its turn (see {@link AppServerSession.releaseThread}). */
+  async releaseThread(tenant: string, threadId: string): Promise<void> {
+    await this.sessions.get(tenant)?.releaseThread(threadId);
+  }
+
   interruptTurn(tenant: string, threadId: string, turnId: string): Promise<void> {
     const session = this.sessions.get(tenant);
     if (!session) {

@@ -4,7 +4,7 @@ import { Observable } from 'rxjs';
 import { type ResolvedBinary, resolveCodexBinary } from '../binary';
 import type { SandboxMode } from '../codex-home/codex-home.writer';
 import type { CodexEvent } from '../events';
-import { CodexErrorCode } from '../errors/codex-transport.error';
+import { CodexErrorCode, CodexTransportError } from '../errors/codex-transport.error';
 import { LineFramer } from '../app-server/line-framer';
 import { type TransportLogger, silentLogger } from '../logger';
 import { type CodexTransportOptions, TRANSPORT_DEFAULTS } from '../options';
@@ -23,6 +23,8 @@ export interface ExecTurnParams {
   images?: string[];
   /** No rollout is written (the thread cannot be continued). */
   ephemeral?: boolean;
+  /** Extra instructions for the model (a developer message). */
+  developerInstructions?: string;
 }
 
 /**
@@ -33,6 +35,7 @@ export class ExecTransport {
   private binary: ResolvedBinary | null = null;
   private readonly logger: TransportLogger;
   private readonly running = new Set<() => void>();
+  private readonly perTenant = new Map<string, number>();
 
   constructor(private readonly options: CodexTransportOptions) {
     this.logger = options.logger ?? silentLogger;
@@ -44,6 +47,25 @@ export class ExecTransport {
 
   runTurn(tenant: string, params: ExecTurnParams): Observable<CodexEvent> {
     return new Observable<CodexEvent>((subscriber) => {
+      const running = this.perTenant.get(tenant) ?? 0;
+      if (running >= this.options.maxRunningTurnsPerTenant) {
+        subscriber.error(
+          new CodexTransportError(
+            CodexErrorCode.TOO_MANY_TURNS,
+            `at most ${this.options.maxRunningTurnsPerTenant} turns may run at once`,
+          ),
+        );
+        return;
+      }
+      this.perTenant.set(tenant, running + 1);
+      let counted = true;
+      const uncount = () => {
+        if (!counted) return;
+        counted = false;
+        const n = (this.perTenant.get(tenant) ?? 1) - 1;
+        if (n <= 0) this.perTenant.delete(tenant);
+        else this.perTenant.set(tenant, n);
+      };
       this.binary ??= resolveCodexBinary(this.options.binaryPath);
       const home = tenantHome(this.options.baseDataDir, tenant);
       prepareTenantHome(this.options, home);
@@ -54,6 +76,9 @@ export class ExecTransport {
       if (params.model) args.push('-m', params.model);
       args.push('-c', `sandbox_mode=${JSON.stringify(params.sandbox ?? this.options.sandbox)}`);
       if (params.effort) args.push('-c', `model_reasoning_effort=${JSON.stringify(params.effort)}`);
+      if (params.developerInstructions) {
+        args.push('-c', `developer_instructions=${JSON.stringify(params.developerInstructions)}`);
+      }
       for (const image of params.images ?? []) args.push('-i', image);
       args.push('-');
 
@@ -88,6 +113,7 @@ export class ExecTransport {
         subscriber.next(event);
         if (event.type === 'turn.completed') {
           ended = true;
+          uncount(); // the cap counts running turns; the process only flushes and exits now
           subscriber.complete();
         }
       };
@@ -125,6 +151,7 @@ export class ExecTransport {
       child.once('close', (code, signal) => {
         clearTimeout(timeout);
         this.running.delete(stop);
+        uncount();
         framer.end();
         if (!ended) {
           this.logger.warn(
@@ -140,6 +167,7 @@ export class ExecTransport {
 
       return () => {
         clearTimeout(timeout);
+        uncount();
         if (!ended) {
           ended = true;
           stop();

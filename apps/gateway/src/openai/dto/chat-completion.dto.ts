@@ -1,0 +1,91 @@
+import { Type } from 'class-transformer';
+import {
+  Allow,
+  ArrayMinSize,
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsNotEmpty,
+  IsObject,
+  IsOptional,
+  IsString,
+  MaxLength,
+  ValidateNested,
+} from 'class-validator';
+
+export const CHAT_ROLES = ['system', 'developer', 'user', 'assistant', 'tool', 'function'] as const;
+
+export class ChatMessageDto {
+  /** @example "user" */
+  @IsIn(CHAT_ROLES)
+  role: (typeof CHAT_ROLES)[number];
+
+  /**
+   * A string, or content parts (`{type:"text",text}`, `{type:"image_url",image_url:{url:"data:…"}}`).
+   * @example "Summarize this repository in one sentence."
+   */
+  @Allow()
+  content?: unknown;
+}
+
+export class StreamOptionsDto {
+  /** Send a last chunk with the usage (and empty `choices`). @example true */
+  @IsOptional()
+  @IsBoolean()
+  include_usage?: boolean;
+}
+
+export class ReasoningDto {
+  /** @example "low" */
+  @IsOptional()
+  @IsString()
+  effort?: string;
+}
+
+/** OpenAI Chat Completions request. Fields not listed are accepted and ignored. */
+export class ChatCompletionRequestDto {
+  /** Model or alias; echoed in the response. @example "gpt-5-codex" */
+  @IsOptional()
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(200)
+  model?: string;
+
+  /** @example [{"role":"user","content":"Summarize this repository in one sentence."}] */
+  @IsArray()
+  @ArrayMinSize(1)
+  @ValidateNested({ each: true })
+  @Type(() => ChatMessageDto)
+  messages: ChatMessageDto[];
+
+  /** @example false */
+  @IsOptional()
+  @IsBoolean()
+  stream?: boolean;
+
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => StreamOptionsDto)
+  stream_options?: StreamOptionsDto;
+
+  /** @example "medium" */
+  @IsOptional()
+  @IsString()
+  reasoning_effort?: string;
+
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => ReasoningDto)
+  reasoning?: ReasoningDto;
+
+  /**
+   * Extension: also stream codex's own activity — reasoning as `reasoning_content` deltas and each
+   * command or file change as a `codex_event` field on a chunk. Strict clients ignore both.
+   * @example false
+   */
+  @IsOptional()
+  @IsBoolean()
+  codex_events?: boolean;
+}

@@ -1,0 +1,253 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import OpenAI from 'openai';
+import { AppServerTransport, ExecTransport } from '@app/codex-transport';
+import { codexPidsWith } from './support/harness';
+import { startGateway, type TestGateway } from './support/gateway';
+import { postSse } from './support/sse';
+
+const TOKEN = 'devtoken';
+
+async function until(check: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`${what} not reached in 15 s`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe.each(['app-server', 'exec'] as const)('OpenAI Chat Completions on the %s backend (official openai SDK)', (backend) => {
+  let gw: TestGateway;
+  let client: OpenAI;
+
+  beforeAll(async () => {
+    gw = await startGateway(`openai-${backend}`, {
+      CODEX_BACKEND: backend,
+      CODEX_GATEWAY_TOKEN: TOKEN,
+      CODEX_MAX_PROMPT_CHARS: '2000',
+      CODEX_MAX_CONCURRENCY: '1',
+      CODEX_MODEL_ALIASES: JSON.stringify({ fast: 'gpt-5-codex' }),
+    });
+    client = new OpenAI({ apiKey: TOKEN, baseURL: `${gw.url}/v1`, maxRetries: 0 });
+  });
+
+  afterAll(async () => {
+    await gw?.close();
+  });
+
+  const running = () =>
+    backend === 'exec' ? gw.app.get(ExecTransport).runningTurns : gw.app.get(AppServerTransport).stats().runningTurns;
+
+  it('creates a completion (non-stream) with usage, echoing the requested model', async () => {
+    const { data, response } = await client.chat.completions
+      .create({ model: 'fast', messages: [{ role: 'user', content: 'hi there' }] })
+      .withResponse();
+    expect(data.id).toMatch(/^chatcmpl-/);
+    expect(data.object).toBe('chat.completion');
+    expect(data.model).toBe('fast');
+    expect(data.choices[0].message).toMatchObject({ role: 'assistant', content: 'Hello from the offline provider. You said: hi there' });
+    expect(data.choices[0].finish_reason).toBe('stop');
+    expect(data.usage!.prompt_tokens).toBeGreaterThan(0);
+    expect(data.usage!.completion_tokens).toBeGreaterThan(0);
+    expect(data.usage!.total_tokens).toBe(data.usage!.prompt_tokens + data.usage!.completion_tokens);
+    expect(response.headers.get('x-codex-session-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('streams chunks whose text equals the reply, with usage when asked', async () => {
+    const stream = await client.chat.completions.create({
+      model: 'gpt-5-codex',
+      messages: [
+        { role: 'system', content: 'Be terse.' },
+        { role: 'user', content: '[[deltas: 6]] [[reply: streamed through the SDK]]' },
+      ],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    const ids = new Set<string>();
+    let text = '';
+    let finish: string | null = null;
+    let usage: OpenAI.CompletionUsage | undefined;
+    let contentChunks = 0;
+    for await (const chunk of stream) {
+      ids.add(chunk.id);
+      expect(chunk.model).toBe('gpt-5-codex');
+      if (chunk.usage) usage = chunk.usage;
+      const choice = chunk.choices[0];
+      if (!choice) continue;
+      if (choice.delta.content) {
+        text += choice.delta.content;
+        contentChunks++;
+      }
+      if (choice.finish_reason) finish = choice.finish_reason;
+    }
+    expect(text).toBe('streamed through the SDK');
+    expect(contentChunks).toBe(backend === 'exec' ? 1 : 6); // exec reports the message whole
+    expect(ids.size).toBe(1);
+    expect(finish).toBe('stop');
+    expect(usage!.total_tokens).toBeGreaterThan(0);
+  });
+
+  it('raw SSE: role first, one id, finish chunk, usage chunk, [DONE] last', async () => {
+    const res = await postSse(
+      gw.url,
+      '/v1/chat/completions',
+      { model: 'gpt-5-codex', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'raw' }] },
+      { headers: { authorization: `Bearer ${TOKEN}` } },
+    );
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/event-stream/);
+    expect(res.raw.endsWith('data: [DONE]\n\n')).toBe(true);
+    const chunks = res.events.filter((e) => e.data !== '[DONE]').map((e) => e.json);
+    expect(new Set(chunks.map((c) => c.id)).size).toBe(1);
+    expect(chunks[0].choices[0].delta).toEqual({ role: 'assistant', content: '' });
+    const finishAt = chunks.findIndex((c) => c.choices[0]?.finish_reason === 'stop');
+    expect(finishAt).toBe(chunks.length - 2);
+    expect(chunks.at(-1)).toMatchObject({ choices: [], usage: { total_tokens: expect.any(Number) } });
+    expect(res.events.at(-1)!.data).toBe('[DONE]');
+  });
+
+  it('lists and retrieves models; an unknown model is a NotFoundError', async () => {
+    const list = await client.models.list();
+    expect(list.data.map((m) => m.id)).toEqual(['gpt-5-codex', 'fast']);
+    expect((await client.models.retrieve('fast')).id).toBe('fast');
+    await expect(client.models.retrieve('no-such-model')).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+  });
+
+  it('rejects a wrong token (AuthenticationError) and an oversized prompt (413)', async () => {
+    const wrong = new OpenAI({ apiKey: 'not-the-token', baseURL: `${gw.url}/v1`, maxRetries: 0 });
+    await expect(wrong.chat.completions.create({ model: 'x', messages: [{ role: 'user', content: 'hi' }] })).rejects.toBeInstanceOf(
+      OpenAI.AuthenticationError,
+    );
+    const big = client.chat.completions.create({ model: 'x', messages: [{ role: 'user', content: 'x'.repeat(3000) }] });
+    await expect(big).rejects.toMatchObject({ status: 413, error: { type: 'invalid_request_error', code: 'context_length_exceeded' } });
+    const bad = client.chat.completions.create({ model: 'x', messages: [] });
+    await expect(bad).rejects.toBeInstanceOf(OpenAI.BadRequestError);
+  });
+
+  it('answers RateLimitError (with Retry-After) when the concurrency cap is full', async () => {
+    const controller = new AbortController();
+    const slow = await client.chat.completions.create(
+      { model: 'x', messages: [{ role: 'user', content: '[[slow]] occupy the slot' }], stream: true },
+      { signal: controller.signal },
+    );
+    const iterator = slow[Symbol.asyncIterator]();
+    await iterator.next();
+    const err = await client.chat.completions
+      .create({ model: 'x', messages: [{ role: 'user', content: 'second' }] })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.RateLimitError);
+    expect((err as InstanceType<typeof OpenAI.RateLimitError>).headers?.get('retry-after')).toBe('1');
+    controller.abort();
+    await until(() => running() === 0, 'no running turn after abort');
+  });
+
+  it('continues a session: the model sees the earlier turn; only new messages are sent', async () => {
+    const first = await client.chat.completions
+      .create({ model: 'x', messages: [{ role: 'user', content: 'remember the word mango' }] })
+      .withResponse();
+    const session = first.response.headers.get('x-codex-session-id')!;
+    const second = await client.chat.completions
+      .create(
+        {
+          model: 'x',
+          messages: [
+            { role: 'user', content: 'remember the word mango' },
+            { role: 'assistant', content: first.data.choices[0].message.content! },
+            { role: 'user', content: '[[memory]]' },
+          ],
+        },
+        { headers: { 'X-Codex-Session-Id': session } },
+      )
+      .withResponse();
+    expect(second.response.headers.get('x-codex-session-id')).toBe(session);
+    expect(second.data.choices[0].message.content).toBe(
+      'I can see 2 user messages in this conversation. Earlier: 1) "remember the word mango".',
+    );
+  });
+
+  it('a stateless request carries its history in the prompt', async () => {
+    const res = await client.chat.completions.create({
+      model: 'x',
+      messages: [
+        { role: 'user', content: 'my name is Ada' },
+        { role: 'assistant', content: 'Hello Ada' },
+        { role: 'user', content: 'what is my name?' },
+      ],
+    });
+    expect(res.choices[0].message.content).toContain('user: my name is Ada');
+    expect(res.choices[0].message.content).toContain('assistant: Hello Ada');
+    expect(res.choices[0].message.content).toContain('what is my name?');
+  });
+
+  it('disconnecting mid-stream leaves no running turn and no extra codex process', async () => {
+    const before = codexPidsWith(gw.dataDir).length;
+    const res = await postSse(
+      gw.url,
+      '/v1/chat/completions',
+      { model: 'x', stream: true, messages: [{ role: 'user', content: '[[slow]] goodbye' }] },
+      { headers: { authorization: `Bearer ${TOKEN}` }, until: (events) => events.length >= 2 },
+    );
+    expect(res.aborted).toBe(true);
+    await until(() => running() === 0, 'no running turn');
+    await until(() => codexPidsWith(gw.dataDir).length <= Math.max(before, backend === 'exec' ? 0 : 1), 'no extra codex process');
+  });
+
+  it('the two curl examples of the codex-api README work verbatim', async () => {
+    const run = promisify(execFile);
+    const nonStream = await run('curl', [
+      '-s',
+      `${gw.url}/v1/chat/completions`,
+      '-H',
+      'Content-Type: application/json',
+      '-H',
+      'Authorization: Bearer devtoken',
+      '-d',
+      '{\n    "model":"gpt-5.2",\n    "messages":[{"role":"user","content":"总结一下这个仓库结构"}],\n    "reasoning": {"effort":"low"},\n    "stream": false\n  }',
+    ]);
+    const body = JSON.parse(nonStream.stdout);
+    expect(body).toMatchObject({ object: 'chat.completion', model: 'gpt-5.2' });
+    expect(body.choices[0].message.content).toContain('总结一下这个仓库结构');
+    const stream = await run('curl', [
+      '-N',
+      '-s',
+      `${gw.url}/v1/chat/completions`,
+      '-H',
+      'Content-Type: application/json',
+      '-H',
+      'Authorization: Bearer devtoken',
+      '-d',
+      '{\n    "model":"gpt-5-codex",\n    "messages":[{"role":"user","content":"用一句话解释这个项目的目的"}],\n    "stream": true\n  }',
+    ]);
+    expect(stream.stdout).toMatch(/^data: \{"id":"chatcmpl-/);
+    expect(stream.stdout.trimEnd().endsWith('data: [DONE]')).toBe(true);
+  });
+});
+
+describe('OpenAI error mapping', () => {
+  it('a provider failure is 502 in OpenAI shape; mid-stream it is an in-band error chunk then [DONE]', async () => {
+    const gw = await startGateway('openai-errors');
+    try {
+      const client = new OpenAI({ apiKey: 'unused', baseURL: `${gw.url}/v1`, maxRetries: 0 });
+      const failed = await client.chat.completions
+        .create({ model: 'x', messages: [{ role: 'user', content: '[[status: 400]]' }] })
+        .catch((e: unknown) => e);
+      expect(failed).toBeInstanceOf(OpenAI.InternalServerError);
+      expect((failed as { status: number }).status).toBe(502);
+      expect((failed as { error: { type: string } }).error.type).toBe('server_error');
+      // A stream that has begun and then breaks: the provider cuts it and codex gives up.
+      const res = await postSse(gw.url, '/v1/chat/completions', {
+        model: 'x',
+        stream: true,
+        messages: [{ role: 'user', content: '[[cut]] [[deltas: 8]] partial then broken' }],
+      });
+      const data = res.events.map((e) => e.data);
+      expect(data.at(-1)).toBe('[DONE]');
+      expect(res.status).toBe(200);
+      expect(res.events[0].json.choices[0].delta.role).toBe('assistant');
+      expect(res.events.some((e) => e.json?.choices?.[0]?.delta?.content)).toBe(true);
+      expect(res.events.at(-2)!.json.error).toMatchObject({ type: 'server_error', message: expect.any(String) });
+    } finally {
+      await gw.close();
+    }
+  });
+});
