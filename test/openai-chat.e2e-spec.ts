@@ -251,3 +251,33 @@ describe('OpenAI error mapping', () => {
     }
   });
 });
+
+describe('codex-api compatibility switches', () => {
+  it('CODEX_STRIP_ANSWER_TAGS removes <answer> tags; CODEX_DEBUG_LOG logs prompts and replies, cut to CODEX_LOG_MAX_CHARS', async () => {
+    const lines: string[] = [];
+    const capture = (message: unknown) => lines.push(String(message));
+    const gw = await startGateway(
+      'openai-switches',
+      { CODEX_STRIP_ANSWER_TAGS: 'true', CODEX_DEBUG_LOG: 'true', CODEX_LOG_MAX_CHARS: '120' },
+      { logger: { log: capture, warn: capture, error: capture, debug: capture, verbose: capture } },
+    );
+    try {
+      const client = new OpenAI({ apiKey: 'unused', baseURL: `${gw.url}/v1`, maxRetries: 0 });
+      const prompt = '[[deltas: 9]] [[reply: <answer>finish(message="done")</answer>]]';
+      const plain = await client.chat.completions.create({ model: 'x', messages: [{ role: 'user', content: prompt }] });
+      expect(plain.choices[0].message.content).toBe('finish(message="done")');
+      const stream = await client.chat.completions.create({ model: 'x', messages: [{ role: 'user', content: prompt }], stream: true });
+      let text = '';
+      for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+      expect(text).toBe('finish(message="done")');
+      const request = lines.find((l) => l.includes('chat request'));
+      expect(request).toContain('[[deltas: 9]]');
+      expect(lines.some((l) => l.includes('chat response'))).toBe(true);
+      expect(lines.some((l) => l.includes('codex event'))).toBe(true);
+      expect(lines.filter((l) => l.includes('codex event')).every((l) => l.length < 300)).toBe(true);
+      expect(lines.some((l) => /… \(\d+ more characters\)/.test(l))).toBe(true);
+    } finally {
+      await gw.close();
+    }
+  });
+});

@@ -1,4 +1,4 @@
-import type { INestApplication } from '@nestjs/common';
+import type { INestApplication, LoggerService } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import type { AddressInfo } from 'node:net';
 import { AppModule } from '../../apps/gateway/src/app.module';
@@ -16,7 +16,11 @@ export interface TestGateway {
  * Boots the real gateway (AppModule, same setup as main.ts) on 127.0.0.1 with a random port and its own
  * data dir. `env` is applied to process.env for the boot and restored afterwards.
  */
-export async function startGateway(label: string, env: Record<string, string | undefined> = {}): Promise<TestGateway> {
+export async function startGateway(
+  label: string,
+  env: Record<string, string | undefined> = {},
+  options: { logger?: LoggerService } = {},
+): Promise<TestGateway> {
   const dataDir = makeDataDir(label);
   const saved: Record<string, string | undefined> = {};
   const vars: Record<string, string | undefined> = {
@@ -35,7 +39,7 @@ export async function startGateway(label: string, env: Record<string, string | u
   }
   try {
     const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
-    const app = configureGateway(moduleRef.createNestApplication({ logger: ['error', 'warn'] }));
+    const app = configureGateway(moduleRef.createNestApplication({ logger: options.logger ?? ['error', 'warn'] }));
     await app.listen(0, '127.0.0.1');
     const port = (app.getHttpServer().address() as AddressInfo).port;
     return {

@@ -1,9 +1,12 @@
-import { Body, Controller, Headers, HttpCode, Post, Res, UseFilters } from '@nestjs/common';
+import { Body, Controller, Headers, HttpCode, Inject, Post, Res, UseFilters } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
 import { ApiBearerAuth, ApiHeader, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { concatMap, from, lastValueFrom, map, tap, toArray } from 'rxjs';
 import { type CodexEvent, isCodexTransportError } from '@app/codex-transport';
 import { mapCodexError } from '../common/filters/codex-error-status';
+import { DebugLog } from '../common/logging/debug-log';
+import { serverConfig } from '../config/gateway.config';
 import { Ctx, type RequestContext } from '../common/request-context/request-context';
 import { untilClientGone } from '../common/sse/client-gone';
 import { writeSse } from '../common/sse/sse-writer';
@@ -20,7 +23,11 @@ export const SESSION_HEADER = 'X-Codex-Session-Id';
 @UseFilters(OpenAiErrorFilter)
 @Controller('v1/chat')
 export class ChatCompletionsController {
-  constructor(private readonly chat: ChatCompletionsService) {}
+  constructor(
+    private readonly chat: ChatCompletionsService,
+    private readonly debug: DebugLog,
+    @Inject(serverConfig.KEY) private readonly server: ConfigType<typeof serverConfig>,
+  ) {}
 
   @Post('completions')
   @HttpCode(200)
@@ -39,6 +46,7 @@ export class ChatCompletionsController {
     @Headers('x-codex-session-id') sessionId: string | undefined,
     @Res() res: Response,
   ): Promise<void> {
+    this.debug.write(ctx.requestId, 'chat request', dto);
     const chat = await this.chat.prepare(ctx.tenant, dto, sessionId?.trim() || null);
     if (chat.threadId) res.setHeader(SESSION_HEADER, chat.threadId);
     const context = {
@@ -47,8 +55,10 @@ export class ChatCompletionsController {
       model: chat.model,
       includeUsage: dto.stream_options?.include_usage === true,
       codexEvents: dto.codex_events === true,
+      stripAnswerTags: this.server.stripAnswerTags,
     };
     const threadSeen = tap((event: CodexEvent) => {
+      this.debug.write(ctx.requestId, 'codex event', event);
       // The exec backend learns its thread id from the run itself.
       if (event.type === 'thread.started' && !res.headersSent) res.setHeader(SESSION_HEADER, event.threadId);
     });
@@ -74,6 +84,8 @@ export class ChatCompletionsController {
     }
     const events = await lastValueFrom(chat.events$.pipe(threadSeen, untilClientGone(res), toArray()));
     if (res.destroyed || res.writableEnded) return;
-    res.status(200).json(toChatCompletion(context, events, String(res.getHeader(SESSION_HEADER) ?? '')));
+    const completion = toChatCompletion(context, events, String(res.getHeader(SESSION_HEADER) ?? ''));
+    this.debug.write(ctx.requestId, 'chat response', completion);
+    res.status(200).json(completion);
   }
 }

@@ -1,4 +1,5 @@
 import { type CodexEvent, CodexErrorCode, CodexTransportError, type TokenUsage } from '@app/codex-transport';
+import { AnswerTagStripper, stripAnswerTags } from './answer-tags';
 
 export interface ChatUsage {
   prompt_tokens: number;
@@ -27,6 +28,8 @@ export interface ChunkContext {
   includeUsage: boolean;
   /** Stream codex's activity as `reasoning_content` and `codex_event` (extension). */
   codexEvents: boolean;
+  /** CODEX_STRIP_ANSWER_TAGS. */
+  stripAnswerTags?: boolean;
 }
 
 type Chunk = Record<string, unknown>;
@@ -47,8 +50,11 @@ export class ChatChunkMapper {
   private usage: TokenUsage | null = null;
   private lastMessageItem: string | null = null;
   private sawText = false;
+  private readonly stripper: AnswerTagStripper | null;
 
-  constructor(private readonly ctx: ChunkContext) {}
+  constructor(private readonly ctx: ChunkContext) {
+    this.stripper = ctx.stripAnswerTags ? new AnswerTagStripper() : null;
+  }
 
   map(event: CodexEvent): Chunk[] {
     switch (event.type) {
@@ -58,7 +64,8 @@ export class ChatChunkMapper {
           const prefix = this.sawText && this.lastMessageItem !== event.itemId ? '\n\n' : '';
           this.lastMessageItem = event.itemId;
           this.sawText = true;
-          return this.withRole({ content: prefix + event.delta });
+          const content = this.stripper ? this.stripper.push(prefix + event.delta) : prefix + event.delta;
+          return content ? this.withRole({ content }) : this.withRole({});
         }
         if (event.kind === 'reasoning' && this.ctx.codexEvents) return this.withRole({ reasoning_content: event.delta });
         return [];
@@ -73,7 +80,8 @@ export class ChatChunkMapper {
         return [];
       case 'turn.completed': {
         if (event.status === 'failed') throw turnFailure(event);
-        const out = this.withRole({}); // the role chunk, if nothing was streamed before
+        const held = this.stripper?.flush() ?? '';
+        const out = this.withRole(held ? { content: held } : {}); // the role chunk, if nothing was streamed before
         out.push(this.chunk({}, 'stop'));
         if (this.ctx.includeUsage) out.push({ ...this.base(), choices: [], usage: toChatUsage(this.usage) });
         return out;
@@ -121,7 +129,12 @@ export function toChatCompletion(ctx: ChunkContext, events: CodexEvent[], thread
       throw turnFailure(event);
     }
   }
-  const message: Record<string, unknown> = { role: 'assistant', content: texts.join('\n\n'), refusal: null };
+  const content = texts.join('\n\n');
+  const message: Record<string, unknown> = {
+    role: 'assistant',
+    content: ctx.stripAnswerTags ? stripAnswerTags(content) : content,
+    refusal: null,
+  };
   if (ctx.codexEvents && reasoning.length > 0) message.reasoning_content = reasoning.join('\n\n');
   const completion: Record<string, unknown> = {
     id: ctx.id,

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { DebugLog } from '../common/logging/debug-log';
 import { WorkspaceModule } from '../common/workspace/workspace.module';
 import { ChatCompletionsController } from './chat-completions.controller';
 import { ChatCompletionsService } from './chat-completions.service';
@@ -9,6 +10,6 @@ import { ModelsService } from './models.service';
 @Module({
   imports: [WorkspaceModule],
   controllers: [ChatCompletionsController, ModelsController],
-  providers: [ChatCompletionsService, ModelsService],
+  providers: [ChatCompletionsService, ModelsService, DebugLog],
 })
 export class OpenAiModule {}
