@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import OpenAI from 'openai';
 import { AppServerTransport, ExecTransport } from '@app/codex-transport';
+import { OfflineProviderHost } from '../apps/gateway/src/codex/offline-provider.host';
 import { codexPidsWith } from './support/harness';
 import { startGateway, type TestGateway } from './support/gateway';
 import { postSse } from './support/sse';
@@ -276,6 +277,37 @@ describe('codex-api compatibility switches', () => {
       expect(lines.some((l) => l.includes('codex event'))).toBe(true);
       expect(lines.filter((l) => l.includes('codex event')).every((l) => l.length < 300)).toBe(true);
       expect(lines.some((l) => /… \(\d+ more characters\)/.test(l))).toBe(true);
+    } finally {
+      await gw.close();
+    }
+  });
+});
+
+describe('OpenAI timeouts and images', () => {
+  it('a turn past CODEX_TIMEOUT_SECONDS is a 504; an image_url data part reaches the model; a remote URL is 400', async () => {
+    const gw = await startGateway('openai-timeout', { CODEX_TIMEOUT_SECONDS: '1' });
+    try {
+      const client = new OpenAI({ apiKey: 'unused', baseURL: `${gw.url}/v1`, maxRetries: 0 });
+      const slow = await client.chat.completions
+        .create({ model: 'x', messages: [{ role: 'user', content: '[[hang]]' }] })
+        .catch((e: unknown) => e);
+      expect(slow).toBeInstanceOf(OpenAI.InternalServerError);
+      expect((slow as { status: number }).status).toBe(504);
+      const pixel =
+        'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=';
+      const withImage = await client.chat.completions.create({
+        model: 'x',
+        messages: [{ role: 'user', content: [{ type: 'text', text: 'what is this?' }, { type: 'image_url', image_url: { url: pixel } }] }],
+      });
+      expect(withImage.choices[0].message.content).toContain('what is this?');
+      const provider = gw.app.get(OfflineProviderHost).instance!;
+      const body = JSON.stringify(provider.requests.at(-1)!.body.input);
+      expect(body).toContain('input_image');
+      const remote = client.chat.completions.create({
+        model: 'x',
+        messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://example.test/cat.png' } }] }],
+      });
+      await expect(remote).rejects.toBeInstanceOf(OpenAI.BadRequestError);
     } finally {
       await gw.close();
     }
