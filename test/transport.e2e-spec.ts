@@ -202,6 +202,20 @@ describe('AppServerTransport against the real codex binary', () => {
     expect(read.turns[0].id).toBe(delta.turnId);
   });
 
+  it('after an abandoned turn, only one new turn may take the thread', async () => {
+    const { thread } = await h.transport.startThread(T);
+    const turn = record(h, thread.id, '[[slow]] abandoned');
+    await turn.waitFor('item.delta');
+    turn.unsubscribe();
+    const results = await Promise.allSettled([
+      collect(h.transport.runTurn(T, { threadId: thread.id, input: [{ type: 'text', text: '[[reply: one]]' }] })),
+      collect(h.transport.runTurn(T, { threadId: thread.id, input: [{ type: 'text', text: '[[reply: two]]' }] })),
+    ]);
+    expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+    const rejected = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    expect(rejected.reason).toMatchObject({ code: CodexErrorCode.THREAD_BUSY });
+  });
+
   it('ends a turn that runs past the timeout with a timeout error, and the thread stays usable', async () => {
     const short = await createHarness('timeout', { turnTimeoutMs: 1500 });
     try {

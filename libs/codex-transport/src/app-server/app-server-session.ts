@@ -175,7 +175,8 @@ export class AppServerSession {
   runTurn(params: RunTurnParams): Observable<CodexEvent> {
     return new Observable<CodexEvent>((subscriber) => {
       const existing = this.runs.get(params.threadId);
-      if (existing && existing.state !== 'ending') {
+      // A turn that is winding down may be followed by exactly one new turn; anything else is busy.
+      if (existing && (existing.state !== 'ending' || existing.successorClaimed)) {
         subscriber.error(
           new CodexTransportError(CodexErrorCode.THREAD_BUSY, `thread ${params.threadId} already runs a turn`),
         );
@@ -191,6 +192,7 @@ export class AppServerSession {
         return;
       }
       const run = new TurnRun(params.threadId, subscriber);
+      if (existing) existing.successorClaimed = true;
       void this.startRun(run, params, existing);
       return () => {
         if (run.state !== 'done') this.abandon(run, null);
