@@ -2,7 +2,7 @@ import request from 'supertest';
 import { lastValueFrom, toArray } from 'rxjs';
 import { AppServerTransport } from '@app/codex-transport';
 import { OfflineProviderHost } from '../apps/gateway/src/codex/offline-provider.host';
-import { agentText, codexPidsWith } from './support/harness';
+import { agentText, codexPidsWith, survivingCodexProcesses } from './support/harness';
 import { startGateway, type TestGateway } from './support/gateway';
 
 describe('gateway skeleton (in-process, real codex, offline provider)', () => {
@@ -92,7 +92,7 @@ describe('gateway skeleton (in-process, real codex, offline provider)', () => {
       expect(codexPidsWith(other.dataDir).length).toBeGreaterThan(0);
       await other.close();
       closed = true;
-      expect(codexPidsWith(other.dataDir)).toEqual([]);
+      expect(await survivingCodexProcesses(other.dataDir)).toBe('');
     } finally {
       if (!closed) await other.close();
     }

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import request from 'supertest';
-import { codexPidsWith, makeDataDir } from './support/harness';
+import { codexPidsWith, makeDataDir, survivingCodexProcesses } from './support/harness';
 
 const ROOT = resolve(__dirname, '..');
 
@@ -87,6 +87,6 @@ describe('npm start (production build and start command)', () => {
     process.kill(nodePid, 'SIGTERM');
     expect(await exited).toBe(0);
     expect(output).toMatch(/SIGTERM received/);
-    expect(codexPidsWith(dataDir)).toEqual([]);
+    expect(await survivingCodexProcesses(dataDir)).toBe('');
   });
 });

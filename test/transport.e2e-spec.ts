@@ -1,6 +1,6 @@
 import { filter, firstValueFrom, ReplaySubject, take } from 'rxjs';
 import { type ApprovalRequest, type CodexEvent, CodexErrorCode } from '@app/codex-transport';
-import { agentText, codexPidsWith, collect, createHarness, type Harness } from './support/harness';
+import { agentText, codexPidsWith, collect, createHarness, type Harness, survivingCodexProcesses } from './support/harness';
 
 const T = 'default';
 
@@ -326,7 +326,7 @@ describe('AppServerTransport against the real codex binary', () => {
       await mine.transport.shutdown();
       const events = await turn.done;
       expect(completed(events).status).toBe('failed');
-      expect(codexPidsWith(mine.dataDir)).toEqual([]);
+      expect(await survivingCodexProcesses(mine.dataDir)).toBe('');
     } finally {
       await mine.close();
     }

@@ -102,7 +102,17 @@ export function agentText(events: CodexEvent[]): string {
     .join('\n');
 }
 
-/** PIDs of live codex processes whose command line mentions `marker` (a data dir of this test run). */
+/** `ps` lines for the given pids (for failure messages). */
+export function describePids(pids: number[]): string {
+  if (pids.length === 0) return '';
+  try {
+    return execFileSync('ps', ['-o', 'pid,ppid,pgid,sid,stat,etimes,args', '-p', pids.join(',')], { encoding: 'utf8' });
+  } catch {
+    return '(gone)';
+  }
+}
+
+/** PIDs of live codex processes whose environment mentions `marker` (a data dir of this test run). */
 export function codexPidsWith(marker: string): number[] {
   let out = '';
   try {
@@ -115,11 +125,28 @@ export function codexPidsWith(marker: string): number[] {
     const m = /^\s*(\d+)\s+(.*)$/.exec(line);
     if (!m || !/codex/.test(m[2])) continue;
     try {
-      const env = require('node:fs').readFileSync(`/proc/${m[1]}/environ`, 'utf8') as string;
+      const fs = require('node:fs') as typeof import('node:fs');
+      const state = fs.readFileSync(`/proc/${m[1]}/stat`, 'utf8').replace(/^.*\) /, '')[0];
+      if (state === 'Z') continue; // already dead, waiting to be reaped
+      const env = fs.readFileSync(`/proc/${m[1]}/environ`, 'utf8');
       if (env.includes(marker)) pids.push(Number(m[1]));
     } catch {
       // exited meanwhile, or not ours to read
     }
   }
   return pids;
+}
+
+/**
+ * Codex processes of this run that are still alive, after giving killed ones a moment to finish dying
+ * (a SIGKILLed process is gone within milliseconds; anything left after 3 s was never stopped).
+ */
+export async function survivingCodexProcesses(marker: string): Promise<string> {
+  const deadline = Date.now() + 3000;
+  let pids = codexPidsWith(marker);
+  while (pids.length > 0 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+    pids = codexPidsWith(marker);
+  }
+  return describePids(pids);
 }

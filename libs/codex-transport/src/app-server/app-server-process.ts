@@ -150,13 +150,14 @@ export class AppServerProcess extends EventEmitter {
     return this.stopping;
   }
 
-  /** Resolves once no process of the group is left (the SIGKILL sent at exit takes a moment to land). */
+  /** Resolves once no process of the group is left (what codex started may still be forking). */
   private async groupGone(ms: number): Promise<void> {
     if (process.platform === 'win32' || this.child.pid === undefined) return;
     const deadline = Date.now() + ms;
     while (Date.now() < deadline) {
       try {
-        process.kill(-this.child.pid, 0);
+        // Again and again: a shell in the group may fork while the first SIGKILL lands.
+        process.kill(-this.child.pid, 'SIGKILL');
       } catch {
         return; // ESRCH: the group is empty
       }
