@@ -1,0 +1,89 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { chmodSync, cpSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import request from 'supertest';
+import { makeDataDir, survivingCodexProcesses } from './support/harness';
+
+const ROOT = resolve(__dirname, '..');
+const run = promisify(execFile);
+
+/** The runtime stage of docker/Dockerfile: its ENV and CMD, read from the file so the test follows it. */
+function runtimeStage(): { env: Record<string, string>; cmd: string[] } {
+  const text = readFileSync(join(ROOT, 'docker', 'Dockerfile'), 'utf8');
+  const runtime = text.slice(text.lastIndexOf('FROM '));
+  const env: Record<string, string> = {};
+  const envBlock = /^ENV ((?:.*\\\n)*.*)$/m.exec(runtime)?.[1] ?? '';
+  for (const m of envBlock.matchAll(/([A-Z_]+)=(\S+)/g)) env[m[1]] = m[2];
+  const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(runtime)![1]) as string[];
+  return { env, cmd };
+}
+
+/**
+ * The image's steps without Docker: production build, a copy with production dependencies only
+ * (`npm ci --omit=dev`), then the image's command and environment as an unprivileged user.
+ */
+describe('container image steps (outside Docker)', () => {
+  let dir: string;
+  let child: ChildProcess;
+  let url: string;
+  let output = '';
+
+  beforeAll(async () => {
+    const { env, cmd } = runtimeStage();
+    dir = makeDataDir('image');
+    await run('npx', ['nest', 'build'], { cwd: ROOT });
+    for (const entry of ['dist', 'package.json', 'package-lock.json']) cpSync(join(ROOT, entry), join(dir, entry), { recursive: true });
+    await run('npm', ['ci', '--omit=dev', '--no-audit', '--no-fund'], { cwd: dir, maxBuffer: 16 * 1024 * 1024 });
+    const data = join(dir, 'data');
+    mkdirSync(data);
+    const asNobody = process.getuid?.() === 0;
+    if (asNobody) {
+      chmodSync(dir, 0o755);
+      await run('chown', ['-R', 'nobody:nogroup', data]);
+    }
+    const childEnv: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      ...env,
+      // Tests bind loopback only; the image binds 0.0.0.0.
+      HOST: '127.0.0.1',
+      PORT: '0',
+      BASE_DATA_DIR: data,
+      HOME: data,
+    };
+    const [bin, ...args] = asNobody ? ['runuser', '-u', 'nobody', '--', ...cmd] : cmd;
+    child = spawn(bin, args, { cwd: dir, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    url = await new Promise<string>((resolveUrl, reject) => {
+      const onData = (chunk: Buffer) => {
+        output += chunk.toString();
+        const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
+        if (m) resolveUrl(m[1]);
+      };
+      child.stdout!.on('data', onData);
+      child.stderr!.on('data', onData);
+      child.once('exit', (code) => reject(new Error(`gateway exited early (${code}):\n${output}`)));
+    });
+  }, 300_000);
+
+  afterAll(() => {
+    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true }); // half a gigabyte of production node_modules
+  });
+
+  it('is ready and runs a turn with production dependencies only', async () => {
+    await request(url).get('/health/ready').expect(200);
+    const res = await request(url)
+      .post('/v1/chat/completions')
+      .send({ model: 'gpt-5-codex', messages: [{ role: 'user', content: '[[reply: from the image]]' }] })
+      .expect(200);
+    expect(res.body.choices[0].message.content).toBe('from the image');
+  });
+
+  it('stops cleanly on SIGTERM (exit 0, no codex left)', async () => {
+    const nodePid = Number(/\[Nest\] (\d+)/.exec(output)?.[1]);
+    const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+    process.kill(nodePid, 'SIGTERM');
+    expect(await exited).toBe(0);
+    expect(await survivingCodexProcesses(dir)).toBe('');
+  });
+});
