@@ -37,11 +37,16 @@ describe('container image steps (outside Docker)', () => {
     await run('npm', ['ci', '--omit=dev', '--no-audit', '--no-fund'], { cwd: dir, maxBuffer: 16 * 1024 * 1024 });
     const data = join(dir, 'data');
     mkdirSync(data);
-    const asNobody = process.getuid?.() === 0;
-    if (asNobody) {
-      chmodSync(dir, 0o755);
-      await run('chown', ['-R', 'nobody:nogroup', data]);
-    }
+    chmodSync(dir, 0o755);
+    // As `nobody` when we are root and `nobody` can reach the copy (a checkout under a private
+    // directory cannot be); otherwise as ourselves.
+    const asNobody =
+      process.getuid?.() === 0 &&
+      (await run('runuser', ['-u', 'nobody', '--', 'test', '-r', join(dir, 'package.json')]).then(
+        () => true,
+        () => false,
+      ));
+    if (asNobody) await run('chown', ['-R', 'nobody:nogroup', data]);
     const childEnv: NodeJS.ProcessEnv = {
       PATH: process.env.PATH,
       ...env,
