@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import request from 'supertest';
 import { makeDataDir, survivingCodexProcesses } from './support/harness';
+import { type ListeningGateway, whenListening } from './support/process';
 
 const ROOT = resolve(__dirname, '..');
 const run = promisify(execFile);
@@ -26,8 +27,7 @@ function runtimeStage(): { env: Record<string, string>; cmd: string[] } {
 describe('container image steps (outside Docker)', () => {
   let dir: string;
   let child: ChildProcess;
-  let url: string;
-  let output = '';
+  let gateway: ListeningGateway;
 
   beforeAll(async () => {
     const { env, cmd } = runtimeStage();
@@ -58,16 +58,7 @@ describe('container image steps (outside Docker)', () => {
     };
     const [bin, ...args] = asNobody ? ['runuser', '-u', 'nobody', '--', ...cmd] : cmd;
     child = spawn(bin, args, { cwd: dir, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-    url = await new Promise<string>((resolveUrl, reject) => {
-      const onData = (chunk: Buffer) => {
-        output += chunk.toString();
-        const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
-        if (m) resolveUrl(m[1]);
-      };
-      child.stdout!.on('data', onData);
-      child.stderr!.on('data', onData);
-      child.once('exit', (code) => reject(new Error(`gateway exited early (${code}):\n${output}`)));
-    });
+    gateway = await whenListening(child, 'gateway');
   }, 300_000);
 
   afterAll(() => {
@@ -76,8 +67,8 @@ describe('container image steps (outside Docker)', () => {
   });
 
   it('is ready and runs a turn with production dependencies only', async () => {
-    await request(url).get('/health/ready').expect(200);
-    const res = await request(url)
+    await request(gateway.url).get('/health/ready').expect(200);
+    const res = await request(gateway.url)
       .post('/v1/chat/completions')
       .send({ model: 'gpt-5-codex', messages: [{ role: 'user', content: '[[reply: from the image]]' }] })
       .expect(200);
@@ -85,7 +76,7 @@ describe('container image steps (outside Docker)', () => {
   });
 
   it('stops cleanly on SIGTERM (exit 0, no codex left)', async () => {
-    const nodePid = Number(/\[Nest\] (\d+)/.exec(output)?.[1]);
+    const nodePid = gateway.nodePid();
     const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
     process.kill(nodePid, 'SIGTERM');
     expect(await exited).toBe(0);

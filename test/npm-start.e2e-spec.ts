@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import request from 'supertest';
 import { codexPidsWith, makeDataDir, survivingCodexProcesses } from './support/harness';
+import { type ListeningGateway, whenListening } from './support/process';
 
 const ROOT = resolve(__dirname, '..');
 
@@ -13,23 +14,15 @@ describe('npm start (production build and start command)', () => {
   let child: ChildProcess;
   let url: string;
   let dataDir: string;
-  let output = '';
+  let gateway: ListeningGateway;
 
   beforeAll(async () => {
     dataDir = makeDataDir('npm-start');
     const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', HOST: '127.0.0.1', BASE_DATA_DIR: dataDir };
     for (const key of ['CODEX_API_BASE_URL', 'CODEX_API_KEY', 'OPENAI_API_KEY', 'CODEX_GATEWAY_TOKEN']) delete env[key];
     child = spawn('npm', ['start'], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-    url = await new Promise<string>((resolveUrl, reject) => {
-      const onData = (chunk: Buffer) => {
-        output += chunk.toString();
-        const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
-        if (m) resolveUrl(m[1]);
-      };
-      child.stdout!.on('data', onData);
-      child.stderr!.on('data', onData);
-      child.once('exit', (code) => reject(new Error(`npm start exited early (${code}):\n${output}`)));
-    });
+    gateway = await whenListening(child, 'npm start');
+    url = gateway.url;
   }, 180_000);
 
   afterAll(() => {
@@ -40,7 +33,7 @@ describe('npm start (production build and start command)', () => {
     await request(url).get('/health/ready').expect(200);
     const doc = await request(url).get('/docs-json').expect(200);
     expect(doc.body.openapi).toMatch(/^3\./);
-    expect(output).toMatch(/OFFLINE provider/);
+    expect(gateway.output()).toMatch(/OFFLINE provider/);
   });
 
   it('documents every API route with request and response schemas and examples (built with the Swagger plugin)', async () => {
@@ -81,12 +74,12 @@ describe('npm start (production build and start command)', () => {
     await request(url).post('/api/thread/start').send({}).expect(200);
     expect(codexPidsWith(dataDir).length).toBeGreaterThan(0);
     // Signal the gateway's node process itself (as tini does in the image); npm then exits with its code.
-    const nodePid = Number(/\[Nest\] (\d+)/.exec(output)?.[1]);
+    const nodePid = gateway.nodePid();
     expect(nodePid).toBeGreaterThan(0);
     const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
     process.kill(nodePid, 'SIGTERM');
     expect(await exited).toBe(0);
-    expect(output).toMatch(/SIGTERM received/);
+    expect(gateway.output()).toMatch(/SIGTERM received/);
     expect(await survivingCodexProcesses(dataDir)).toBe('');
   });
 });

@@ -194,31 +194,29 @@ describe.each(['app-server', 'exec'] as const)('OpenAI Chat Completions on the %
   });
 
   it('the two curl examples of the codex-api README work verbatim', async () => {
-    const run = promisify(execFile);
-    const nonStream = await run('curl', [
-      '-s',
-      `${gw.url}/v1/chat/completions`,
-      '-H',
-      'Content-Type: application/json',
-      '-H',
-      'Authorization: Bearer devtoken',
-      '-d',
+    // The README's commands, with only the host and port of this test gateway.
+    const curl = (flags: string[], body: string) =>
+      promisify(execFile)('curl', [
+        ...flags,
+        `${gw.url}/v1/chat/completions`,
+        '-H',
+        'Content-Type: application/json',
+        '-H',
+        'Authorization: Bearer devtoken',
+        '-d',
+        body,
+      ]);
+    const nonStream = await curl(
+      ['-s'],
       '{\n    "model":"gpt-5.2",\n    "messages":[{"role":"user","content":"总结一下这个仓库结构"}],\n    "reasoning": {"effort":"low"},\n    "stream": false\n  }',
-    ]);
+    );
     const body = JSON.parse(nonStream.stdout);
     expect(body).toMatchObject({ object: 'chat.completion', model: 'gpt-5.2' });
     expect(body.choices[0].message.content).toContain('总结一下这个仓库结构');
-    const stream = await run('curl', [
-      '-N',
-      '-s',
-      `${gw.url}/v1/chat/completions`,
-      '-H',
-      'Content-Type: application/json',
-      '-H',
-      'Authorization: Bearer devtoken',
-      '-d',
+    const stream = await curl(
+      ['-N', '-s'],
       '{\n    "model":"gpt-5-codex",\n    "messages":[{"role":"user","content":"用一句话解释这个项目的目的"}],\n    "stream": true\n  }',
-    ]);
+    );
     expect(stream.stdout).toMatch(/^data: \{"id":"chatcmpl-/);
     expect(stream.stdout.trimEnd().endsWith('data: [DONE]')).toBe(true);
   });
