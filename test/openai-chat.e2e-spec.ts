@@ -114,13 +114,17 @@ describe.each(['app-server', 'exec'] as const)('OpenAI Chat Completions on the %
     await expect(client.models.retrieve('no-such-model')).rejects.toBeInstanceOf(OpenAI.NotFoundError);
   });
 
-  it('rejects a wrong token (AuthenticationError) and an oversized prompt (413)', async () => {
+  it('rejects a wrong token (AuthenticationError) and an oversized prompt (BadRequestError, context_length_exceeded)', async () => {
     const wrong = new OpenAI({ apiKey: 'not-the-token', baseURL: `${gw.url}/v1`, maxRetries: 0 });
     await expect(wrong.chat.completions.create({ model: 'x', messages: [{ role: 'user', content: 'hi' }] })).rejects.toBeInstanceOf(
       OpenAI.AuthenticationError,
     );
     const big = client.chat.completions.create({ model: 'x', messages: [{ role: 'user', content: 'x'.repeat(3000) }] });
-    await expect(big).rejects.toMatchObject({ status: 413, error: { type: 'invalid_request_error', code: 'context_length_exceeded' } });
+    await expect(big).rejects.toBeInstanceOf(OpenAI.BadRequestError);
+    await expect(big).rejects.toMatchObject({
+      status: 400,
+      error: { type: 'invalid_request_error', code: 'context_length_exceeded', param: 'messages', message: expect.stringContaining('CODEX_MAX_PROMPT_CHARS') },
+    });
     const bad = client.chat.completions.create({ model: 'x', messages: [] });
     await expect(bad).rejects.toBeInstanceOf(OpenAI.BadRequestError);
   });

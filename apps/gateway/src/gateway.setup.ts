@@ -11,7 +11,7 @@ export function configureGateway(app: INestApplication): INestApplication {
   const express = app as NestExpressApplication;
   express.disable('x-powered-by');
   express.set('trust proxy', 'loopback');
-  // Prompts may be long (CODEX_MAX_PROMPT_CHARS, 200 000 by default, answers 413 itself); Express's
+  // Prompts may be long (CODEX_MAX_PROMPT_CHARS, 200 000 by default, is checked by the routes); Express's
   // 100 kB default would refuse them first.
   express.useBodyParser('json', { limit: '10mb' });
   const corsOrigins = app.get(ConfigService).get<string[]>('server.corsOrigins') ?? [];

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { BadRequestException, HttpException, HttpStatus, Inject, Injectable } from '@nestjs/common';
+import { BadRequestException, Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { defer, finalize, type Observable } from 'rxjs';
 import { AppServerTransport, type CodexEvent, ExecTransport, type TurnInput } from '@app/codex-transport';
@@ -7,6 +7,7 @@ import { WorkspacePolicy } from '../common/workspace/workspace-policy';
 import { codexConfig } from '../config/gateway.config';
 import type { ChatCompletionRequestDto, ChatMessageDto } from './dto/chat-completion.dto';
 import { ModelsService } from './models.service';
+import { promptTooLong } from './openai-error.filter';
 
 export interface PreparedChat {
   id: string;
@@ -93,10 +94,7 @@ export class ChatCompletionsService {
     const effort = dto.reasoning_effort ?? dto.reasoning?.effort;
     const chars = dto.messages.reduce((n, m) => n + JSON.stringify(m.content ?? '').length, 0);
     if (chars > this.codex.maxPromptChars) {
-      throw new HttpException(
-        `The messages hold ${chars} characters; this gateway accepts at most ${this.codex.maxPromptChars} (CODEX_MAX_PROMPT_CHARS).`,
-        HttpStatus.PAYLOAD_TOO_LARGE,
-      );
+      throw promptTooLong(chars, this.codex.maxPromptChars, 'messages');
     }
     const rendered = renderMessages(sessionId ? newMessages(dto.messages) : dto.messages);
     rendered.images.forEach((url) => this.workspace.checkImageUrl(url));
