@@ -109,6 +109,14 @@ describe('app-server protocol drift guard', () => {
     await t.interruptTurn('default', id, (firstDelta as { turnId: string }).turnId).catch(() => undefined);
     const read = await t.readThread('default', id, true);
     await t.forkThread('default', { threadId: id, lastTurnId: read.turns[0].id, ephemeral: false });
+    await t.forkThread('default', { threadId: id, lastTurnId: read.turns[0].id, ephemeral: true });
+    // A turn with a developer message placed before it (the Responses API's instructions).
+    const instructed = await lastValueFrom(
+      t.runTurn('default', { threadId: id, input: [{ type: 'text', text: 'with instructions' }], developerMessage: 'Be brief.' }).pipe(toArray()),
+    );
+    expect(instructed.at(-1)).toMatchObject({ type: 'turn.completed', status: 'completed' });
+    expect(await t.latestTurnId('default', id)).toBe((instructed.at(-1) as { turnId: string }).turnId);
+    await t.releaseThread('default', id);
     await t.resumeThread('default', { threadId: id, approvalPolicy: 'never', sandbox: 'read-only' });
     await t.listThreads('default', { limit: 5, includeExec: true });
     await t.listSkills('default', { cwds: [h.options.workspace], forceReload: true });
@@ -132,6 +140,9 @@ describe('app-server protocol drift guard', () => {
       'turn/interrupt',
       'skills/list',
       'skills/config/write',
+      'thread/inject_items',
+      'thread/turns/list',
+      'thread/unsubscribe',
     ]) {
       expect(methods).toContain(method);
     }
@@ -177,6 +188,9 @@ describe('app-server protocol drift guard', () => {
       'turn/interrupt': 'v2/TurnInterruptResponse.json',
       'skills/list': 'v2/SkillsListResponse.json',
       'skills/config/write': 'v2/SkillsConfigWriteResponse.json',
+      'thread/inject_items': 'v2/ThreadInjectItemsResponse.json',
+      'thread/turns/list': 'v2/ThreadTurnsListResponse.json',
+      'thread/unsubscribe': 'v2/ThreadUnsubscribeResponse.json',
     };
     const problems: string[] = [];
     const seen = new Set<string>();

@@ -32,6 +32,8 @@ export interface ForkThreadParams extends ThreadOverrides {
   /** Copy history only up to and including this turn. */
   lastTurnId?: string;
   ephemeral?: boolean;
+  /** Leave the copied turns out of the answer (codex requires this for an ephemeral fork). */
+  excludeTurns?: boolean;
 }
 
 export interface ListThreadsParams {
@@ -49,6 +51,11 @@ export interface RunTurnParams {
   cwd?: string;
   approvalPolicy?: ApprovalPolicy;
   sandbox?: SandboxMode;
+  /**
+   * A developer message placed in the thread's history just before this turn's input (app-server
+   * backend; codex's `thread/inject_items`). It stays in the history at that position.
+   */
+  developerMessage?: string;
 }
 
 /** A thread as codex describes it (the fields the gateway relies on; codex sends more). */

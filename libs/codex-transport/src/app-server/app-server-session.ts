@@ -126,9 +126,23 @@ export class AppServerSession {
 
   async forkThread(params: ForkThreadParams): Promise<ThreadSession> {
     assertThreadId(params.threadId);
-    const result = await this.request<ThreadSession>('thread/fork', compact({ ...params }));
+    // codex 0.169 refuses an ephemeral fork of a paginated thread unless the turns are left out of the answer.
+    const excludeTurns = params.excludeTurns ?? (params.ephemeral === true ? true : undefined);
+    const result = await this.request<ThreadSession>('thread/fork', compact({ ...params, excludeTurns }));
     this.loaded.add(result.thread.id);
     return normalizeSession(result);
+  }
+
+  /** The id of the thread's newest turn (null for a thread without turns); the thread need not be loaded. */
+  async latestTurnId(threadId: string): Promise<string | null> {
+    assertThreadId(threadId);
+    const result = await this.request<{ data: Array<{ id: string }> }>('thread/turns/list', {
+      threadId,
+      limit: 1,
+      sortDirection: 'desc',
+      itemsView: 'notLoaded',
+    });
+    return result.data[0]?.id ?? null;
   }
 
   async listThreads(params: ListThreadsParams): Promise<ThreadList> {
@@ -152,7 +166,8 @@ export class AppServerSession {
    */
   async releaseThread(threadId: string): Promise<void> {
     await this.runs.get(threadId)?.done;
-    if (!this.loaded.has(threadId) || !this.process?.isAlive) return;
+    // A turn that started meanwhile keeps the thread.
+    if (this.runs.has(threadId) || !this.loaded.has(threadId) || !this.process?.isAlive) return;
     this.loaded.delete(threadId);
     await this.process.connection.request('thread/unsubscribe', { threadId }).catch(() => undefined);
   }
@@ -226,6 +241,12 @@ export class AppServerSession {
     try {
       await this.ensureLoaded(params.threadId);
       const process = this.process!;
+      if (params.developerMessage) {
+        await process.connection.request('thread/inject_items', {
+          threadId: params.threadId,
+          items: [{ type: 'message', role: 'developer', content: [{ type: 'input_text', text: params.developerMessage }] }],
+        });
+      }
       const result = await process.connection.request<{ turn: { id: string } }>(
         'turn/start',
         compact({

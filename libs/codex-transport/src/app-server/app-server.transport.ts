@@ -83,6 +83,10 @@ export class AppServerTransport {
     return this.session(tenant).forkThread(params);
   }
 
+  async latestTurnId(tenant: string, threadId: string): Promise<string | null> {
+    return this.session(tenant).latestTurnId(threadId);
+  }
+
   async listThreads(tenant: string, params: ListThreadsParams = {}): Promise<ThreadList> {
     return this.session(tenant).listThreads(params);
   }
