@@ -19,9 +19,9 @@ export interface TestGateway {
 export async function startGateway(
   label: string,
   env: Record<string, string | undefined> = {},
-  options: { logger?: LoggerService } = {},
+  options: { logger?: LoggerService; /** Reuse this data dir (a restart). */ dataDir?: string } = {},
 ): Promise<TestGateway> {
-  const dataDir = makeDataDir(label);
+  const dataDir = options.dataDir ?? makeDataDir(label);
   const saved: Record<string, string | undefined> = {};
   const vars: Record<string, string | undefined> = {
     BASE_DATA_DIR: dataDir,

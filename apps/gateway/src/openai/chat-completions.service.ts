@@ -51,12 +51,12 @@ function partsOf(message: ChatMessageDto, index: number): { text: string; images
  * earlier turns are written into the prompt as a transcript (a stateless request carries its own
  * history); the last user message is the turn's input.
  */
-export function renderMessages(messages: ChatMessageDto[]): RenderedMessages {
+export function renderMessages(messages: ChatMessageDto[], field = 'messages'): RenderedMessages {
   const parsed = messages.map((m, i) => ({ role: m.role, ...partsOf(m, i) }));
   const lastUser = parsed.map((m) => m.role).lastIndexOf('user');
-  if (lastUser === -1) throw new BadRequestException('messages must contain a user message');
+  if (lastUser === -1) throw new BadRequestException(`${field} must contain a user message`);
   if (parsed.slice(lastUser + 1).some((m) => m.role !== 'system' && m.role !== 'developer')) {
-    throw new BadRequestException('the last message must be from the user');
+    throw new BadRequestException(`the last message of ${field} must be from the user`);
   }
   const instructions = parsed
     .filter((m) => m.role === 'system' || m.role === 'developer')

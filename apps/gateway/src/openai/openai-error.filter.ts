@@ -15,7 +15,7 @@ const TYPES: Record<number, [string, string | null]> = {
   400: ['invalid_request_error', null],
   401: ['invalid_request_error', 'invalid_api_key'],
   403: ['invalid_request_error', 'forbidden'],
-  404: ['invalid_request_error', 'not_found'],
+  404: ['not_found_error', 'not_found'],
   409: ['invalid_request_error', 'conflict'],
   413: ['invalid_request_error', 'request_too_large'],
   429: ['rate_limit_exceeded', 'rate_limit_exceeded'],

@@ -5,11 +5,14 @@ import { ChatCompletionsController } from './chat-completions.controller';
 import { ChatCompletionsService } from './chat-completions.service';
 import { ModelsController } from './models.controller';
 import { ModelsService } from './models.service';
+import { ResponsesController } from './responses/responses.controller';
+import { ResponsesService } from './responses/responses.service';
+import { ResponsesStore } from './responses/responses.store';
 
-/** The OpenAI-compatible surface: Chat Completions and Models. */
+/** The OpenAI-compatible surface: Chat Completions, Responses and Models. */
 @Module({
   imports: [WorkspaceModule],
-  controllers: [ChatCompletionsController, ModelsController],
-  providers: [ChatCompletionsService, ModelsService, DebugLog],
+  controllers: [ChatCompletionsController, ModelsController, ResponsesController],
+  providers: [ChatCompletionsService, ModelsService, DebugLog, ResponsesService, ResponsesStore],
 })
 export class OpenAiModule {}

@@ -1,0 +1,87 @@
+import { Type } from 'class-transformer';
+import { Allow, IsBoolean, IsNotEmpty, IsObject, IsOptional, IsString, MaxLength, ValidateNested } from 'class-validator';
+
+export class ResponseReasoningDto {
+  /** The turn's reasoning effort. @example "low" */
+  @IsOptional()
+  @IsString()
+  effort?: string;
+
+  /** Accepted and echoed. @example "auto" */
+  @IsOptional()
+  @IsString()
+  summary?: string;
+}
+
+/**
+ * OpenAI Responses request. Fields not listed are accepted and ignored; `temperature`, `top_p`,
+ * `max_output_tokens`, `tools`, `tool_choice`, `text`, `parallel_tool_calls`, `truncation` and `user`
+ * are echoed in the Response object.
+ */
+export class CreateResponseDto {
+  /** Model or alias; echoed in the response. @example "gpt-5-codex" */
+  @IsOptional()
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(200)
+  model?: string;
+
+  /**
+   * A string, or message items `{role, content}` whose content is a string or parts (`input_text`,
+   * `input_image` with a `data:` URL; `output_text` for assistant messages). The last one must be the user's.
+   * @example "Summarize this repository in one sentence."
+   */
+  @Allow()
+  input: unknown;
+
+  /**
+   * A developer message for this response, placed just before its input. Not re-sent with later
+   * responses of the chain (which still see it in the history where it was given).
+   * @example "Answer in one sentence."
+   */
+  @IsOptional()
+  @IsString()
+  instructions?: string | null;
+
+  /** Continue after this response (the same codex thread), or branch from it if it is not the latest. */
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  previous_response_id?: string | null;
+
+  /** false: nothing is kept; the response cannot be retrieved or continued. @example true */
+  @IsOptional()
+  @IsBoolean()
+  store?: boolean;
+
+  /** Stream OpenAI response events (also chosen by `Accept: text/event-stream`). @example false */
+  @IsOptional()
+  @IsBoolean()
+  stream?: boolean;
+
+  /** Return at once with `status: "in_progress"`; poll, stream (`GET ?stream=true`) or cancel it later. */
+  @IsOptional()
+  @IsBoolean()
+  background?: boolean;
+
+  /** Up to 16 string pairs, echoed and stored. @example {"ticket":"T-42"} */
+  @IsOptional()
+  @IsObject()
+  metadata?: Record<string, string>;
+
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => ResponseReasoningDto)
+  reasoning?: ResponseReasoningDto;
+
+  @Allow() temperature?: unknown;
+  @Allow() top_p?: unknown;
+  @Allow() max_output_tokens?: unknown;
+  @Allow() tools?: unknown;
+  @Allow() tool_choice?: unknown;
+  @Allow() text?: unknown;
+  @Allow() parallel_tool_calls?: unknown;
+  @Allow() truncation?: unknown;
+  @Allow() user?: unknown;
+}

@@ -1,0 +1,342 @@
+import type { CodexEvent, CodexItem, TokenUsage } from '@app/codex-transport';
+import { CodexErrorCode } from '@app/codex-transport';
+
+export type ResponseStatus = 'queued' | 'in_progress' | 'completed' | 'failed' | 'incomplete' | 'cancelled';
+export type ItemStatus = 'in_progress' | 'completed' | 'incomplete' | 'failed';
+
+export interface OutputText {
+  type: 'output_text';
+  text: string;
+  annotations: unknown[];
+  logprobs: unknown[];
+}
+
+export interface MessageOutputItem {
+  id: string;
+  type: 'message';
+  role: 'assistant';
+  status: ItemStatus;
+  content: OutputText[];
+}
+
+export interface ReasoningOutputItem {
+  id: string;
+  type: 'reasoning';
+  status: ItemStatus;
+  summary: Array<{ type: 'summary_text'; text: string }>;
+}
+
+/** Codex's own activity (commands, file changes, tool calls, searches): documented extension items. */
+export interface CodexOutputItem {
+  id: string;
+  type: `codex_${string}`;
+  status: ItemStatus;
+  [field: string]: unknown;
+}
+
+export type OutputItem = MessageOutputItem | ReasoningOutputItem | CodexOutputItem;
+
+export interface ResponseUsage {
+  input_tokens: number;
+  input_tokens_details: { cached_tokens: number };
+  output_tokens: number;
+  output_tokens_details: { reasoning_tokens: number };
+  total_tokens: number;
+}
+
+export interface ResponseObject {
+  id: string;
+  object: 'response';
+  created_at: number;
+  completed_at: number | null;
+  status: ResponseStatus;
+  background: boolean;
+  error: { code: string; message: string } | null;
+  incomplete_details: { reason: string } | null;
+  instructions: string | null;
+  model: string;
+  output: OutputItem[];
+  previous_response_id: string | null;
+  reasoning: { effort: string | null; summary: string | null };
+  store: boolean;
+  usage: ResponseUsage | null;
+  metadata: Record<string, string>;
+  /** Request fields echoed as sent (temperature, top_p, tools, text, …). */
+  [echoed: string]: unknown;
+}
+
+export interface ResponseStreamEvent {
+  type: string;
+  sequence_number: number;
+  [field: string]: unknown;
+}
+
+/** How a run ended, in the terms of the Responses API. */
+export interface RunOutcome {
+  status: 'completed' | 'failed' | 'incomplete' | 'cancelled';
+  error?: { code: string; message: string };
+  incompleteReason?: string;
+}
+
+export function toResponseUsage(u: TokenUsage): ResponseUsage {
+  return {
+    input_tokens: u.inputTokens,
+    input_tokens_details: { cached_tokens: u.cachedInputTokens },
+    output_tokens: u.outputTokens,
+    output_tokens_details: { reasoning_tokens: u.reasoningOutputTokens },
+    total_tokens: u.inputTokens + u.outputTokens,
+  };
+}
+
+/** The Responses outcome of a finished codex turn. */
+export function outcomeOf(event: Extract<CodexEvent, { type: 'turn.completed' }>, cancelled: boolean): RunOutcome {
+  if (event.status === 'completed') return { status: 'completed' };
+  if (event.status === 'interrupted' || cancelled) return { status: 'cancelled' };
+  if (event.error?.code === CodexErrorCode.TURN_TIMEOUT) return { status: 'incomplete', incompleteReason: 'timeout' };
+  return { status: 'failed', error: { code: 'server_error', message: event.error?.message ?? 'the turn failed' } };
+}
+
+/** An OpenAI-style item id (`msg_…`, `rs_…`) from codex's item id, which may already carry the prefix. */
+function outputId(prefix: string, codexId: string): string {
+  const clean = codexId.replace(/[^A-Za-z0-9_]/g, '');
+  return clean.startsWith(`${prefix}_`) ? clean : `${prefix}_${clean.replace(/_/g, '')}`;
+}
+
+function codexItem(item: CodexItem, status: ItemStatus): CodexOutputItem | null {
+  switch (item.type) {
+    case 'commandExecution':
+      return {
+        id: outputId('cmd', item.id),
+        type: 'codex_command_execution',
+        status: item.status === 'completed' ? 'completed' : item.status === 'inProgress' ? status : 'failed',
+        command: item.command,
+        cwd: item.cwd,
+        output: item.output,
+        exit_code: item.exitCode,
+        duration_ms: item.durationMs,
+        declined: item.status === 'declined',
+      };
+    case 'fileChange':
+      return {
+        id: outputId('fc', item.id),
+        type: 'codex_file_change',
+        status: item.status === 'completed' ? 'completed' : item.status === 'inProgress' ? status : 'failed',
+        changes: item.changes,
+      };
+    case 'toolCall':
+      return {
+        id: outputId('tc', item.id),
+        type: 'codex_tool_call',
+        status: item.status === 'completed' ? 'completed' : item.status === 'inProgress' ? status : 'failed',
+        tool: item.tool,
+        server: item.server,
+        arguments: item.arguments,
+        result: item.result,
+      };
+    case 'webSearch':
+      return { id: outputId('ws', item.id), type: 'codex_web_search', status, query: item.query };
+    case 'other':
+      return { id: outputId('ci', item.id), type: 'codex_item', status, kind: item.kind };
+    default:
+      return null;
+  }
+}
+
+interface OpenItem {
+  index: number;
+  kind: 'message' | 'reasoning' | 'codex';
+  /** Reasoning: whether the summary part was announced. */
+  partOpen: boolean;
+}
+
+/**
+ * Builds one Response from a codex turn's normalized events, and the OpenAI stream events that say so:
+ * `response.created`, `response.in_progress`, then per item `output_item.added` (+ `content_part.added`,
+ * `output_text.delta`…, `output_text.done`, `content_part.done` for messages; reasoning summary events for
+ * reasoning), `output_item.done`, and one terminal event. `sequence_number` counts from 0.
+ */
+export class ResponseBuilder {
+  private sequence = 0;
+  private readonly open = new Map<string, OpenItem>();
+  /** Codex items already reported done (late deltas for them are dropped). */
+  private readonly closed = new Set<string>();
+  private usage: TokenUsage | null = null;
+
+  constructor(readonly response: ResponseObject) {}
+
+  /** `response.created` and `response.in_progress`. */
+  start(): ResponseStreamEvent[] {
+    return [this.event('response.created', { response: this.snapshot() }), this.event('response.in_progress', { response: this.snapshot() })];
+  }
+
+  map(event: CodexEvent): ResponseStreamEvent[] {
+    switch (event.type) {
+      case 'item.started':
+        return this.itemStarted(event.item);
+      case 'item.delta':
+        return this.itemDelta(event.itemId, event.kind, event.delta);
+      case 'item.completed':
+        return this.itemCompleted(event.item);
+      case 'usage':
+        this.usage = event.usage;
+        return [];
+      default:
+        return [];
+    }
+  }
+
+  /** Closes items left open and emits the terminal event for `outcome`. */
+  finish(outcome: RunOutcome): ResponseStreamEvent[] {
+    const events: ResponseStreamEvent[] = [];
+    for (const open of this.open.values()) {
+      events.push(...this.closeItem(open, this.response.output[open.index], 'incomplete'));
+    }
+    this.open.clear();
+    const r = this.response;
+    r.status = outcome.status;
+    r.completed_at = outcome.status === 'completed' ? Math.floor(Date.now() / 1000) : null;
+    r.error = outcome.error ?? null;
+    r.incomplete_details = outcome.incompleteReason ? { reason: outcome.incompleteReason } : null;
+    r.usage = this.usage ? toResponseUsage(this.usage) : r.usage;
+    const type =
+      outcome.status === 'completed'
+        ? 'response.completed'
+        : outcome.status === 'failed'
+          ? 'response.failed'
+          : outcome.status === 'incomplete'
+            ? 'response.incomplete'
+            : 'response.cancelled';
+    events.push(this.event(type, { response: this.snapshot() }));
+    return events;
+  }
+
+  /** A deep copy of the response as it stands. */
+  snapshot(): ResponseObject {
+    return structuredClone(this.response);
+  }
+
+  private itemStarted(item: CodexItem): ResponseStreamEvent[] {
+    if (item.type === 'userMessage' || this.open.has(item.id) || this.closed.has(item.id)) return [];
+    if (item.type === 'agentMessage') return this.openMessage(item.id);
+    if (item.type === 'reasoning') return this.openReasoning(item.id);
+    const mapped = codexItem(item, 'in_progress');
+    if (!mapped) return [];
+    mapped.status = 'in_progress';
+    const index = this.response.output.push(mapped) - 1;
+    this.open.set(item.id, { index, kind: 'codex', partOpen: false });
+    return [this.event('response.output_item.added', { output_index: index, item: structuredClone(mapped) })];
+  }
+
+  private openMessage(codexId: string): ResponseStreamEvent[] {
+    const item: MessageOutputItem = { id: outputId('msg', codexId), type: 'message', role: 'assistant', status: 'in_progress', content: [] };
+    const index = this.response.output.push(item) - 1;
+    this.open.set(codexId, { index, kind: 'message', partOpen: true });
+    const part: OutputText = { type: 'output_text', text: '', annotations: [], logprobs: [] };
+    item.content.push(part);
+    return [
+      this.event('response.output_item.added', { output_index: index, item: { ...item, content: [] } }),
+      this.event('response.content_part.added', { item_id: item.id, output_index: index, content_index: 0, part: { ...part } }),
+    ];
+  }
+
+  private openReasoning(codexId: string): ResponseStreamEvent[] {
+    const item: ReasoningOutputItem = { id: outputId('rs', codexId), type: 'reasoning', status: 'in_progress', summary: [] };
+    const index = this.response.output.push(item) - 1;
+    this.open.set(codexId, { index, kind: 'reasoning', partOpen: false });
+    return [this.event('response.output_item.added', { output_index: index, item: structuredClone(item) })];
+  }
+
+  private itemDelta(codexId: string, kind: 'text' | 'reasoning' | 'output', delta: string): ResponseStreamEvent[] {
+    if (kind === 'output' || delta === '' || this.closed.has(codexId)) return [];
+    const events: ResponseStreamEvent[] = [];
+    if (!this.open.has(codexId)) events.push(...(kind === 'text' ? this.openMessage(codexId) : this.openReasoning(codexId)));
+    const open = this.open.get(codexId)!;
+    const item = this.response.output[open.index];
+    if (item.type === 'message') {
+      item.content[0].text += delta;
+      events.push(
+        this.event('response.output_text.delta', { item_id: item.id, output_index: open.index, content_index: 0, delta, logprobs: [] }),
+      );
+    } else if (item.type === 'reasoning') {
+      events.push(...this.reasoningDelta(open, item, delta));
+    }
+    return events;
+  }
+
+  private reasoningDelta(open: OpenItem, item: ReasoningOutputItem, delta: string): ResponseStreamEvent[] {
+    const events: ResponseStreamEvent[] = [];
+    if (!open.partOpen) {
+      open.partOpen = true;
+      item.summary.push({ type: 'summary_text', text: '' });
+      events.push(
+        this.event('response.reasoning_summary_part.added', {
+          item_id: item.id,
+          output_index: open.index,
+          summary_index: 0,
+          part: { type: 'summary_text', text: '' },
+        }),
+      );
+    }
+    item.summary[0].text += delta;
+    events.push(
+      this.event('response.reasoning_summary_text.delta', { item_id: item.id, output_index: open.index, summary_index: 0, delta }),
+    );
+    return events;
+  }
+
+  private itemCompleted(item: CodexItem): ResponseStreamEvent[] {
+    if (item.type === 'userMessage' || this.closed.has(item.id)) return [];
+    const events: ResponseStreamEvent[] = [];
+    if (!this.open.has(item.id)) events.push(...this.itemStarted(item));
+    const open = this.open.get(item.id);
+    if (!open) return events;
+    const current = this.response.output[open.index];
+    // Codex's final text is authoritative; stream whatever the deltas did not carry.
+    if (item.type === 'agentMessage' && current.type === 'message') {
+      const streamed = current.content[0].text;
+      if (item.text.startsWith(streamed) && item.text.length > streamed.length) {
+        events.push(...this.itemDelta(item.id, 'text', item.text.slice(streamed.length)));
+      }
+      current.content[0].text = item.text;
+    } else if (item.type === 'reasoning' && current.type === 'reasoning') {
+      const streamed = current.summary[0]?.text ?? '';
+      if (item.text.startsWith(streamed) && item.text.length > streamed.length) {
+        events.push(...this.itemDelta(item.id, 'reasoning', item.text.slice(streamed.length)));
+      }
+      if (current.summary[0]) current.summary[0].text = item.text;
+    } else if (open.kind === 'codex') {
+      const mapped = codexItem(item, 'completed');
+      if (mapped) this.response.output[open.index] = mapped;
+    }
+    this.open.delete(item.id);
+    this.closed.add(item.id);
+    const closing = this.response.output[open.index];
+    const failed = closing.type.startsWith('codex_') && closing.status === 'failed';
+    events.push(...this.closeItem(open, closing, failed ? 'failed' : 'completed'));
+    return events;
+  }
+
+  private closeItem(open: OpenItem, item: OutputItem, status: ItemStatus): ResponseStreamEvent[] {
+    const events: ResponseStreamEvent[] = [];
+    item.status = status;
+    if (item.type === 'message') {
+      const part = item.content[0];
+      events.push(
+        this.event('response.output_text.done', { item_id: item.id, output_index: open.index, content_index: 0, text: part.text, logprobs: [] }),
+        this.event('response.content_part.done', { item_id: item.id, output_index: open.index, content_index: 0, part: { ...part } }),
+      );
+    } else if (item.type === 'reasoning' && open.partOpen) {
+      const part = item.summary[0];
+      events.push(
+        this.event('response.reasoning_summary_text.done', { item_id: item.id, output_index: open.index, summary_index: 0, text: part.text }),
+        this.event('response.reasoning_summary_part.done', { item_id: item.id, output_index: open.index, summary_index: 0, part: { ...part } }),
+      );
+    }
+    events.push(this.event('response.output_item.done', { output_index: open.index, item: structuredClone(item) }));
+    return events;
+  }
+
+  private event(type: string, fields: Record<string, unknown>): ResponseStreamEvent {
+    return { type, sequence_number: this.sequence++, ...fields };
+  }
+}

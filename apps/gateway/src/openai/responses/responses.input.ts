@@ -1,0 +1,75 @@
+import { randomBytes } from 'node:crypto';
+import { BadRequestException } from '@nestjs/common';
+import type { ChatMessageDto } from '../dto/chat-completion.dto';
+import type { InputItem } from './responses.store';
+
+const ROLES = new Set(['user', 'system', 'developer', 'assistant']);
+
+function itemId(): string {
+  return `msg_${randomBytes(16).toString('hex')}`;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function normalizePart(part: unknown, where: string, role: string): Record<string, unknown> {
+  if (!isRecord(part)) throw new BadRequestException(`${where} must be an object`);
+  switch (part.type) {
+    case 'input_text':
+    case 'output_text':
+    case 'text':
+      if (typeof part.text !== 'string') throw new BadRequestException(`${where}.text must be a string`);
+      return { type: role === 'assistant' ? 'output_text' : 'input_text', text: part.text };
+    case 'input_image': {
+      if (typeof part.image_url !== 'string') {
+        throw new BadRequestException(`${where}.image_url must be a data: URL (file_id images are not supported)`);
+      }
+      return { type: 'input_image', image_url: part.image_url, detail: typeof part.detail === 'string' ? part.detail : 'auto' };
+    }
+    default:
+      throw new BadRequestException(`${where}.type must be input_text or input_image (got ${JSON.stringify(part.type ?? null)})`);
+  }
+}
+
+/** The request's `input` as message items (a string is one user message). */
+export function normalizeInput(input: unknown): InputItem[] {
+  if (typeof input === 'string') {
+    if (input.length === 0) throw new BadRequestException('input must not be empty');
+    return [{ id: itemId(), type: 'message', role: 'user', status: 'completed', content: [{ type: 'input_text', text: input }] }];
+  }
+  if (!Array.isArray(input) || input.length === 0) {
+    throw new BadRequestException('input must be a non-empty string or a non-empty array of message items');
+  }
+  return input.map((raw, i) => {
+    const where = `input[${i}]`;
+    if (!isRecord(raw)) throw new BadRequestException(`${where} must be an object`);
+    if (raw.type !== undefined && raw.type !== 'message') {
+      throw new BadRequestException(`${where}.type ${JSON.stringify(raw.type)} is not supported; send message items`);
+    }
+    if (typeof raw.role !== 'string' || !ROLES.has(raw.role)) {
+      throw new BadRequestException(`${where}.role must be one of user, system, developer, assistant`);
+    }
+    const role = raw.role as InputItem['role'];
+    let content: Array<Record<string, unknown>>;
+    if (typeof raw.content === 'string') content = [{ type: role === 'assistant' ? 'output_text' : 'input_text', text: raw.content }];
+    else if (Array.isArray(raw.content)) content = raw.content.map((p, j) => normalizePart(p, `${where}.content[${j}]`, role));
+    else throw new BadRequestException(`${where}.content must be a string or an array of parts`);
+    return { id: itemId(), type: 'message', role, status: 'completed', content };
+  });
+}
+
+/** Input items in the Chat Completions shape the shared renderer reads. */
+export function asChatMessages(items: InputItem[]): ChatMessageDto[] {
+  return items.map((item) => ({
+    role: item.role,
+    content: item.content.map((part) =>
+      part.type === 'input_image' ? { type: 'image_url', image_url: { url: part.image_url } } : { type: 'text', text: part.text },
+    ),
+  }));
+}
+
+/** Characters of text the items hold (for CODEX_MAX_PROMPT_CHARS). */
+export function inputChars(items: InputItem[], instructions: string | null | undefined): number {
+  return items.reduce((n, item) => n + JSON.stringify(item.content).length, instructions?.length ?? 0);
+}

@@ -1,0 +1,93 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Inject, Injectable } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
+import { tenantDirName } from '@app/codex-transport';
+import { tenancyConfig } from '../../config/gateway.config';
+import type { ResponseObject, ResponseStreamEvent } from './response-builder';
+
+/** One input item as `GET /v1/responses/{id}/input_items` lists it. */
+export interface InputItem {
+  id: string;
+  type: 'message';
+  role: 'user' | 'system' | 'developer' | 'assistant';
+  status: 'completed';
+  content: Array<Record<string, unknown>>;
+}
+
+/**
+ * What the gateway keeps of a stored response besides codex's own thread: the Response object, where it
+ * lives in codex (thread and turn), and its input items.
+ */
+export interface StoredResponse {
+  response: ResponseObject;
+  threadId: string;
+  turnId: string | null;
+  input: InputItem[];
+}
+
+const RESPONSE_ID = /^resp_[A-Za-z0-9]{1,100}$/;
+
+export function newResponseId(): string {
+  return `resp_${randomBytes(24).toString('hex')}`;
+}
+
+/**
+ * Durable response records, one JSON file per response under `BASE_DATA_DIR/responses/<tenant>/`
+ * (tenant names mapped to safe directory names; ids checked against one strict pattern before they
+ * touch a path). Files are written whole and renamed into place, owner-only.
+ */
+@Injectable()
+export class ResponsesStore {
+  constructor(@Inject(tenancyConfig.KEY) private readonly tenancy: ConfigType<typeof tenancyConfig>) {}
+
+  async save(tenant: string, record: StoredResponse): Promise<void> {
+    await this.write(tenant, `${record.response.id}.json`, record);
+  }
+
+  async saveEvents(tenant: string, id: string, events: ResponseStreamEvent[]): Promise<void> {
+    await this.write(tenant, `${id}.events.json`, events);
+  }
+
+  /** The record, or null when there is none for this tenant (unknown, deleted, or another tenant's). */
+  async get(tenant: string, id: string): Promise<StoredResponse | null> {
+    return this.read<StoredResponse>(tenant, id, `${id}.json`);
+  }
+
+  async events(tenant: string, id: string): Promise<ResponseStreamEvent[] | null> {
+    return this.read<ResponseStreamEvent[]>(tenant, id, `${id}.events.json`);
+  }
+
+  /** True when a record was deleted. */
+  async delete(tenant: string, id: string): Promise<boolean> {
+    if (!RESPONSE_ID.test(id)) return false;
+    const existed = (await this.get(tenant, id)) !== null;
+    await rm(join(this.dir(tenant), `${id}.json`), { force: true });
+    await rm(join(this.dir(tenant), `${id}.events.json`), { force: true });
+    return existed;
+  }
+
+  private dir(tenant: string): string {
+    return join(this.tenancy.baseDataDir, 'responses', tenantDirName(tenant));
+  }
+
+  private async read<T>(tenant: string, id: string, file: string): Promise<T | null> {
+    if (!RESPONSE_ID.test(id)) return null;
+    try {
+      return JSON.parse(await readFile(join(this.dir(tenant), file), 'utf8')) as T;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw error;
+    }
+  }
+
+  private async write(tenant: string, file: string, value: unknown): Promise<void> {
+    const dir = this.dir(tenant);
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const target = join(dir, file);
+    const temporary = `${target}.${randomBytes(6).toString('hex')}.tmp`;
+    await writeFile(temporary, JSON.stringify(value), { mode: 0o600 });
+    await rename(temporary, target);
+  }
+}
