@@ -351,33 +351,26 @@ describe('OpenAI Responses API (official openai SDK, real codex)', () => {
 
   it('the curl examples of the Codex HTTP Server README work (basic, with instructions, POST /health)', async () => {
     const curl = async (args: string[]) => (await promisify(execFile)('curl', ['-s', ...args])).stdout;
-    const basic = JSON.parse(
-      await curl([
-        '-X',
-        'POST',
-        `${gw.url}/v1/responses`,
-        '-H',
-        'Content-Type: application/json',
-        '-H',
-        `Authorization: Bearer ${TOKEN_A}`,
-        '-d',
-        '{"input": "Hello, can you help me with a coding task?"}',
-      ]),
-    );
+    // The README's commands, with only the host, port and token of this test gateway.
+    const create = async (body: string) =>
+      JSON.parse(
+        await curl([
+          '-X',
+          'POST',
+          `${gw.url}/v1/responses`,
+          '-H',
+          'Content-Type: application/json',
+          '-H',
+          `Authorization: Bearer ${TOKEN_A}`,
+          '-d',
+          body,
+        ]),
+      );
+    const basic = await create('{"input": "Hello, can you help me with a coding task?"}');
     expect(basic).toMatchObject({ object: 'response', status: 'completed' });
     expect(basic.output[0].content[0].text).toBe(REPLY('Hello, can you help me with a coding task?'));
-    const withInstructions = JSON.parse(
-      await curl([
-        '-X',
-        'POST',
-        `${gw.url}/v1/responses`,
-        '-H',
-        'Content-Type: application/json',
-        '-H',
-        `Authorization: Bearer ${TOKEN_A}`,
-        '-d',
-        '{\n    "input": "Create a Python function to calculate fibonacci numbers",\n    "instructions": "Use recursive approach and add comments",\n    "store": true\n  }',
-      ]),
+    const withInstructions = await create(
+      '{\n    "input": "Create a Python function to calculate fibonacci numbers",\n    "instructions": "Use recursive approach and add comments",\n    "store": true\n  }',
     );
     expect(withInstructions).toMatchObject({ status: 'completed', store: true, instructions: 'Use recursive approach and add comments' });
     const lastInput = conversation(provider().requests.at(-1)!.body.input as Message[]);

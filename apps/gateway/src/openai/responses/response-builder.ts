@@ -1,4 +1,4 @@
-import type { CodexEvent, CodexItem, TokenUsage } from '@app/codex-transport';
+import type { CodexEvent, CodexItem, ItemStatus as CodexItemStatus, TokenUsage } from '@app/codex-transport';
 import { CodexErrorCode } from '@app/codex-transport';
 
 export type ResponseStatus = 'queued' | 'in_progress' | 'completed' | 'failed' | 'incomplete' | 'cancelled';
@@ -102,13 +102,19 @@ function outputId(prefix: string, codexId: string): string {
   return clean.startsWith(`${prefix}_`) ? clean : `${prefix}_${clean.replace(/_/g, '')}`;
 }
 
+/** Codex's item status in Responses terms; `running` stands for an item still in progress. */
+function itemStatus(codexStatus: CodexItemStatus, running: ItemStatus): ItemStatus {
+  if (codexStatus === 'completed') return 'completed';
+  return codexStatus === 'inProgress' ? running : 'failed';
+}
+
 function codexItem(item: CodexItem, status: ItemStatus): CodexOutputItem | null {
   switch (item.type) {
     case 'commandExecution':
       return {
         id: outputId('cmd', item.id),
         type: 'codex_command_execution',
-        status: item.status === 'completed' ? 'completed' : item.status === 'inProgress' ? status : 'failed',
+        status: itemStatus(item.status, status),
         command: item.command,
         cwd: item.cwd,
         output: item.output,
@@ -120,14 +126,14 @@ function codexItem(item: CodexItem, status: ItemStatus): CodexOutputItem | null 
       return {
         id: outputId('fc', item.id),
         type: 'codex_file_change',
-        status: item.status === 'completed' ? 'completed' : item.status === 'inProgress' ? status : 'failed',
+        status: itemStatus(item.status, status),
         changes: item.changes,
       };
     case 'toolCall':
       return {
         id: outputId('tc', item.id),
         type: 'codex_tool_call',
-        status: item.status === 'completed' ? 'completed' : item.status === 'inProgress' ? status : 'failed',
+        status: itemStatus(item.status, status),
         tool: item.tool,
         server: item.server,
         arguments: item.arguments,
