@@ -26,7 +26,15 @@ describe('tenant pool (real codex)', () => {
       code: CodexErrorCode.THREAD_NOT_FOUND,
     });
     expect((await h.transport.readThread('bob', b.thread.id)).id).toBe(b.thread.id);
+    // Both busy (an open stream each): a third tenant is refused.
+    const releaseAlice = h.transport.holdStream('alice');
+    const releaseBob = h.transport.holdStream('bob');
     await expect(h.transport.startThread('carol')).rejects.toMatchObject({ code: CodexErrorCode.POOL_FULL });
+    // Once one is idle past the idle timeout (0 here), it makes room for the newcomer at once.
+    releaseAlice();
+    await h.transport.startThread('carol');
+    expect(h.transport.processes().map((p) => p.tenant).sort()).toEqual(['bob', 'carol']);
+    releaseBob();
   });
 
   it('caps running turns per tenant', async () => {

@@ -2,7 +2,9 @@ import { type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common
 import { ConfigModule } from '@nestjs/config';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { AuthGuard } from './common/auth/auth.guard';
+import { AuthModule } from './common/auth/auth.module';
 import { ApprovalsModule } from './approvals/approvals.module';
+import { ChatModule } from './chat/chat.module';
 import { CodexModule } from './codex/codex.module';
 import { parseEnvironment } from './config/environment';
 import { ALL_CONFIG } from './config/gateway.config';
@@ -27,6 +29,7 @@ import { TurnsModule } from './turns/turns.module';
         return raw;
       },
     }),
+    AuthModule,
     CodexModule,
     HealthModule,
     ThreadsModule,
@@ -34,6 +37,7 @@ import { TurnsModule } from './turns/turns.module';
     SkillsModule,
     ApprovalsModule,
     OpenAiModule,
+    ChatModule,
   ],
   providers: [
     { provide: APP_FILTER, useClass: HttpErrorFilter },

@@ -1,4 +1,4 @@
-import { Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { type BeforeApplicationShutdown, Global, Inject, Module } from '@nestjs/common';
 import { AppServerTransport } from './app-server/app-server.transport';
 import { CODEX_TRANSPORT_OPTIONS, CodexTransportConfigurableModule } from './codex-transport.module-definition';
 import { ExecTransport } from './exec/exec.transport';
@@ -24,7 +24,7 @@ import type { CodexTransportOptions } from './options';
   ],
   exports: [AppServerTransport, ExecTransport],
 })
-export class CodexTransportModule extends CodexTransportConfigurableModule implements OnApplicationShutdown {
+export class CodexTransportModule extends CodexTransportConfigurableModule implements BeforeApplicationShutdown {
   constructor(
     @Inject(AppServerTransport) private readonly appServer: AppServerTransport,
     @Inject(ExecTransport) private readonly exec: ExecTransport,
@@ -32,7 +32,11 @@ export class CodexTransportModule extends CodexTransportConfigurableModule imple
     super();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /**
+   * Before the HTTP server closes: stopping codex ends every running turn, so streams that are still
+   * open finish (with an error event) and the server's close does not wait on them forever.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
     this.exec.shutdown();
     await this.appServer.shutdown();
   }

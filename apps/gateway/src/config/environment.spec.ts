@@ -64,6 +64,18 @@ describe('parseEnvironment', () => {
     expect(() => parseEnvironment({ SECURITY_METHOD: 'Token' })).toThrow(/CODEX_GATEWAY_TOKEN/);
     expect(() => parseEnvironment({ SECURITY_METHOD: 'JWT' })).toThrow(/JWT_JWKS_URL/);
     expect(() => parseEnvironment({ SECURITY_METHOD: 'Keycloak' })).toThrow(/KEYCLOAK/);
+    expect(() => parseEnvironment({ SECURITY_METHOD: 'Keycloak', KEYCLOAK_INTROSPECTION_URL: 'http://idp/introspect' })).toThrow(
+      /KEYCLOAK_CLIENT_ID and KEYCLOAK_CLIENT_SECRET/,
+    );
+    expect(
+      parseEnvironment({
+        SECURITY_METHOD: 'Keycloak',
+        KEYCLOAK_BASE_URL: 'http://idp',
+        KEYCLOAK_REALM: 'r',
+        KEYCLOAK_CLIENT_ID: 'c',
+        KEYCLOAK_CLIENT_SECRET: 's',
+      }).SECURITY_METHOD,
+    ).toBe('Keycloak');
     expect(() => parseEnvironment({ CODEX_API_USE_TLS: 'true' })).toThrow(/CODEX_API_TLS_KEY_PATH/);
   });
 });

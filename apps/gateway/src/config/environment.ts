@@ -133,6 +133,9 @@ function checkJson(env: EnvironmentVariables, problems: string[]): void {
   if (method === 'Keycloak' && !env.KEYCLOAK_INTROSPECTION_URL && !(env.KEYCLOAK_BASE_URL && env.KEYCLOAK_REALM)) {
     problems.push('SECURITY_METHOD=Keycloak needs KEYCLOAK_INTROSPECTION_URL or KEYCLOAK_BASE_URL and KEYCLOAK_REALM');
   }
+  if (method === 'Keycloak' && (!env.KEYCLOAK_CLIENT_ID || !env.KEYCLOAK_CLIENT_SECRET)) {
+    problems.push('SECURITY_METHOD=Keycloak needs KEYCLOAK_CLIENT_ID and KEYCLOAK_CLIENT_SECRET (the gateway authenticates to the introspection endpoint)');
+  }
   if (method === 'JWT' && !env.JWT_JWKS_URL) problems.push('SECURITY_METHOD=JWT needs JWT_JWKS_URL');
   for (const key of ['CODEX_API_BASE_URL', 'KEYCLOAK_BASE_URL', 'KEYCLOAK_INTROSPECTION_URL', 'JWT_JWKS_URL'] as const) {
     const value = env[key];

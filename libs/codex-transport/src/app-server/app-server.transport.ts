@@ -200,6 +200,25 @@ export class AppServerTransport {
     return reaped;
   }
 
+  /**
+   * Makes room at once for a new tenant when the pool is full: the session idle the longest, if it has
+   * been idle past the idle timeout, is stopped now instead of at the next sweep. False when none qualifies.
+   */
+  private evictIdle(now = Date.now()): boolean {
+    let oldest: [string, AppServerSession] | null = null;
+    for (const entry of this.sessions) {
+      const [, session] = entry;
+      if (!session.isIdle || now - session.lastActivity < this.options.idleTimeoutMs) continue;
+      if (!oldest || session.lastActivity < oldest[1].lastActivity) oldest = entry;
+    }
+    if (!oldest) return false;
+    const [tenant, session] = oldest;
+    this.sessions.delete(tenant);
+    this.logger.log(`stopping idle codex process of tenant ${tenant} to make room`, 'AppServerTransport');
+    void session.close();
+    return true;
+  }
+
   /** Stops every process (staged) and refuses new work. Safe to call twice. */
   shutdown(): Promise<void> {
     this.shuttingDown ??= (async () => {
@@ -215,7 +234,7 @@ export class AppServerTransport {
     if (this.shuttingDown) throw new CodexTransportError(CodexErrorCode.SHUTTING_DOWN, 'the gateway is shutting down');
     const existing = this.sessions.get(tenant);
     if (existing) return existing;
-    if (this.sessions.size >= this.options.maxSessions) {
+    if (this.sessions.size >= this.options.maxSessions && !this.evictIdle()) {
       throw new CodexTransportError(
         CodexErrorCode.POOL_FULL,
         `all ${this.options.maxSessions} codex sessions are in use; retry shortly`,

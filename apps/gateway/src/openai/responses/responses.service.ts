@@ -5,7 +5,7 @@ import {
   Injectable,
   Logger,
   NotFoundException,
-  type OnApplicationShutdown,
+  type BeforeApplicationShutdown,
 } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { Observable, Subject, type Subscription } from 'rxjs';
@@ -114,7 +114,7 @@ function checkMetadata(metadata: Record<string, string> | undefined): Record<str
  * conversation itself is codex's thread, so both survive a restart.
  */
 @Injectable()
-export class ResponsesService implements OnApplicationShutdown {
+export class ResponsesService implements BeforeApplicationShutdown {
   private readonly logger = new Logger('ResponsesService');
   private readonly live = new Map<string, LiveResponse>();
   /** Threads a running response owns (`tenant\0threadId`): a continuation of their parent must branch. */
@@ -276,7 +276,7 @@ export class ResponsesService implements OnApplicationShutdown {
   }
 
   /** Running responses end as cancelled, and their records are written before the gateway exits. */
-  async onApplicationShutdown(): Promise<void> {
+  async beforeApplicationShutdown(): Promise<void> {
     const running = [...this.live.values()];
     for (const live of running) this.stop(live);
     await Promise.all(running.map((live) => live.persisted));
