@@ -1,16 +1,14 @@
 import { Type } from 'class-transformer';
+import { ListThreadsDto } from '../../threads/dto/thread-request.dto';
 import {
   ArrayMinSize,
   IsArray,
   IsBoolean,
   IsIn,
-  IsInt,
   IsNotEmpty,
   IsOptional,
   IsString,
-  Max,
   MaxLength,
-  Min,
   ValidateNested,
 } from 'class-validator';
 
@@ -53,20 +51,8 @@ export class ChatRequestDto {
   model?: string;
 }
 
-export class ThreadsQueryDto {
-  /** @example 50 */
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(200)
-  limit?: number;
-
-  @IsOptional()
-  @IsString()
-  @MaxLength(1000)
-  cursor?: string;
-}
+/** `GET /threads?limit=&cursor=` (the same paging as `POST /api/thread/list`). */
+export class ThreadsQueryDto extends ListThreadsDto {}
 
 export class HistoryQueryDto {
   @IsString()
