@@ -189,7 +189,10 @@ export class AppServerSession {
    */
   runTurn(params: RunTurnParams): Observable<CodexEvent> {
     return new Observable<CodexEvent>((subscriber) => {
-      const existing = this.runs.get(params.threadId);
+      // A run that has just finished (its subscriber may be starting the next turn from its completion)
+      // no longer holds the thread.
+      const found = this.runs.get(params.threadId);
+      const existing = found?.state === 'done' ? undefined : found;
       // A turn that is winding down may be followed by exactly one new turn; anything else is busy.
       if (existing && (existing.state !== 'ending' || existing.successorClaimed)) {
         subscriber.error(
@@ -197,7 +200,7 @@ export class AppServerSession {
         );
         return;
       }
-      if (!existing && this.runs.size >= this.options.maxRunningTurns) {
+      if (!existing && this.liveRuns() >= this.options.maxRunningTurns) {
         subscriber.error(
           new CodexTransportError(
             CodexErrorCode.TOO_MANY_TURNS,
@@ -213,6 +216,12 @@ export class AppServerSession {
         if (run.state !== 'done') this.abandon(run, null);
       };
     });
+  }
+
+  private liveRuns(): number {
+    let n = 0;
+    for (const run of this.runs.values()) if (run.state !== 'done') n++;
+    return n;
   }
 
   /** Stops the process (staged) and ends everything running on it; the session takes no more work. */
@@ -262,7 +271,7 @@ export class AppServerSession {
       run.setTurnId(result.turn.id);
       if (run.detached) this.sendInterrupt(run);
     } catch (error) {
-      this.runs.delete(params.threadId);
+      if (this.runs.get(params.threadId) === run) this.runs.delete(params.threadId);
       run.fail(asTransportError(error));
     }
   }
@@ -406,7 +415,7 @@ export class AppServerSession {
     if (turnId && run.turnId && turnId !== run.turnId) return;
     run.handleNotification(method, params);
     if (run.state === 'done') {
-      this.runs.delete(threadId);
+      if (this.runs.get(threadId) === run) this.runs.delete(threadId);
       this.options.approvals.endTurn(threadId, run.turnId);
       this.touch();
     }
