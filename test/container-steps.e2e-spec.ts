@@ -53,6 +53,7 @@ describe('container image steps (outside Docker)', () => {
       // Tests bind loopback only; the image binds 0.0.0.0.
       HOST: '127.0.0.1',
       PORT: '0',
+      CODEX_H2_PORT: '0',
       BASE_DATA_DIR: data,
       HOME: data,
     };

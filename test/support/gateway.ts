@@ -27,6 +27,7 @@ export async function startGateway(
     BASE_DATA_DIR: dataDir,
     HOST: '127.0.0.1',
     PORT: '0',
+    CODEX_H2_PORT: '0',
     CODEX_API_BASE_URL: undefined,
     CODEX_API_KEY: undefined,
     OPENAI_API_KEY: undefined,
@@ -40,7 +41,12 @@ export async function startGateway(
   try {
     const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
     const app = configureGateway(moduleRef.createNestApplication({ logger: options.logger ?? ['error', 'warn'] }));
-    await app.listen(0, '127.0.0.1');
+    try {
+      await app.listen(0, '127.0.0.1');
+    } catch (error) {
+      await app.close().catch(() => undefined);
+      throw error;
+    }
     const port = (app.getHttpServer().address() as AddressInfo).port;
     return {
       app,

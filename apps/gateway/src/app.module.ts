@@ -1,6 +1,7 @@
 import { type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { AgentStreamModule } from './agent-stream/agent-stream.module';
 import { AuthGuard } from './common/auth/auth.guard';
 import { AuthModule } from './common/auth/auth.module';
 import { ApprovalsModule } from './approvals/approvals.module';
@@ -38,6 +39,7 @@ import { TurnsModule } from './turns/turns.module';
     ApprovalsModule,
     OpenAiModule,
     ChatModule,
+    AgentStreamModule,
   ],
   providers: [
     { provide: APP_FILTER, useClass: HttpErrorFilter },
