@@ -24,13 +24,16 @@ describe('CODEX_HOME writer', () => {
   it('renders the managed settings and names the key variable, never the key', () => {
     const toml = renderCodexConfig(config);
     expect(toml).toContain('model = "gpt-5-codex"');
-    expect(toml).toContain('model_provider = "openai"');
+    // codex refuses to let config.toml redefine its built-in providers, so those get a table of their own.
+    expect(toml).toContain('model_provider = "openai-custom"');
     expect(toml).toContain('sandbox_mode = "read-only"');
     expect(toml).toContain('approval_policy = "never"');
     expect(toml).toContain('model_reasoning_effort = "medium"');
     expect(toml).toMatch(/\[analytics\]\nenabled = false/);
     expect(toml).toMatch(/\[features\]\nplugins = false/);
-    expect(toml).toContain('[model_providers."openai"]');
+    expect(toml).toContain('[model_providers."openai-custom"]');
+    expect(toml).not.toMatch(/model_providers\."openai"\]/);
+    expect(renderCodexConfig({ ...config, provider: { ...config.provider, id: 'litellm' } })).toContain('model_provider = "litellm"');
     expect(toml).toContain('name = "OpenAI \\"prod\\""');
     expect(toml).toContain('wire_api = "responses"');
     expect(toml).toContain('request_max_retries = 1');

@@ -33,13 +33,22 @@ export interface CodexHomeConfig {
 
 const q = (s: string): string => JSON.stringify(s); // a JSON string is a valid TOML basic string
 
+/** Provider ids codex builds in; config.toml may not redefine them (codex then ignores the whole file). */
+export const RESERVED_PROVIDER_IDS: readonly string[] = ['openai', 'ollama', 'lmstudio'];
+
+/** The table name the provider gets in config.toml: its id, or `<id>-custom` for a built-in id. */
+export function providerTableId(id: string): string {
+  return RESERVED_PROVIDER_IDS.includes(id) ? `${id}-custom` : id;
+}
+
 /** Renders the gateway-managed part of config.toml. */
 export function renderCodexConfig(config: CodexHomeConfig): string {
   const p = config.provider;
+  const table = providerTableId(p.id);
   const lines = [
     '# Written by codex-gateway on every process start; tables below the managed part are kept.',
     `model = ${q(config.model)}`,
-    `model_provider = ${q(p.id)}`,
+    `model_provider = ${q(table)}`,
     `sandbox_mode = ${q(config.sandbox)}`,
     `approval_policy = ${q(config.approvalPolicy)}`,
   ];
@@ -51,7 +60,7 @@ export function renderCodexConfig(config: CodexHomeConfig): string {
   }
   lines.push(
     '',
-    `[model_providers.${q(p.id)}]`,
+    `[model_providers.${q(table)}]`,
     `name = ${q(p.name)}`,
     `base_url = ${q(p.baseUrl)}`,
     'wire_api = "responses"',
