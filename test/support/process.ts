@@ -14,7 +14,7 @@ export function whenListening(child: ChildProcess, label: string): Promise<Liste
   const gateway = (url: string): ListeningGateway => ({
     url,
     output: () => text,
-    nodePid: () => Number(/\[Nest\] (\d+)/.exec(text)?.[1]),
+    nodePid: () => Number(/"pid":(\d+)/.exec(text)?.[1]),
   });
   return new Promise((resolve, reject) => {
     const onData = (chunk: Buffer) => {

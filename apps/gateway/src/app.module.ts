@@ -1,5 +1,6 @@
 import { type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
-import { ConfigModule } from '@nestjs/config';
+import { ConfigModule, ConfigService } from '@nestjs/config';
+import { ThrottlerModule } from '@nestjs/throttler';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { AgentStreamModule } from './agent-stream/agent-stream.module';
 import { AuthGuard } from './common/auth/auth.guard';
@@ -10,6 +11,11 @@ import { CodexModule } from './codex/codex.module';
 import { parseEnvironment } from './config/environment';
 import { ALL_CONFIG } from './config/gateway.config';
 import { HttpErrorFilter } from './common/filters/http-error.filter';
+import { DrainMiddleware } from './common/lifecycle/drain.service';
+import { LifecycleModule } from './common/lifecycle/lifecycle.module';
+import { TenantThrottlerGuard } from './common/rate-limit/tenant-throttler.guard';
+import { HttpMetricsMiddleware } from './metrics/http-metrics.middleware';
+import { MetricsModule } from './metrics/metrics.module';
 import { RequestContextMiddleware } from './common/request-context/request-context';
 import { HealthModule } from './health/health.module';
 import { OpenAiModule } from './openai/openai.module';
@@ -30,7 +36,16 @@ import { TurnsModule } from './turns/turns.module';
         return raw;
       },
     }),
+    ThrottlerModule.forRootAsync({
+      inject: [ConfigService],
+      useFactory: (config: ConfigService) => {
+        const limit = config.getOrThrow<number>('server.rateLimitPerMinute');
+        return { throttlers: [{ name: 'default', ttl: 60_000, limit: Math.max(limit, 1) }], skipIf: () => limit === 0 };
+      },
+    }),
     AuthModule,
+    LifecycleModule,
+    MetricsModule,
     CodexModule,
     HealthModule,
     ThreadsModule,
@@ -43,11 +58,13 @@ import { TurnsModule } from './turns/turns.module';
   ],
   providers: [
     { provide: APP_FILTER, useClass: HttpErrorFilter },
+    // In this order: the rate limit counts per tenant, so it runs after authentication.
     { provide: APP_GUARD, useClass: AuthGuard },
+    { provide: APP_GUARD, useClass: TenantThrottlerGuard },
   ],
 })
 export class AppModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(RequestContextMiddleware).forRoutes('*');
+    consumer.apply(RequestContextMiddleware, HttpMetricsMiddleware, DrainMiddleware).forRoutes('*');
   }
 }

@@ -1,3 +1,4 @@
+import helmet from 'helmet';
 import { type INestApplication, ValidationPipe } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -10,6 +11,8 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 export function configureGateway(app: INestApplication): INestApplication {
   const express = app as NestExpressApplication;
   express.disable('x-powered-by');
+  // Security headers; the CSP still lets the Swagger UI at /docs load its own scripts and styles.
+  express.use(helmet({ crossOriginEmbedderPolicy: false }));
   express.set('trust proxy', 'loopback');
   // Prompts may be long (CODEX_MAX_PROMPT_CHARS, 200 000 by default, is checked by the routes); Express's
   // 100 kB default would refuse them first.

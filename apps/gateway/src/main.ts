@@ -3,14 +3,16 @@ import type { AddressInfo } from 'node:net';
 import { type LogLevel, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
-import { ConfigurationError, parseEnvironment } from './config/environment';
+import { DrainService } from './common/lifecycle/drain.service';
+import { JsonLogger } from './common/logging/json-logger';
+import { ConfigurationError, type EnvironmentVariables, parseEnvironment } from './config/environment';
 import { configureGateway } from './gateway.setup';
 
 async function bootstrap(): Promise<void> {
   const env = parseEnvironment(process.env); // fail fast with one message listing every bad variable
   // Loaded here so a configuration error (raised while the module graph is built) is reported cleanly.
   const { AppModule } = await import('./app.module');
-  const app = await NestFactory.create(AppModule, { abortOnError: false, logger: logLevels(env.LOG_LEVEL ?? 'info') });
+  const app = await NestFactory.create(AppModule, { abortOnError: false, logger: new JsonLogger(logLevel(env.LOG_LEVEL ?? 'info'), secretsOf(env)) });
   configureGateway(app);
   const config = app.get(ConfigService);
   const host = config.getOrThrow<string>('server.host');
@@ -29,8 +31,13 @@ async function bootstrap(): Promise<void> {
       process.exit(1);
     }
     stopping = true;
-    logger.log(`${signal} received: stopping (codex processes are stopped first)`);
-    app.close().then(
+    const graceMs = config.getOrThrow<number>('server.shutdownGraceMs');
+    logger.log(`${signal} received: draining (new work refused, running turns get up to ${graceMs / 1000} s), then stopping`);
+    app
+      .get(DrainService)
+      .drain(graceMs)
+      .then(() => app.close())
+      .then(
       () => process.exit(0),
       (error: unknown) => {
         logger.error(`shutdown failed: ${(error as Error)?.message}`);
@@ -42,11 +49,17 @@ async function bootstrap(): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
-/** Nest's levels at and above the configured one (`info` is Nest's `log`). */
-function logLevels(level: string): LogLevel[] {
-  const order: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
-  const wanted = level === 'info' ? 'log' : level === 'trace' ? 'verbose' : (level as LogLevel);
-  return order.slice(0, Math.max(0, order.indexOf(wanted)) + 1);
+/** Nest's name for a LOG_LEVEL (`info` is Nest's `log`, `trace` its `verbose`). */
+function logLevel(level: string): LogLevel {
+  return level === 'info' ? 'log' : level === 'trace' ? 'verbose' : (level as LogLevel);
+}
+
+/** Values that must never appear in a log line. */
+function secretsOf(env: EnvironmentVariables): string[] {
+  const pairs = (env.CODEX_GATEWAY_TOKENS ?? '').split(',').map((pair) => pair.slice(pair.indexOf(':') + 1).trim());
+  return [env.CODEX_GATEWAY_TOKEN, env.CODEX_API_KEY, process.env.OPENAI_API_KEY, env.KEYCLOAK_CLIENT_SECRET, ...pairs].filter(
+    (s): s is string => Boolean(s),
+  );
 }
 
 bootstrap().catch((error: unknown) => {

@@ -11,6 +11,7 @@ import {
 } from '@app/codex-transport';
 import { mapCodexError } from '../common/filters/codex-error-status';
 import type { WorkspacePolicy } from '../common/workspace/workspace-policy';
+import type { MetricsService } from '../metrics/metrics.service';
 import type { ApproveFrame, CancelFrame, Framing, ServerFrame, UserMessageFrame } from './agent-frames';
 import type { AgentSessionsStore } from './agent-sessions.store';
 import { codexDecision, codexPolicy, commandWords, FrameError, parseClientFrame } from './client-frames';
@@ -26,6 +27,7 @@ export interface AgentStreamDeps {
   sessions: AgentSessionsStore;
   workspace: WorkspacePolicy;
   logger: LoggerService;
+  metrics: MetricsService;
 }
 
 interface RunningTurn {
@@ -243,6 +245,7 @@ export class AgentStreamSession {
         sandbox: policy.sandbox,
         cwd,
       })
+      .pipe(this.deps.metrics.observeTurn({ protocol: 'agent_stream', tenant: this.tenant }))
       .subscribe({
         next: (event) => this.onEvent(run, event),
         error: (error: unknown) => {

@@ -23,6 +23,7 @@ import { AppServerTransport } from '@app/codex-transport';
 import { Authenticator } from '../common/auth/authenticator';
 import { WorkspacePolicy } from '../common/workspace/workspace-policy';
 import { ConfigurationError } from '../config/environment';
+import { MetricsService } from '../metrics/metrics.service';
 import { serverConfig } from '../config/gateway.config';
 import { AgentSessionsStore } from './agent-sessions.store';
 import { AgentStreamSession } from './agent-stream-session';
@@ -56,6 +57,7 @@ export class AgentStreamServer implements OnApplicationBootstrap, BeforeApplicat
     private readonly transport: AppServerTransport,
     private readonly sessions: AgentSessionsStore,
     private readonly workspace: WorkspacePolicy,
+    private readonly metrics: MetricsService,
   ) {}
 
   /** The bound port (useful with `CODEX_H2_PORT=0`). */
@@ -163,9 +165,14 @@ export class AgentStreamServer implements OnApplicationBootstrap, BeforeApplicat
       sessions: this.sessions,
       workspace: this.workspace,
       logger: this.logger,
+      metrics: this.metrics,
     });
     this.streams.add(session);
-    stream.on('close', () => this.streams.delete(session));
+    this.metrics.openAgentStreams = this.streams.size;
+    stream.on('close', () => {
+      this.streams.delete(session);
+      this.metrics.openAgentStreams = this.streams.size;
+    });
   }
 
   private reply(stream: ServerHttp2Stream, status: number, body: object, headers: Record<string, string> = {}): void {

@@ -3,6 +3,7 @@ import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from
 import type { Response } from 'express';
 import { concatMap, lastValueFrom, toArray } from 'rxjs';
 import type { CodexEvent } from '@app/codex-transport';
+import { SkipThrottle } from '@nestjs/throttler';
 import { Public } from '../common/auth/auth.guard';
 import { mapCodexError } from '../common/filters/codex-error-status';
 import { Ctx, type RequestContext } from '../common/request-context/request-context';
@@ -10,6 +11,7 @@ import { untilClientGone } from '../common/sse/client-gone';
 import { type SseMessage, writeSse } from '../common/sse/sse-writer';
 import { turnErrorEvent } from '../turns/turn-events';
 import { foldTurn } from '../turns/turn-result.mapper';
+import { MetricsService } from '../metrics/metrics.service';
 import { ChatService } from './chat.service';
 import {
   ChatRequestDto,
@@ -24,7 +26,10 @@ import {
 @ApiTags('chat')
 @Controller()
 export class ChatController {
-  constructor(private readonly chat: ChatService) {}
+  constructor(
+    private readonly chat: ChatService,
+    private readonly metrics: MetricsService,
+  ) {}
 
   @Post('chat')
   @HttpCode(200)
@@ -39,7 +44,9 @@ export class ChatController {
   @ApiProduces('text/event-stream', 'application/json')
   @ApiOkResponse({ type: ChatResponseDto })
   async send(@Ctx() ctx: RequestContext, @Body() dto: ChatRequestDto, @Res() res: Response): Promise<void> {
-    const { threadId, events$ } = await this.chat.prepare(ctx.tenant, dto);
+    const prepared = await this.chat.prepare(ctx.tenant, dto);
+    const threadId = prepared.threadId;
+    const events$ = prepared.events$.pipe(this.metrics.observeTurn({ protocol: 'chat', tenant: ctx.tenant, requestId: ctx.requestId }));
     if (dto.stream !== false) {
       const session: SseMessage = { event: 'session', data: { type: 'session', thread_id: threadId } };
       await writeSse(
@@ -92,6 +99,7 @@ export class ChatController {
 
   @Get('status')
   @Public()
+  @SkipThrottle()
   @ApiOperation({ summary: 'Status: codex available and its version (read once), whether a provider key is configured.' })
   @ApiOkResponse({ type: StatusResponseDto })
   status(): Promise<StatusResponseDto> {

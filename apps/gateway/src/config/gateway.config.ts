@@ -48,6 +48,8 @@ export const serverConfig = registerAs('server', () => {
     logMaxChars: env.CODEX_LOG_MAX_CHARS ?? 4000,
     stripAnswerTags: env.CODEX_STRIP_ANSWER_TAGS ?? false,
     rateLimitPerMinute: env.CODEX_RATE_LIMIT_PER_MINUTE ?? 600,
+    metricsPublic: env.METRICS_PUBLIC ?? false,
+    shutdownGraceMs: (env.SHUTDOWN_GRACE_SECONDS ?? 25) * 1000,
   };
 });
 

@@ -3,6 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { AppServerTransport } from '@app/codex-transport';
+import { DrainService } from '../common/lifecycle/drain.service';
 import { tenancyConfig } from '../config/gateway.config';
 
 /** Readiness facts: the codex binary exists, a codex process initializes, the data dir is writable. */
@@ -11,17 +12,25 @@ export class CodexHealthIndicator {
   constructor(
     private readonly health: HealthIndicatorService,
     private readonly transport: AppServerTransport,
+    private readonly drainService: DrainService,
     @Inject(tenancyConfig.KEY) private readonly tenancy: ConfigType<typeof tenancyConfig>,
   ) {}
 
   async codex(key = 'codex') {
     const indicator = this.health.check(key);
+    if (this.drainService.draining) return indicator.down({ message: 'shutting down' });
     try {
       await this.transport.checkHealth();
       return indicator.up({ binary: 'found', process: 'initialized' });
     } catch (error) {
       return indicator.down({ message: publicReason(error) });
     }
+  }
+
+  /** Down from the moment a drain starts, so the load balancer stops sending work here. */
+  accepting(key = 'accepting') {
+    const indicator = this.health.check(key);
+    return this.drainService.draining ? indicator.down({ draining: true }) : indicator.up({ draining: false });
   }
 
   dataDir(key = 'dataDir') {

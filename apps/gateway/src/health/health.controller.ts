@@ -1,12 +1,14 @@
 import { Controller, Get, HttpCode, Post } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService } from '@nestjs/terminus';
+import { SkipThrottle } from '@nestjs/throttler';
 import { Public } from '../common/auth/auth.guard';
 import { CodexHealthIndicator } from './codex.health';
 import { HealthStatusDto, ServiceHealthDto } from './dto/health-status.dto';
 
 @ApiTags('health')
 @Public()
+@SkipThrottle()
 @Controller()
 export class HealthController {
   constructor(
@@ -23,10 +25,10 @@ export class HealthController {
 
   @Get('health/ready')
   @HealthCheck()
-  @ApiOperation({ summary: 'Readiness: codex binary present, a codex process initializes, data dir writable.' })
-  @ApiServiceUnavailableResponse({ description: 'codex cannot serve right now.' })
+  @ApiOperation({ summary: 'Readiness: not draining, codex binary present, a codex process initializes, data dir writable.' })
+  @ApiServiceUnavailableResponse({ description: 'codex cannot serve right now, or the gateway is shutting down.' })
   ready() {
-    return this.health.check([() => this.codex.dataDir(), () => this.codex.codex()]);
+    return this.health.check([() => this.codex.accepting(), () => this.codex.dataDir(), () => this.codex.codex()]);
   }
 
   @Get('health')

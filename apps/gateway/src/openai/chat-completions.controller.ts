@@ -10,6 +10,7 @@ import { serverConfig } from '../config/gateway.config';
 import { Ctx, type RequestContext } from '../common/request-context/request-context';
 import { untilClientGone } from '../common/sse/client-gone';
 import { writeSse } from '../common/sse/sse-writer';
+import { MetricsService } from '../metrics/metrics.service';
 import { ChatCompletionsService } from './chat-completions.service';
 import { ChatChunkMapper, toChatCompletion } from './chat-completions.mapper';
 import { ChatCompletionRequestDto } from './dto/chat-completion.dto';
@@ -26,6 +27,7 @@ export class ChatCompletionsController {
   constructor(
     private readonly chat: ChatCompletionsService,
     private readonly debug: DebugLog,
+    private readonly metrics: MetricsService,
     @Inject(serverConfig.KEY) private readonly server: ConfigType<typeof serverConfig>,
   ) {}
 
@@ -57,6 +59,7 @@ export class ChatCompletionsController {
       codexEvents: dto.codex_events === true,
       stripAnswerTags: this.server.stripAnswerTags,
     };
+    const observed = this.metrics.observeTurn({ protocol: 'openai_chat', tenant: ctx.tenant, requestId: ctx.requestId });
     const threadSeen = tap((event: CodexEvent) => {
       this.debug.write(ctx.requestId, 'codex event', event);
       // The exec backend learns its thread id from the run itself.
@@ -67,6 +70,7 @@ export class ChatCompletionsController {
       await writeSse(
         res,
         chat.events$.pipe(
+          observed,
           threadSeen,
           concatMap((event) => from(mapper.map(event))),
           map((chunk) => ({ data: chunk })),
@@ -82,7 +86,7 @@ export class ChatCompletionsController {
       );
       return;
     }
-    const events = await lastValueFrom(chat.events$.pipe(threadSeen, untilClientGone(res), toArray()));
+    const events = await lastValueFrom(chat.events$.pipe(observed, threadSeen, untilClientGone(res), toArray()));
     if (res.destroyed || res.writableEnded) return;
     const completion = toChatCompletion(context, events, String(res.getHeader(SESSION_HEADER) ?? ''));
     this.debug.write(ctx.requestId, 'chat response', completion);

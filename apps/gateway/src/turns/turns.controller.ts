@@ -10,13 +10,17 @@ import { wantsEventStream, writeSse } from '../common/sse/sse-writer';
 import { InterruptTurnDto, StartTurnDto } from './dto/start-turn.dto';
 import { InterruptResponseDto, TurnResponseDto } from './dto/turn-response.dto';
 import { foldTurn } from './turn-result.mapper';
+import { MetricsService } from '../metrics/metrics.service';
 import { TurnsService } from './turns.service';
 import { turnErrorEvent } from './turn-events';
 
 @ApiTags('app-server: turns')
 @Controller('api/turn')
 export class TurnsController {
-  constructor(private readonly turns: TurnsService) {}
+  constructor(
+    private readonly turns: TurnsService,
+    private readonly metrics: MetricsService,
+  ) {}
 
   @Post('start')
   @HttpCode(200)
@@ -35,7 +39,9 @@ export class TurnsController {
     @Req() req: Request,
     @Res() res: Response,
   ): Promise<void> {
-    const events$ = this.turns.prepare(ctx.tenant, dto);
+    const events$ = this.turns
+      .prepare(ctx.tenant, dto)
+      .pipe(this.metrics.observeTurn({ protocol: 'rest', tenant: ctx.tenant, requestId: ctx.requestId }));
     if (wantsEventStream(req, dto.stream)) {
       await writeSse(
         res,

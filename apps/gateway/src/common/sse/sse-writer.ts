@@ -21,6 +21,12 @@ export interface SseOptions {
 
 export const DEFAULT_KEEPALIVE_MS = 15_000;
 
+let openStreams = 0;
+/** SSE streams whose headers are out and that have not ended yet (for metrics). */
+export function openSseStreams(): number {
+  return openStreams;
+}
+
 function frame(message: SseMessage): string {
   const data = typeof message.data === 'string' ? message.data : JSON.stringify(message.data);
   let out = '';
@@ -46,9 +52,12 @@ export function writeSse(res: Response, source: Observable<SseMessage>, options:
     let finished = false;
     let subscription: Subscription | null = null;
     let keepalive: NodeJS.Timeout | null = null;
+    let counted = false;
 
     const openHeaders = () => {
       if (res.headersSent) return;
+      counted = true;
+      openStreams++;
       res.status(200);
       res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
       res.setHeader('Cache-Control', 'no-cache, no-transform');
@@ -71,6 +80,7 @@ export function writeSse(res: Response, source: Observable<SseMessage>, options:
     const finish = (error?: unknown) => {
       if (finished) return;
       finished = true;
+      if (counted) openStreams--;
       if (keepalive) clearTimeout(keepalive);
       res.off('close', onClose);
       res.off('drain', flush);

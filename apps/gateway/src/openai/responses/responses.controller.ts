@@ -45,7 +45,7 @@ export class ResponsesController {
   @ApiProduces('application/json', 'text/event-stream')
   async create(@Ctx() ctx: RequestContext, @Body() dto: CreateResponseDto, @Req() req: Request, @Res() res: Response): Promise<void> {
     this.debug.write(ctx.requestId, 'responses request', dto);
-    const live = await this.responses.create(ctx.tenant, dto);
+    const live = await this.responses.create(ctx.tenant, dto, ctx.requestId);
     if (wantsEventStream(req, dto.stream)) {
       await this.stream(res, live.eventsAfter(-1), live);
       return;

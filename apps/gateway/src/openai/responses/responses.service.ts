@@ -21,6 +21,7 @@ import { mapCodexError } from '../../common/filters/codex-error-status';
 import { WorkspacePolicy } from '../../common/workspace/workspace-policy';
 import { codexConfig } from '../../config/gateway.config';
 import { renderMessages } from '../chat-completions.service';
+import { MetricsService } from '../../metrics/metrics.service';
 import { ModelsService } from '../models.service';
 import { promptTooLong } from '../openai-error.filter';
 import type { CreateResponseDto } from './dto/create-response.dto';
@@ -126,11 +127,12 @@ export class ResponsesService implements BeforeApplicationShutdown {
     private readonly records: ResponsesStore,
     private readonly models: ModelsService,
     private readonly workspace: WorkspacePolicy,
+    private readonly metrics: MetricsService,
     @Inject(codexConfig.KEY) private readonly codex: ConfigType<typeof codexConfig>,
   ) {}
 
   /** Validates the request, places it on a thread and starts its turn. Errors before the turn are thrown. */
-  async create(tenant: string, dto: CreateResponseDto): Promise<LiveResponse> {
+  async create(tenant: string, dto: CreateResponseDto, requestId?: string): Promise<LiveResponse> {
     const input = normalizeInput(dto.input);
     const chars = inputChars(input, dto.instructions);
     if (chars > this.codex.maxPromptChars) throw promptTooLong(chars, this.codex.maxPromptChars, 'input');
@@ -174,7 +176,10 @@ export class ResponsesService implements BeforeApplicationShutdown {
     ];
     let outcome: RunOutcome | null = null;
     let startError: unknown = null;
-    live.subscription = this.appServer.runTurn(tenant, { threadId, input: turnInput, model, effort, developerMessage }).subscribe({
+    live.subscription = this.appServer
+      .runTurn(tenant, { threadId, input: turnInput, model, effort, developerMessage })
+      .pipe(this.metrics.observeTurn({ protocol: 'openai_responses', tenant, requestId }))
+      .subscribe({
       next: (event: CodexEvent) => {
         if (event.type === 'turn.started') live.record.turnId = event.turnId;
         if (event.type === 'turn.completed') {
