@@ -1,6 +1,6 @@
 import { PassThrough, Writable } from 'node:stream';
 import { CodexErrorCode, CodexTransportError } from '../errors/codex-transport.error';
-import { JsonRpcConnection, type OutgoingMessage } from './json-rpc-connection';
+import { JsonRpcConnection, type OutgoingMessage, wellFormedJson } from './json-rpc-connection';
 
 function setup(output: Writable = new PassThrough()) {
   const input = new PassThrough();
@@ -137,5 +137,15 @@ describe('JsonRpcConnection', () => {
       { kind: 'notification', method: 'initialized', params: undefined },
       { kind: 'error', id: 3, error: { code: -32601, message: 'nope' } },
     ]);
+  });
+});
+
+describe('wellFormedJson', () => {
+  it('replaces lone surrogates (which codex cannot parse) and leaves everything else as JSON.stringify writes it', () => {
+    expect(wellFormedJson({ a: 'plain', b: '😀' })).toBe(JSON.stringify({ a: 'plain', b: '😀' }));
+    expect(JSON.parse(wellFormedJson({ text: 'x\ud800y', deep: ['\udc00'] }))).toEqual({ text: 'x\ufffdy', deep: ['\ufffd'] });
+    expect(wellFormedJson({ text: 'x\ud800y' })).not.toMatch(/\\ud800/);
+    // A literal backslash-u sequence typed by a user is text, not a surrogate.
+    expect(JSON.parse(wellFormedJson({ text: '\\ud800' }))).toEqual({ text: '\\ud800' });
   });
 });

@@ -158,7 +158,7 @@ export class JsonRpcConnection {
 
   private send(tap: OutgoingMessage, message: object): void {
     this.options.onOutgoing?.(tap);
-    const line = `${JSON.stringify(message)}\n`;
+    const line = `${wellFormedJson(message)}\n`;
     if (this.waitingForDrain) {
       this.writeQueue.push(line);
       return;
@@ -214,3 +214,18 @@ export class JsonRpcConnection {
     }
   }
 }
+
+/** An escaped UTF-16 surrogate in JSON text: JSON.stringify escapes only lone ones. */
+const ESCAPED_SURROGATE = /\\u[dD][89a-fA-F][0-9a-fA-F]{2}/;
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/**
+ * JSON for codex. A lone surrogate is valid in a JS string (and in JSON text) but not in Rust's: codex
+ * drops a line that contains one and never answers it. Such strings go out with U+FFFD in its place.
+ */
+export function wellFormedJson(message: unknown): string {
+  const json = JSON.stringify(message);
+  if (!ESCAPED_SURROGATE.test(json)) return json;
+  return JSON.stringify(message, (_key, value: unknown) => (typeof value === 'string' ? value.replace(LONE_SURROGATE, '\ufffd') : value));
+}
+
