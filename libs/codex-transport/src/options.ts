@@ -47,6 +47,11 @@ export interface CodexTransportOptions {
   logger?: TransportLogger;
   /** Sees every JSON-RPC message the transport writes (used to check them against codex's schema). */
   onOutgoing?: (message: OutgoingMessage) => void;
+  /**
+   * codex keeps reconnecting to a model provider it cannot reach ("waiting for network") for as long as
+   * the turn lasts; after this long without progress the turn fails with PROVIDER_ERROR instead.
+   */
+  providerUnreachableMs?: number;
   /** Sees every JSON-RPC result the transport receives, with its method. */
   onIncomingResult?: (method: string, result: unknown) => void;
 }
@@ -59,4 +64,5 @@ export const TRANSPORT_DEFAULTS = {
   requestMaxRetries: 1,
   streamMaxRetries: 1,
   streamIdleTimeoutMs: 120_000,
+  providerUnreachableMs: 15_000,
 } as const;

@@ -60,6 +60,7 @@ describe('AppServerSession server requests (fake app-server)', () => {
       clientVersion: '0',
       turnTimeoutMs: 10_000,
       interruptGraceMs: 1000,
+      providerUnreachableMs: 15_000,
       requestTimeoutMs: 5000,
       handshakeTimeoutMs: 5000,
       stopStageMs: 500,

@@ -34,6 +34,8 @@ export interface AppServerSessionOptions {
   turnTimeoutMs: number;
   /** After an interrupt, how long codex gets to end the turn before its process is recycled. */
   interruptGraceMs: number;
+  /** A turn whose provider stays unreachable this long fails (see CodexTransportOptions). */
+  providerUnreachableMs: number;
   requestTimeoutMs: number;
   handshakeTimeoutMs: number;
   stopStageMs: number;
@@ -54,6 +56,11 @@ const APPROVAL_METHODS: Record<string, ApprovalKind> = {
 
 /** Notifications the gateway never uses; codex is asked not to send them. */
 const OPT_OUT = ['account/rateLimits/updated', 'remoteControl/status/changed'];
+
+/** codex's retry messages when the model provider cannot be reached at all. */
+const PROVIDER_UNREACHABLE = /waiting for network|connection failed|error sending request|connection refused|dns error/i;
+/** Notifications that show a turn is moving (the provider answers). */
+const PROGRESS = new Set(['item/agentMessage/delta', 'item/reasoning/summaryTextDelta', 'item/started', 'item/completed', 'turn/completed']);
 
 /**
  * One tenant's `codex app-server`: spawns it on demand (and again after a crash), resumes threads that a
@@ -414,10 +421,35 @@ export class AppServerSession {
     const turnId = typeof params.turnId === 'string' ? params.turnId : null;
     if (turnId && run.turnId && turnId !== run.turnId) return;
     run.handleNotification(method, params);
+    this.watchProvider(run, method, params);
     if (run.state === 'done') {
       if (this.runs.get(threadId) === run) this.runs.delete(threadId);
       this.options.approvals.endTurn(threadId, run.turnId);
       this.touch();
+    }
+  }
+
+  /**
+   * codex retries an unreachable provider without end ("Reconnecting... waiting for network"): the first
+   * such retry arms a timer, any progress of the turn disarms it, and if it fires the turn fails with
+   * PROVIDER_ERROR (and is interrupted) instead of hanging until the turn timeout.
+   */
+  private watchProvider(run: TurnRun, method: string, params: Record<string, unknown>): void {
+    if (run.state !== 'running') return;
+    if (method === 'error' && params.willRetry === true) {
+      const message = String((params.error as { message?: unknown } | undefined)?.message ?? '');
+      if (!PROVIDER_UNREACHABLE.test(message) || run.providerWatch) return;
+      run.providerWatch = setTimeout(() => {
+        this.abandon(run, {
+          code: CodexErrorCode.PROVIDER_ERROR,
+          message: `the model provider could not be reached for ${Math.round(this.options.providerUnreachableMs / 1000)} s (${message})`,
+        });
+      }, this.options.providerUnreachableMs);
+      run.providerWatch.unref();
+      run.timers.push(run.providerWatch);
+    } else if (run.providerWatch && PROGRESS.has(method)) {
+      clearTimeout(run.providerWatch);
+      run.providerWatch = null;
     }
   }
 

@@ -20,6 +20,8 @@ export class TurnRun {
   /** Settles when codex reports the turn over (or its process is gone). */
   readonly done = new Promise<void>((resolve) => (this.resolveDone = resolve));
   readonly timers: NodeJS.Timeout[] = [];
+  /** Armed while codex retries a provider it cannot reach. */
+  providerWatch: NodeJS.Timeout | null = null;
   /** A new turn is already waiting for this one to wind down. */
   successorClaimed = false;
 
