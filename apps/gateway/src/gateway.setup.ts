@@ -1,6 +1,7 @@
 import helmet from 'helmet';
 import { type INestApplication, ValidationPipe } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
+import { limitJsonDepth } from './common/limits/json-depth';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 
@@ -17,6 +18,7 @@ export function configureGateway(app: INestApplication): INestApplication {
   // Prompts may be long (CODEX_MAX_PROMPT_CHARS, 200 000 by default, is checked by the routes); Express's
   // 100 kB default would refuse them first.
   express.useBodyParser('json', { limit: '10mb' });
+  express.use(limitJsonDepth);
   const corsOrigins = app.get(ConfigService).get<string[]>('server.corsOrigins') ?? [];
   if (corsOrigins.length > 0) app.enableCors({ origin: corsOrigins, credentials: false });
   app.useGlobalPipes(

@@ -81,6 +81,7 @@ function bodyParserError(exception: unknown): { status: number; message: string 
   if (!e || typeof e.status !== 'number' || e.status < 400 || e.status >= 500 || typeof e.type !== 'string') return null;
   if (e.type === 'entity.parse.failed') return { status: 400, message: 'Request body is not valid JSON' };
   if (e.type === 'entity.too.large') return { status: 413, message: 'Request body is too large' };
+  if (e.type === 'entity.too.deep') return { status: 400, message: 'Request body is nested too deeply (at most 64 levels)' };
   if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported') return { status: 415, message: 'Unsupported request body encoding' };
   return { status: e.status, message: 'Malformed request body' };
 }
