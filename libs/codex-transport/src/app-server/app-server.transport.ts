@@ -23,6 +23,9 @@ import { AppServerProcess } from './app-server-process';
 import { AppServerSession } from './app-server-session';
 import { ApprovalsRegistry } from './approvals.registry';
 
+/** A successful readiness probe process is trusted this long before another one is started. */
+const HEALTH_PROBE_REUSE_MS = 10_000;
+
 export interface ProcessInfo {
   tenant: string;
   pid: number | undefined;
@@ -50,6 +53,9 @@ export class AppServerTransport {
   private binary: ResolvedBinary | null = null;
   private reaper: NodeJS.Timeout | null = null;
   private shuttingDown: Promise<void> | null = null;
+  private probing: Promise<{ binary: string; pid?: number }> | null = null;
+  private lastProbeOk: number | null = null;
+  private readonly probesStopping = new Set<Promise<void>>();
   private unexpectedExits = 0;
 
   constructor(private readonly options: CodexTransportOptions) {
@@ -164,6 +170,14 @@ export class AppServerTransport {
     const binary = this.resolveBinary();
     const live = [...this.sessions.values()].find((s) => s.pid !== undefined);
     if (live) return { binary: binary.path, pid: live.pid };
+    // A probe process proved codex starts a moment ago: do not start one for every probe.
+    if (this.lastProbeOk !== null && Date.now() - this.lastProbeOk < HEALTH_PROBE_REUSE_MS) return { binary: binary.path };
+    this.probing ??= this.probeProcess(binary).finally(() => (this.probing = null));
+    return this.probing;
+  }
+
+  /** Starts a throwaway codex (own CODEX_HOME under the data dir) and checks its handshake. */
+  private async probeProcess(binary: ResolvedBinary): Promise<{ binary: string; pid?: number }> {
     const home = join(resolve(this.options.baseDataDir), 'health');
     mkdirSync(home, { recursive: true });
     const probe = new AppServerProcess({
@@ -180,9 +194,12 @@ export class AppServerTransport {
     });
     try {
       await probe.initialize();
+      this.lastProbeOk = Date.now();
       return { binary: binary.path, pid: probe.pid };
     } finally {
-      await probe.stop();
+      // The answer does not wait for the probe to exit; shutdown does.
+      const stopping = probe.stop().finally(() => this.probesStopping.delete(stopping));
+      this.probesStopping.add(stopping);
     }
   }
 
@@ -225,7 +242,7 @@ export class AppServerTransport {
       if (this.reaper) clearInterval(this.reaper);
       const sessions = [...this.sessions.values()];
       this.sessions.clear();
-      await Promise.all(sessions.map((s) => s.close()));
+      await Promise.all([...sessions.map((s) => s.close()), ...this.probesStopping]);
     })();
     return this.shuttingDown;
   }
@@ -252,6 +269,7 @@ export class AppServerTransport {
       clientVersion: o.clientVersion,
       turnTimeoutMs: o.turnTimeoutMs,
       interruptGraceMs: o.interruptGraceMs ?? TRANSPORT_DEFAULTS.interruptGraceMs,
+      providerUnreachableMs: o.providerUnreachableMs ?? TRANSPORT_DEFAULTS.providerUnreachableMs,
       requestTimeoutMs: o.requestTimeoutMs ?? TRANSPORT_DEFAULTS.requestTimeoutMs,
       handshakeTimeoutMs: o.handshakeTimeoutMs ?? TRANSPORT_DEFAULTS.handshakeTimeoutMs,
       stopStageMs: o.stopStageMs ?? TRANSPORT_DEFAULTS.stopStageMs,
