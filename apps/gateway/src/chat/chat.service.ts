@@ -20,18 +20,14 @@ export class ChatService {
   ) {}
 
   /**
-   * The thread to talk on (a new one, or the caller's existing one — an unknown or another tenant's id is
-   * a 404 here, before any stream starts) and the turn as a cold stream.
+   * The thread to talk on (a new one, or the caller's existing one) and the turn as a cold stream.
    */
   async prepare(tenant: string, dto: ChatRequestDto): Promise<{ threadId: string; events$: Observable<CodexEvent> }> {
     const prompt = dto.messages.map((m) => m.content).join('\n\n');
     if (!prompt.trim()) throw new BadRequestException('Empty message');
-    let threadId = dto.thread_id;
-    if (threadId) {
-      await this.transport.readThread(tenant, threadId);
-    } else {
-      threadId = (await this.transport.startThread(tenant, { model: dto.model })).thread.id;
-    }
+    // An unknown (or another tenant's) thread_id fails when the turn starts, before any event, so the
+    // answer is still a plain 404.
+    const threadId = dto.thread_id ?? (await this.transport.startThread(tenant, { model: dto.model })).thread.id;
     const id = threadId;
     const events$ = defer(() => this.transport.runTurn(tenant, { threadId: id, input: [{ type: 'text', text: prompt }], model: dto.model }));
     return { threadId, events$ };

@@ -35,6 +35,9 @@ import {
 import { asChatMessages, inputChars, normalizeInput } from './responses.input';
 import { type InputItem, newResponseId, ResponsesStore, type StoredResponse } from './responses.store';
 
+/** Threads whose newest turn is remembered (the least recently used are asked of codex again). */
+const MAX_REMEMBERED_HEADS = 10_000;
+
 /** Request fields echoed in the Response object as the client sent them. */
 const ECHOED = ['temperature', 'top_p', 'max_output_tokens', 'tools', 'tool_choice', 'text', 'parallel_tool_calls', 'truncation', 'user'] as const;
 const ECHO_DEFAULTS: Record<(typeof ECHOED)[number], unknown> = {
@@ -121,6 +124,11 @@ export class ResponsesService implements BeforeApplicationShutdown {
   /** Threads a running response owns (`tenant\0threadId`): a continuation of their parent must branch. */
   private readonly claimed = new Set<string>();
   private readonly threadLocks = new Map<string, Promise<unknown>>();
+  /**
+   * The newest turn of each thread this process ran a response on (`tenant\0threadId` → turn id). Response
+   * threads are not exposed by id, so only this service adds turns to them; after a restart codex is asked.
+   */
+  private readonly heads = new Map<string, string>();
 
   constructor(
     private readonly appServer: AppServerTransport,
@@ -181,7 +189,10 @@ export class ResponsesService implements BeforeApplicationShutdown {
       .pipe(this.metrics.observeTurn({ protocol: 'openai_responses', tenant, requestId }))
       .subscribe({
       next: (event: CodexEvent) => {
-        if (event.type === 'turn.started') live.record.turnId = event.turnId;
+        if (event.type === 'turn.started') {
+          live.record.turnId = event.turnId;
+          this.rememberHead(this.key(tenant, threadId), event.turnId);
+        }
         if (event.type === 'turn.completed') {
           outcome = outcomeOf(event, live.cancelRequested);
           if (event.status === 'failed' && event.error) {
@@ -309,8 +320,10 @@ export class ResponsesService implements BeforeApplicationShutdown {
     live.updates.complete();
     const key = this.key(live.tenant, live.id);
     this.claimed.delete(this.key(live.tenant, live.record.threadId));
-    // The thread is unloaded from codex's memory; a continuation resumes it.
-    void this.appServer.releaseThread(live.tenant, live.record.threadId).catch(() => undefined);
+    // An ephemeral (store:false) thread is done for good: unload it. A stored one stays loaded for the next
+    // response of its chain (unloading and resuming it every time costs a thread/resume per response);
+    // the tenant's idle codex process is stopped after IDLE_TIMEOUT_SECONDS anyway.
+    if (!live.store) void this.appServer.releaseThread(live.tenant, live.record.threadId).catch(() => undefined);
     if (live.store && !live.deleted) this.persist(live, true);
     void live.persisted.finally(() => {
       if (this.live.get(key) === live) this.live.delete(key);
@@ -366,9 +379,11 @@ export class ResponsesService implements BeforeApplicationShutdown {
     return this.withThreadLock(tenant, source, async () => {
       const sourceKey = this.key(tenant, source);
       if (store && !this.claimed.has(sourceKey)) {
-        const head = await this.appServer.latestTurnId(tenant, source).catch((error: unknown) => {
-          throw this.threadGone(error, previousId);
-        });
+        const head =
+          this.heads.get(sourceKey) ??
+          (await this.appServer.latestTurnId(tenant, source).catch((error: unknown) => {
+            throw this.threadGone(error, previousId);
+          }));
         if (head === turnId) {
           this.claimed.add(sourceKey);
           return source;
@@ -401,6 +416,12 @@ export class ResponsesService implements BeforeApplicationShutdown {
       if (this.threadLocks.get(key) === settled) this.threadLocks.delete(key);
     });
     return result;
+  }
+
+  private rememberHead(threadKey: string, turnId: string): void {
+    this.heads.delete(threadKey);
+    this.heads.set(threadKey, turnId);
+    if (this.heads.size > MAX_REMEMBERED_HEADS) this.heads.delete(this.heads.keys().next().value!);
   }
 
   private key(tenant: string, id: string): string {
