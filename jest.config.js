@@ -28,5 +28,14 @@ module.exports = {
       transform,
       moduleNameMapper,
     },
+    {
+      displayName: 'reliability',
+      rootDir: __dirname,
+      testEnvironment: 'node',
+      moduleFileExtensions: ['js', 'json', 'ts'],
+      testMatch: ['<rootDir>/test/reliability/**/*.rel-spec.ts'],
+      transform,
+      moduleNameMapper,
+    },
   ],
 };

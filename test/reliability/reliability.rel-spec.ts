@@ -1,0 +1,357 @@
+import { connect as netConnect } from 'node:net';
+import { mkdirSync, readdirSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { AppServerTransport } from '@app/codex-transport';
+import { AgentStreamServer } from '../../apps/gateway/src/agent-stream/agent-stream.server';
+import { startGateway, type TestGateway } from '../support/gateway';
+import { connectH2 } from '../support/h2';
+import { codexPidsWith, describePids } from '../support/harness';
+import { APPROVAL_PROTOCOLS, type Outcome, PROTOCOLS, type Protocol, runTurn, type Target } from './drivers';
+
+/**
+ * Reliability and security: faults on every protocol, hostile input, auth coverage, a bounded soak.
+ * `npm test` runs it with a short soak; `npm run test:reliability` with SOAK_SECONDS=120.
+ */
+const SOAK_SECONDS = Number(process.env.SOAK_SECONDS ?? 20);
+const TOKEN = 'reliability-token';
+const ledger = { faults: 0, survived: 0, hostile: 0, status500: 0, orphans: 0, hangs: 0, soakTurns: 0, rssDriftMb: 0, fdDrift: 0, defects: [] as string[] };
+
+async function until(check: () => boolean | Promise<boolean>, what: string, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) {
+      ledger.hangs++;
+      throw new Error(`${what} not reached in ${ms} ms`);
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** Within `ms`, or it is a hang. */
+async function bounded<T>(work: Promise<T>, what: string, ms = 30_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      ledger.hangs++;
+      reject(new Error(`${what} did not end within ${ms} ms`));
+    }, ms);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+describe('reliability', () => {
+  let gw: TestGateway;
+  let target: Target;
+  const transport = () => gw.app.get(AppServerTransport);
+
+  /** No running turn, no pending approval, and exactly one codex process per live session. */
+  async function settled(label: string): Promise<void> {
+    await until(() => transport().stats().runningTurns === 0, `${label}: no running turn`);
+    await until(() => transport().stats().pendingApprovals === 0, `${label}: no pending approval`);
+    await until(() => {
+      const expected = transport()
+        .processes()
+        .map((p) => p.pid)
+        .filter((p): p is number => p !== undefined);
+      return codexPidsWith(gw.dataDir).every((pid) => expected.includes(pid));
+    }, `${label}: no orphan codex process`).catch((error) => {
+      ledger.orphans++;
+      throw new Error(`${(error as Error).message}\n${describePids(codexPidsWith(gw.dataDir))}`);
+    });
+  }
+
+  async function fault(label: string, work: () => Promise<void>): Promise<void> {
+    ledger.faults++;
+    await bounded(work(), label, 45_000);
+    await settled(label);
+    ledger.survived++;
+  }
+
+  beforeAll(async () => {
+    gw = await startGateway('reliability', {
+      CODEX_GATEWAY_TOKEN: TOKEN,
+      CODEX_APPROVAL_TIMEOUT_SECONDS: '2',
+      CODEX_MAX_CONCURRENCY: '32',
+      CODEX_RATE_LIMIT_PER_MINUTE: '0',
+    });
+    target = { url: gw.url, h2: connectH2(gw.app.get(AgentStreamServer).url), headers: { authorization: `Bearer ${TOKEN}` } };
+  });
+
+  afterAll(async () => {
+    target?.h2.close();
+    await gw?.close();
+    process.stdout.write(
+      `\nreliability summary: ${ledger.faults} faults injected, ${ledger.survived} survived; ${ledger.hostile} hostile inputs tried; ` +
+        `${ledger.status500} responses with status 500; ${ledger.orphans} orphan codex processes; ${ledger.hangs} hangs; ` +
+        `soak: ${ledger.soakTurns} turns in ${SOAK_SECONDS} s, RSS drift ${ledger.rssDriftMb.toFixed(1)} MB, fd drift ${ledger.fdDrift}\n`,
+    );
+  });
+
+  describe('faults on every protocol', () => {
+    it.each(PROTOCOLS)('%s: provider 500, provider cutting the stream, a slow provider', async (protocol) => {
+      await fault(`${protocol} provider 500`, async () => {
+        const out = await runTurn(protocol, target, '[[status: 500]] fail');
+        expect({ protocol, failed: out.failed }).toEqual({ protocol, failed: true });
+      });
+      await fault(`${protocol} provider cut`, async () => {
+        const out = await runTurn(protocol, target, '[[cut]] cut short');
+        expect({ protocol, failed: out.failed, terminal: out.terminal !== 'no-terminal' }).toEqual({ protocol, failed: true, terminal: true });
+      });
+      await fault(`${protocol} slow provider`, async () => {
+        const out = await runTurn(protocol, target, '[[deltas: 4]] [[delay: 250]] slowly');
+        expect({ protocol, failed: out.failed }).toEqual({ protocol, failed: false });
+      });
+    });
+
+    it.each(PROTOCOLS)('%s: the codex process killed mid-turn ends the stream with an error; the next turn works', async (protocol) => {
+      await fault(`${protocol} codex killed`, async () => {
+        let killed = false;
+        const out = await runTurn(protocol, target, '[[slow]] to be killed', {
+          until: (events) => {
+            if (!killed && events.some((e) => e === 'item.delta' || e === 'message' || e === 'response.output_text.delta' || e === 'item.delta')) {
+              killed = true;
+              for (const p of transport().processes()) if (p.pid) process.kill(p.pid, 'SIGKILL');
+            }
+            return false;
+          },
+        });
+        expect({ protocol, killed, failed: out.failed }).toEqual({ protocol, killed: true, failed: true });
+        const again = await runTurn(protocol, target, 'after the crash');
+        expect({ protocol, failed: again.failed }).toEqual({ protocol, failed: false });
+      });
+    });
+
+    it.each(PROTOCOLS)('%s: a client that disconnects before the first byte or mid-stream leaves nothing running', async (protocol) => {
+      await fault(`${protocol} disconnect before first byte`, async () => {
+        const out = await runTurn(protocol, target, '[[delay: 1500]] never read', { abortWhen: new Promise((r) => setTimeout(r, 150)) });
+        expect(out.aborted).toBe(true);
+      });
+      await fault(`${protocol} disconnect mid-stream`, async () => {
+        const out = await runTurn(protocol, target, '[[slow]] read a little', { until: (events) => events.length >= 3 });
+        expect(out.aborted).toBe(true);
+      });
+    });
+
+    it.each(APPROVAL_PROTOCOLS)('%s: an approval nobody answers is declined in time; a client gone while it waits clears it', async (protocol) => {
+      await fault(`${protocol} unanswered approval`, async () => {
+        const out = await runTurn(protocol, target, '[[shell: echo never-answered]]', { approvalPolicy: 'untrusted' });
+        expect({ protocol, terminal: out.terminal }).toEqual({ protocol, terminal: expect.stringMatching(/completed/) });
+      });
+      await fault(`${protocol} client gone during approval`, async () => {
+        const waiting = until(() => transport().stats().pendingApprovals > 0, 'approval requested');
+        const out = await runTurn(protocol, target, '[[shell: echo abandoned]]', { approvalPolicy: 'untrusted', abortWhen: waiting });
+        expect(out.aborted).toBe(true);
+      });
+    });
+
+    it('a provider that refuses connections fails every protocol cleanly', async () => {
+      const dead = await startGateway('reliability-dead-provider', { CODEX_API_BASE_URL: 'http://127.0.0.1:9/v1', CODEX_MODEL_PROVIDER: 'dead' });
+      const h2 = connectH2(dead.app.get(AgentStreamServer).url);
+      try {
+        await Promise.all(
+          PROTOCOLS.map(async (protocol) => {
+            ledger.faults++;
+            const out = await bounded(runTurn(protocol, { url: dead.url, h2, headers: {} }, 'nobody home'), `${protocol} dead provider`, 90_000);
+            expect({ protocol, failed: out.failed }).toEqual({ protocol, failed: true });
+            ledger.survived++;
+          }),
+        );
+      } finally {
+        h2.close();
+        await dead.close();
+      }
+    }, 120_000);
+
+    it('completed turns are still readable after every fault', async () => {
+      const threads = (await (await fetch(`${gw.url}/api/thread/list`, { method: 'POST', headers: { ...target.headers, 'content-type': 'application/json' }, body: '{"limit":50}' })).json()) as {
+        data: Array<{ id: string }>;
+      };
+      expect(threads.data.length).toBeGreaterThan(5);
+      for (const thread of threads.data.slice(0, 10)) {
+        const read = await fetch(`${gw.url}/api/thread/read`, { method: 'POST', headers: { ...target.headers, 'content-type': 'application/json' }, body: JSON.stringify({ threadId: thread.id, includeTurns: true }) });
+        expect(read.status).toBe(200);
+      }
+    });
+  });
+
+  describe('hostile input', () => {
+    let routes: Array<{ method: string; path: string }>;
+
+    beforeAll(async () => {
+      const doc = (await (await fetch(`${gw.url}/docs-json`)).json()) as { paths: Record<string, Record<string, unknown>> };
+      routes = Object.entries(doc.paths).flatMap(([path, methods]) => Object.keys(methods).map((method) => ({ method: method.toUpperCase(), path })));
+    });
+
+    async function send(method: string, path: string, body: string | undefined, headers: Record<string, string> = {}) {
+      const res = await fetch(`${gw.url}${path}`, {
+        method,
+        headers: { ...target.headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+        body: method === 'GET' || method === 'DELETE' ? undefined : body,
+      });
+      ledger.hostile++;
+      const text = await res.text();
+      if (res.status >= 500 && res.status !== 502 && res.status !== 503 && res.status !== 504) ledger.status500++;
+      return { status: res.status, text };
+    }
+
+    const key = fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom('__proto__', 'constructor', 'prototype', 'threadId', 'input', 'messages', 'content', 'type', 'stream'));
+    const value = fc.letrec((tie) => ({
+      any: fc.oneof({ depthSize: 'small' }, fc.string({ maxLength: 30 }), fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.array(tie('any'), { maxLength: 4 }), fc.dictionary(key, tie('any'), { maxKeys: 5 })),
+    })).any;
+
+    it('generated bodies on every route get a clear 4xx (never a 500) and pollute nothing', async () => {
+      const paramValue = fc.oneof(fc.string({ minLength: 1, maxLength: 20 }), fc.constantFrom('..', '%2e%2e%2f', 'resp_x', '00000000-0000-0000-0000-000000000000'));
+      for (const route of routes) {
+        if (route.path === '/docs' || route.path === '/metrics') continue;
+        await fc.assert(
+          fc.asyncProperty(value, paramValue, async (body, param) => {
+            const path = route.path.replace(/\{[^}]+\}/g, encodeURIComponent(param));
+            const res = await send(route.method, path, JSON.stringify(body));
+            expect({ route: `${route.method} ${route.path}`, server_error: res.status >= 500 && ![502, 503, 504].includes(res.status) }).toEqual({
+              route: `${route.method} ${route.path}`,
+              server_error: false,
+            });
+            if (res.status >= 400) expect(res.text).toMatch(/"message"/);
+          }),
+          { numRuns: 12, seed: 4242 },
+        );
+      }
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+      expect(Object.prototype.hasOwnProperty.call(Object.prototype, 'threadId')).toBe(false);
+    });
+
+    it('deep nesting, huge strings, lone surrogates, NUL bytes and prototype keys are refused cleanly', async () => {
+      const deep = `${'['.repeat(5000)}${']'.repeat(5000)}`;
+      const cases: Array<[string, string, string]> = [
+        ['POST', '/api/turn/start', `{"threadId":"x","input":${deep}}`],
+        ['POST', '/v1/chat/completions', `{"messages":[{"role":"user","content":"${'x'.repeat(3_000_000)}"}]}`],
+        ['POST', '/v1/responses', '{"input":"\\ud800\\udc00\\ud800 lone surrogate"}'],
+        ['POST', '/api/thread/start', '{"cwd":"work\\u0000space"}'],
+        ['POST', '/chat', '{"__proto__":{"polluted":true},"messages":[{"content":"x","__proto__":{"polluted":true}}],"stream":false,"constructor":{"prototype":{"polluted":true}}}'],
+        ['POST', '/api/approvals/x', '{"decision":{"__proto__":"accept"}}'],
+        ['POST', '/v1/responses', '{"input":[{"role":"user","content":[{"type":"input_text","text":{"toString":"x"}}]}]}'],
+        ['POST', '/api/turn/start', '{not json'],
+      ];
+      for (const [method, path, body] of cases) {
+        const res = await send(method, path, body);
+        expect({ path, body: body.slice(0, 40), status: res.status, server_error: res.status >= 500 }).toMatchObject({ path, server_error: false });
+      }
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    });
+
+    it('cwd traversal: .., absolute paths elsewhere and symlinks out of the roots are refused', async () => {
+      const workspace = join(gw.dataDir, 'workspace');
+      mkdirSync(workspace, { recursive: true });
+      try {
+        symlinkSync('/etc', join(workspace, 'escape'));
+      } catch {
+        // exists already
+      }
+      for (const cwd of ['..', '../..', '/etc', '/', 'escape', 'escape/ssl', `${workspace}/../..`, './../users']) {
+        const res = await send('POST', '/api/thread/start', JSON.stringify({ cwd }));
+        expect({ cwd, status: res.status }).toEqual({ cwd, status: 400 });
+        const turn = await send('POST', '/api/turn/start', JSON.stringify({ threadId: '00000000-0000-0000-0000-000000000000', input: [{ type: 'text', text: 'x' }], cwd }));
+        expect({ cwd, status: turn.status }).toEqual({ cwd, status: 400 });
+      }
+      expect((await send('POST', '/api/thread/start', JSON.stringify({ cwd: '.' }))).status).toBe(200);
+    });
+
+    it('a client that does not read a large streamed answer does not stall the gateway; invalid HTTP/2 bytes are dropped', async () => {
+      // A reader that never reads: the stream waits on backpressure while other requests go on.
+      const socket = netConnect(Number(new URL(gw.url).port), '127.0.0.1');
+      const payload = JSON.stringify({ model: 'x', messages: [{ role: 'user', content: '[[words: 20000]] [[deltas: 400]] big' }], stream: true });
+      socket.write(
+        `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(payload)}\r\n\r\n${payload}`,
+      );
+      socket.pause();
+      await new Promise((r) => setTimeout(r, 1500));
+      expect((await fetch(`${gw.url}/health/live`)).status).toBe(200);
+      socket.destroy();
+      // Garbage and HTTP/1.1 on the HTTP/2 port: the connection is dropped, the listener lives on.
+      const h2Port = Number(new URL(gw.app.get(AgentStreamServer).url).port);
+      for (const garbage of ['GET / HTTP/1.1\r\nHost: x\r\n\r\n', 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\u0000\u0000\u0004\u0009\u0000garbage-frame']) {
+        const raw = netConnect(h2Port, '127.0.0.1');
+        raw.on('error', () => undefined);
+        raw.write(garbage);
+        await new Promise<void>((resolve) => {
+          raw.on('close', () => resolve());
+          setTimeout(() => {
+            raw.destroy();
+            resolve();
+          }, 3000);
+        });
+      }
+      const out = await runTurn('agent_stream', target, 'still serving');
+      expect(out.failed).toBe(false);
+      await settled('slow reader');
+    });
+  });
+
+  describe('auth coverage', () => {
+    it('every documented route and the HTTP/2 stream refuse a missing or wrong token', async () => {
+      const doc = (await (await fetch(`${gw.url}/docs-json`)).json()) as { paths: Record<string, Record<string, unknown>> };
+      const open = /^\/(health(\/.*)?|healthz|status)$/;
+      let checked = 0;
+      for (const [path, methods] of Object.entries(doc.paths)) {
+        for (const method of Object.keys(methods)) {
+          const concrete = path.replace(/\{[^}]+\}/g, 'x');
+          for (const headers of [{}, { authorization: 'Bearer wrong-token' }, { 'x-api-key': 'wrong-token' }] as Array<Record<string, string>>) {
+            const res = await fetch(`${gw.url}${concrete}`, { method: method.toUpperCase(), headers: { ...headers, 'content-type': 'application/json' }, body: method === 'get' || method === 'delete' ? undefined : '{}' });
+            const expected = open.test(path) ? 'open' : 401;
+            expect({ route: `${method} ${path}`, status: open.test(path) ? 'open' : res.status }).toEqual({ route: `${method} ${path}`, status: expected });
+            checked++;
+          }
+        }
+      }
+      expect(checked).toBeGreaterThan(60);
+      for (const headers of [{}, { authorization: 'Bearer wrong-token' }] as Array<Record<string, string>>) {
+        const out = await runTurn('agent_stream', { ...target, headers }, 'x');
+        expect(out.terminal).toBe('http-401');
+      }
+    });
+  });
+
+  describe('soak', () => {
+    it(`${SOAK_SECONDS} s of 16 clients mixing protocols, cancels and approvals: nothing left running, no drift`, async () => {
+      const fds = () => readdirSync('/proc/self/fd').length;
+      await settled('before soak');
+      global.gc?.();
+      const before = { rss: process.memoryUsage().rss, fds: fds() };
+      const deadline = Date.now() + SOAK_SECONDS * 1000;
+      let n = 0;
+      const outcomes: Outcome[] = [];
+      await Promise.all(
+        Array.from({ length: 16 }, async (_, client) => {
+          while (Date.now() < deadline) {
+            const i = n++;
+            const protocol: Protocol = PROTOCOLS[(client + i) % PROTOCOLS.length];
+            const kind = i % 6;
+            let out: Outcome;
+            if (kind === 0) out = await runTurn(protocol, target, '[[slow]] cancel me', { until: (events) => events.length >= 4 });
+            else if (kind === 1 && APPROVAL_PROTOCOLS.includes(protocol)) out = await runTurn(protocol, target, `[[shell: echo soak-${i}]]`, { approvalPolicy: 'untrusted' });
+            else out = await runTurn(protocol, target, `[[deltas: 5]] soak ${i}`);
+            outcomes.push(out);
+          }
+        }),
+      );
+      ledger.soakTurns = outcomes.length;
+      expect(outcomes.filter((o) => o.terminal === 'no-terminal')).toEqual([]);
+      expect(outcomes.filter((o) => o.status >= 500)).toEqual([]);
+      await settled('after soak');
+      global.gc?.();
+      const after = { rss: process.memoryUsage().rss, fds: fds() };
+      ledger.rssDriftMb = (after.rss - before.rss) / 2 ** 20;
+      ledger.fdDrift = after.fds - before.fds;
+      expect(ledger.fdDrift).toBeLessThanOrEqual(16);
+    });
+  });
+
+  it('the ledger shows zero 500s, orphans and hangs', () => {
+    expect({ status500: ledger.status500, orphans: ledger.orphans, hangs: ledger.hangs }).toEqual({ status500: 0, orphans: 0, hangs: 0 });
+  });
+});
