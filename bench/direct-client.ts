@@ -1,0 +1,119 @@
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+
+type Message = { id?: number; method?: string; params?: Record<string, any>; result?: any; error?: any };
+
+/**
+ * The limit: a minimal JSON-RPC client talking straight to one `codex app-server` over stdio — no
+ * gateway, no transport library. It starts threads and runs turns, timing the first agent-message delta
+ * (TTFT) and `turn/completed` from the moment `turn/start` is written.
+ */
+export class DirectAppServer {
+  private readonly child: ChildProcessWithoutNullStreams;
+  private buffer = '';
+  private nextId = 1;
+  private readonly pending = new Map<number, { resolve: (v: any) => void; reject: (e: Error) => void }>();
+  private readonly turnWaiters = new Map<string, { onDelta: () => void; onDone: (status: string) => void }>();
+
+  constructor(binary: string, env: NodeJS.ProcessEnv, cwd: string) {
+    this.child = spawn(binary, ['app-server'], { env, cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child.stdout.setEncoding('utf8');
+    this.child.stdout.on('data', (chunk: string) => this.onData(chunk));
+    this.child.stderr.resume();
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  async initialize(): Promise<void> {
+    await this.request('initialize', {
+      clientInfo: { name: 'bench-direct', title: null, version: '0' },
+      capabilities: { experimentalApi: false, optOutNotificationMethods: ['account/rateLimits/updated', 'remoteControl/status/changed'] },
+    });
+    this.write({ method: 'initialized' });
+  }
+
+  async startThread(cwd: string): Promise<string> {
+    const result = await this.request('thread/start', { cwd });
+    return result.thread.id as string;
+  }
+
+  /** Runs one turn; resolves with TTFT and latency in ms. */
+  runTurn(threadId: string, text: string): Promise<{ ttftMs: number; latencyMs: number; status: string }> {
+    return new Promise((resolve, reject) => {
+      const started = performance.now();
+      let firstDelta: number | null = null;
+      this.turnWaiters.set(threadId, {
+        onDelta: () => {
+          firstDelta ??= performance.now();
+        },
+        onDone: (status) => {
+          this.turnWaiters.delete(threadId);
+          const end = performance.now();
+          resolve({ ttftMs: (firstDelta ?? end) - started, latencyMs: end - started, status });
+        },
+      });
+      this.request('turn/start', { threadId, input: [{ type: 'text', text, text_elements: [] }] }).catch(reject);
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.child.stdin.end();
+    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 3000);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  private request(method: string, params: unknown): Promise<any> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.write({ id, method, params });
+    });
+  }
+
+  private write(message: object): void {
+    this.child.stdin.write(`${JSON.stringify(message)}\n`);
+  }
+
+  private onData(chunk: string): void {
+    this.buffer += chunk;
+    let newline = this.buffer.indexOf('\n');
+    while (newline !== -1) {
+      const line = this.buffer.slice(0, newline);
+      this.buffer = this.buffer.slice(newline + 1);
+      newline = this.buffer.indexOf('\n');
+      if (!line.trim()) continue;
+      let message: Message;
+      try {
+        message = JSON.parse(line);
+      } catch {
+        continue;
+      }
+      this.route(message);
+    }
+  }
+
+  private route(message: Message): void {
+    if (message.id !== undefined && message.method === undefined) {
+      const waiter = this.pending.get(message.id);
+      if (!waiter) return;
+      this.pending.delete(message.id);
+      if (message.error) waiter.reject(new Error(JSON.stringify(message.error)));
+      else waiter.resolve(message.result);
+      return;
+    }
+    if (message.id !== undefined && message.method) {
+      // A request to us (approvals): the bench runs with approvals off; refuse anything else.
+      this.write({ id: message.id, error: { code: -32601, message: 'not supported by the bench client' } });
+      return;
+    }
+    const threadId = message.params?.threadId as string | undefined;
+    if (!threadId) return;
+    const waiter = this.turnWaiters.get(threadId);
+    if (!waiter) return;
+    if (message.method === 'item/agentMessage/delta') waiter.onDelta();
+    else if (message.method === 'turn/completed') waiter.onDone(String(message.params?.turn?.status));
+  }
+}

@@ -1,0 +1,426 @@
+/**
+ * npm run bench [-- --quick] [--deltas N] [--words N] [--delay MS] [--out DIR]
+ *
+ * Measures, in one run and against one offline provider: the direct app-server limit (a minimal JSON-RPC
+ * client on stdio), the transport in-process, every HTTP surface of the production gateway process, and
+ * the exec backend for contrast; at concurrency 1, 8 and 32 on one tenant and 8 tenants x 4. Then holds
+ * slow streams open to measure their memory cost and keepalive timing, and times a cold start. Prints a
+ * markdown table (every row also as a ratio to the direct limit) and writes bench/results/<date>-<host>.json.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { cpus, hostname, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { AppServerTransport, resolveCodexBinary, writeCodexHome } from '@app/codex-transport';
+import { OfflineProvider } from '@app/offline-provider';
+import { DirectAppServer } from './direct-client';
+import { cpuMs, distribution, type Distribution, pidsWithEnv, rssMb, sumRssMb } from './stats';
+import {
+  agentStreamSurface,
+  chatCompletionsSurface,
+  chatSurface,
+  directNewThreadSurface,
+  directSurface,
+  resetConnections,
+  responsesSurface,
+  restSurface,
+  type Surface,
+  transportSurface,
+  type TurnTiming,
+} from './surfaces';
+
+const ROOT = resolve(__dirname, '..');
+const MAIN = join(ROOT, 'dist/apps/gateway/apps/gateway/src/main.js');
+
+interface Options {
+  quick: boolean;
+  deltas: number;
+  words: number;
+  delay: number;
+  out: string;
+}
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = { quick: false, deltas: 20, words: 60, delay: 2, out: join(ROOT, 'bench/results') };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--quick') o.quick = true;
+    else if (a === '--deltas') o.deltas = Number(argv[++i]);
+    else if (a === '--words') o.words = Number(argv[++i]);
+    else if (a === '--delay') o.delay = Number(argv[++i]);
+    else if (a === '--out') o.out = resolve(argv[++i]);
+    else throw new Error(`unknown argument ${a}`);
+  }
+  return o;
+}
+
+interface Config {
+  label: string;
+  tenants: number;
+  perTenant: number;
+  turns: number;
+}
+
+export interface Row {
+  surface: string;
+  note: string;
+  config: string;
+  concurrency: number;
+  turns: number;
+  errors: number;
+  ttftMs: Distribution;
+  latencyMs: Distribution;
+  turnsPerSecond: number;
+  gatewayCpuMsPerTurn: number | null;
+  gatewayRssMb: number | null;
+  codexRssMb: number;
+  ratio?: { ttftP50: number; latencyP50: number; throughput: number };
+}
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+/** Runs `turns` turns spread over workers (tenants x perTenant), each worker sequential. */
+interface Sample {
+  cpu: number | null;
+  rss: number | null;
+  codexRss: number;
+}
+
+async function measure(surface: Surface, config: Config, prompt: string, sample: () => Sample): Promise<Row> {
+  resetConnections();
+  const workers: Array<{ tenant: string; state: unknown }> = [];
+  for (let t = 0; t < config.tenants; t++) {
+    for (let w = 0; w < config.perTenant; w++) {
+      const tenant = `bench-${t}`;
+      workers.push({ tenant, state: await surface.prepare(tenant) });
+    }
+  }
+  // One warm-up turn per worker (loads the thread, opens the connection), not counted.
+  await Promise.all(workers.map((w) => surface.turn(w.state, prompt).catch(() => undefined)));
+  const timings: TurnTiming[] = [];
+  let errors = 0;
+  const perWorker = Math.ceil(config.turns / workers.length);
+  const before = sample();
+  const started = performance.now();
+  await Promise.all(
+    workers.map(async (w) => {
+      for (let i = 0; i < perWorker; i++) {
+        try {
+          timings.push(await surface.turn(w.state, prompt));
+        } catch (error) {
+          errors++;
+          if (errors <= 3) log(`  ${surface.name}: ${(error as Error).message}`);
+        }
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  const after = sample();
+  for (const w of workers) await surface.release?.(w.state);
+  return {
+    surface: surface.name,
+    note: surface.note,
+    config: config.label,
+    concurrency: workers.length,
+    turns: timings.length,
+    errors,
+    ttftMs: distribution(timings.map((t) => t.ttftMs)),
+    latencyMs: distribution(timings.map((t) => t.latencyMs)),
+    turnsPerSecond: timings.length / seconds,
+    gatewayCpuMsPerTurn: before.cpu !== null && after.cpu !== null ? (after.cpu - before.cpu) / Math.max(1, timings.length) : null,
+    gatewayRssMb: after.rss,
+    codexRssMb: after.codexRss,
+  };
+}
+
+interface GatewayProcess {
+  child: ChildProcess;
+  url: string;
+  h2Url: string;
+  dataDir: string;
+  readyMs: number;
+}
+
+async function startGateway(dataDir: string, providerUrl: string, extra: Record<string, string> = {}): Promise<GatewayProcess> {
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    HOST: '127.0.0.1',
+    PORT: '0',
+    CODEX_H2_PORT: '0',
+    BASE_DATA_DIR: dataDir,
+    CODEX_API_BASE_URL: providerUrl,
+    CODEX_MODEL_PROVIDER: 'bench',
+    CODEX_MAX_CONCURRENCY: '64',
+    CODEX_RATE_LIMIT_PER_MINUTE: '0',
+    MAX_SESSIONS: '16',
+    ALLOW_USER_ID_OVERRIDE: 'true',
+    LOG_LEVEL: 'info',
+    ...extra,
+  };
+  const started = performance.now();
+  const child = spawn(process.execPath, [MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let text = '';
+  const ports = await new Promise<{ url: string; h2Url: string }>((resolveUrl, reject) => {
+    const onData = (c: Buffer) => {
+      if (text.length < 100_000) text += c.toString('utf8');
+      const http = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(text);
+      const h2 = /agent stream \(HTTP\/2, cleartext\) on (http:\/\/127\.0\.0\.1:\d+)/.exec(text);
+      if (http && h2) resolveUrl({ url: http[1], h2Url: h2[1] });
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`gateway exited (${code}): ${text.slice(-2000)}`)));
+  });
+  for (;;) {
+    const status = await new Promise<number>((r) => httpRequest(`${ports.url}/health/ready`, (res) => (res.resume(), r(res.statusCode ?? 0))).on('error', () => r(0)).end());
+    if (status === 200) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return { child, ...ports, dataDir, readyMs: performance.now() - started };
+}
+
+async function stopGateway(g: GatewayProcess): Promise<void> {
+  const exited = new Promise((r) => g.child.once('exit', r));
+  g.child.kill('SIGTERM');
+  await exited;
+}
+
+/**
+ * Holds `count` SSE streams open on one silent background response (replays of `GET /v1/responses/{id}
+ * ?stream=true`): the gateway's memory per open stream, and whether each gets its keepalive on time.
+ */
+async function streamCapacity(g: GatewayProcess, count: number, holdMs: number) {
+  const created = await new Promise<{ id: string }>((resolveCreated, reject) => {
+    const payload = JSON.stringify({ input: '[[hang]] hold the line', background: true });
+    const req = httpRequest(`${g.url}/v1/responses`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c.toString('utf8')));
+      res.on('end', () => resolveCreated(JSON.parse(text)));
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+  await new Promise((r) => setTimeout(r, 500));
+  const baseline = rssMb(g.child.pid!);
+  const streams: Array<{ req: import('node:http').ClientRequest; opened: number; keepaliveAfterMs: number | null }> = [];
+  for (let i = 0; i < count; i++) {
+    const entry = { req: null as unknown as import('node:http').ClientRequest, opened: performance.now(), keepaliveAfterMs: null as number | null };
+    entry.req = httpRequest(`${g.url}/v1/responses/${created.id}?stream=true`, (res) => {
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        if (entry.keepaliveAfterMs === null && chunk.includes(': keepalive')) entry.keepaliveAfterMs = performance.now() - entry.opened;
+      });
+      res.on('error', () => undefined);
+    });
+    entry.req.on('error', () => undefined);
+    entry.req.end();
+    streams.push(entry);
+  }
+  await new Promise((r) => setTimeout(r, holdMs));
+  const held = rssMb(g.child.pid!);
+  const keepalives = streams.map((s) => s.keepaliveAfterMs).filter((v): v is number => v !== null);
+  for (const s of streams) s.req.destroy();
+  await new Promise<void>((r) => httpRequest(`${g.url}/v1/responses/${created.id}/cancel`, { method: 'POST' }, (res) => (res.resume(), res.on('end', () => r()))).on('error', () => r()).end());
+  return {
+    streams: count,
+    baselineRssMb: baseline,
+    heldRssMb: held,
+    rssPerStreamKb: ((held - baseline) * 1024) / count,
+    keepalivesReceived: keepalives.length,
+    keepaliveAfterMs: keepalives.length ? distribution(keepalives) : null,
+  };
+}
+
+function fmt(n: number | null | undefined, digits = 1): string {
+  return n === null || n === undefined || Number.isNaN(n) ? '—' : n.toFixed(digits);
+}
+
+function table(rows: Row[]): string {
+  const head =
+    '| surface | config | conc. | turns | TTFT p50/p95/p99 ms | latency p50/p95/p99 ms | turns/s | × limit (TTFT p50 / latency p50 / turns/s) | gateway CPU ms/turn | gateway RSS MB | codex RSS MB |\n|---|---|---|---|---|---|---|---|---|---|---|';
+  const lines = rows.map((r) =>
+    [
+      r.surface,
+      r.config,
+      r.concurrency,
+      r.errors ? `${r.turns} (${r.errors} err)` : r.turns,
+      `${fmt(r.ttftMs.p50)} / ${fmt(r.ttftMs.p95)} / ${fmt(r.ttftMs.p99)}`,
+      `${fmt(r.latencyMs.p50)} / ${fmt(r.latencyMs.p95)} / ${fmt(r.latencyMs.p99)}`,
+      fmt(r.turnsPerSecond),
+      r.ratio ? `${fmt(r.ratio.ttftP50, 2)} / ${fmt(r.ratio.latencyP50, 2)} / ${fmt(r.ratio.throughput, 2)}` : '—',
+      fmt(r.gatewayCpuMsPerTurn),
+      fmt(r.gatewayRssMb, 0),
+      fmt(r.codexRssMb, 0),
+    ].join(' | '),
+  );
+  return [head, ...lines.map((l) => `| ${l} |`)].join('\n');
+}
+
+async function main(): Promise<void> {
+  const o = parseArgs(process.argv.slice(2));
+  const prompt = `[[words: ${o.words}]] [[deltas: ${o.deltas}]] [[delay: ${o.delay}]] bench`;
+  const configs: Config[] = o.quick
+    ? [
+        { label: '1 tenant', tenants: 1, perTenant: 1, turns: 8 },
+        { label: '1 tenant', tenants: 1, perTenant: 8, turns: 16 },
+      ]
+    : [
+        { label: '1 tenant', tenants: 1, perTenant: 1, turns: 20 },
+        { label: '1 tenant', tenants: 1, perTenant: 8, turns: 32 },
+        { label: '1 tenant', tenants: 1, perTenant: 32, turns: 32 },
+        { label: '8 tenants × 4', tenants: 8, perTenant: 4, turns: 32 },
+      ];
+  const work = mkdtempSync(join(ROOT, '.bench-data-'));
+  const provider = new OfflineProvider();
+  await provider.start();
+  const binary = resolveCodexBinary();
+  log(`bench: prompt ${JSON.stringify(prompt)}, ${o.quick ? 'quick' : 'full'} run, data under ${work}`);
+
+  const rows: Row[] = [];
+  const children: Array<() => Promise<void>> = [];
+  try {
+    // 1. The limit: one app-server per tenant, straight over stdio.
+    const directDir = join(work, 'direct');
+    const servers = new Map<string, DirectAppServer>();
+    const coldStarts: number[] = [];
+    for (let t = 0; t < 8; t++) {
+      const home = join(directDir, `bench-${t}`);
+      writeCodexHome(home, {
+        model: 'gpt-5-codex',
+        reasoningEffort: 'medium',
+        sandbox: 'read-only',
+        approvalPolicy: 'never',
+        provider: { id: 'bench', name: 'bench', baseUrl: provider.baseUrl, hasApiKey: false, requestMaxRetries: 0, streamMaxRetries: 0, streamIdleTimeoutMs: 120_000 },
+      });
+      mkdirSync(join(directDir, 'workspace'), { recursive: true });
+      const started = performance.now();
+      const server = new DirectAppServer(binary.path, { PATH: [...binary.extraPath, process.env.PATH].join(':'), HOME: process.env.HOME, CODEX_HOME: home, RUST_LOG: 'warn' }, join(directDir, 'workspace'));
+      await server.initialize();
+      coldStarts.push(performance.now() - started);
+      servers.set(`bench-${t}`, server);
+      children.push(() => server.stop());
+    }
+    const direct = directSurface(servers, join(directDir, 'workspace'));
+    const directNewThread = directNewThreadSurface(servers, join(directDir, 'workspace'));
+    const directSample = () => ({ cpu: null, rss: null, codexRss: sumRssMb([...servers.values()].map((s) => s.pid)) });
+
+    // 2. The transport in-process.
+    const transportDir = join(work, 'transport');
+    const transport = new AppServerTransport({
+      baseDataDir: transportDir,
+      workspace: join(transportDir, 'workspace'),
+      clientName: 'bench',
+      clientVersion: '0',
+      model: 'gpt-5-codex',
+      reasoningEffort: 'medium',
+      provider: { id: 'bench', name: 'bench', baseUrl: provider.baseUrl, requestMaxRetries: 0, streamMaxRetries: 0 },
+      sandbox: 'read-only',
+      approvalPolicy: 'never',
+      env: { PATH: process.env.PATH, HOME: process.env.HOME },
+      approvalTimeoutMs: 60_000,
+      turnTimeoutMs: 120_000,
+      maxSessions: 16,
+      maxRunningTurnsPerTenant: 64,
+      idleTimeoutMs: 600_000,
+      cleanupIntervalMs: 0,
+    });
+    children.push(() => transport.shutdown());
+    const inProcess = transportSurface(transport);
+    const transportSample = () => ({ cpu: (process.cpuUsage().user + process.cpuUsage().system) / 1000, rss: null, codexRss: sumRssMb(pidsWithEnv(transportDir)) });
+
+    // 3. The production gateway process.
+    const gw = await startGateway(join(work, 'gateway'), provider.baseUrl);
+    children.push(() => stopGateway(gw));
+    const gwSample = () => ({ cpu: cpuMs(gw.child.pid!), rss: rssMb(gw.child.pid!), codexRss: sumRssMb(pidsWithEnv(gw.dataDir)) });
+    const agent = agentStreamSurface(gw.h2Url);
+    children.push(async () => agent.close());
+    const surfaces: Array<[Surface, () => Sample]> = [
+      [direct, directSample],
+      [directNewThread, directSample],
+      [inProcess, transportSample],
+      [restSurface(gw.url), gwSample],
+      [chatCompletionsSurface(gw.url), gwSample],
+      [responsesSurface(gw.url), gwSample],
+      [chatSurface(gw.url), gwSample],
+      [agent, gwSample],
+    ];
+    for (const config of configs) {
+      for (const [surface, sample] of surfaces) {
+        log(`  ${surface.name} · ${config.label} × ${config.tenants * config.perTenant}`);
+        rows.push(await measure(surface, config, prompt, sample));
+      }
+    }
+
+    // 4. The exec backend (a codex process per request), for contrast.
+    const execGw = await startGateway(join(work, 'exec'), provider.baseUrl, { CODEX_BACKEND: 'exec' });
+    children.push(() => stopGateway(execGw));
+    const execSurface = chatCompletionsSurface(execGw.url, 'exec backend /v1/chat/completions (stream)');
+    execSurface.note = 'a codex exec process per request';
+    log(`  ${execSurface.name}`);
+    const execRow = await measure(execSurface, { label: '1 tenant', tenants: 1, perTenant: 1, turns: o.quick ? 3 : 8 }, prompt, () => ({
+      cpu: cpuMs(execGw.child.pid!),
+      rss: rssMb(execGw.child.pid!),
+      codexRss: sumRssMb(pidsWithEnv(execGw.dataDir)),
+    }));
+    rows.push(execRow);
+
+    // Ratios to the direct limit of the same configuration (for stateless surfaces: the new-thread limit).
+    const STATELESS = new Set(['OpenAI /v1/chat/completions (stream)', 'exec backend /v1/chat/completions (stream)']);
+    for (const row of rows) {
+      const base = STATELESS.has(row.surface) ? directNewThread.name : direct.name;
+      const limit = rows.find((r) => r.surface === base && r.config === row.config && r.concurrency === row.concurrency);
+      if (!limit) continue;
+      row.ratio = {
+        ttftP50: row.ttftMs.p50 / limit.ttftMs.p50,
+        latencyP50: row.latencyMs.p50 / limit.latencyMs.p50,
+        throughput: row.turnsPerSecond / limit.turnsPerSecond,
+      };
+    }
+    const appServerChat = rows.find((r) => r.surface === 'OpenAI /v1/chat/completions (stream)' && r.concurrency === 1)!;
+
+    // 5. Stream capacity and cold start.
+    log('  stream capacity');
+    // Held past the 15 s keepalive interval in a full run, so the first keepalive of every stream is timed.
+    const capacity = await streamCapacity(gw, o.quick ? 50 : 200, o.quick ? 3000 : 16_500);
+
+    const result = {
+      date: new Date().toISOString(),
+      machine: { hostname: hostname(), cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version },
+      options: o,
+      prompt,
+      rows,
+      execVsAppServer: { latencyP50Ratio: execRow.latencyMs.p50 / appServerChat.latencyMs.p50, ttftP50Ratio: execRow.ttftMs.p50 / appServerChat.ttftMs.p50 },
+      streamCapacity: capacity,
+      coldStart: { gatewayReadyMs: gw.readyMs, codexInitializeMs: distribution(coldStarts).p50 },
+    };
+    mkdirSync(o.out, { recursive: true });
+    const file = join(o.out, `${result.date.slice(0, 10)}-${hostname().replace(/[^A-Za-z0-9.-]/g, '_')}${o.quick ? '-quick' : ''}.json`);
+    writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+    process.stdout.write(`${table(rows)}\n\n`);
+    process.stdout.write(
+      `exec backend vs app-server, chat completion at concurrency 1: latency p50 ×${fmt(result.execVsAppServer.latencyP50Ratio, 2)}, TTFT p50 ×${fmt(result.execVsAppServer.ttftP50Ratio, 2)}\n`,
+    );
+    process.stdout.write(
+      `${capacity.streams} open streams: gateway RSS ${fmt(capacity.baselineRssMb, 0)} → ${fmt(capacity.heldRssMb, 0)} MB (${fmt(capacity.rssPerStreamKb, 0)} kB per stream); ` +
+        (o.quick
+          ? 'keepalive timing: full run only\n'
+          : `first keepalive on ${capacity.keepalivesReceived}/${capacity.streams} streams, p50 ${fmt(capacity.keepaliveAfterMs?.p50, 0)} ms / p99 ${fmt(capacity.keepaliveAfterMs?.p99, 0)} ms after the stream opened (due after 15000 ms of silence)\n`),
+    );
+    process.stdout.write(`cold start: gateway process to /health/ready ${fmt(result.coldStart.gatewayReadyMs, 0)} ms, of which codex initialize ≈ ${fmt(result.coldStart.codexInitializeMs, 0)} ms\n`);
+    process.stdout.write(`results: ${file}\n`);
+  } finally {
+    for (const stop of children.reverse()) await stop().catch(() => undefined);
+    await provider.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    process.stderr.write(`bench failed: ${(error as Error)?.stack ?? String(error)}\n`);
+    process.exit(1);
+  },
+);

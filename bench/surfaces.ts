@@ -1,0 +1,242 @@
+import { Agent, request } from 'node:http';
+import { type ClientHttp2Session, connect } from 'node:http2';
+import { lastValueFrom, tap } from 'rxjs';
+import type { AppServerTransport } from '@app/codex-transport';
+import { encodeFrame, FrameDecoder } from '../apps/gateway/src/agent-stream/frame-codec';
+import { NDJSON } from '../apps/gateway/src/agent-stream/agent-frames';
+import type { DirectAppServer } from './direct-client';
+
+export interface TurnTiming {
+  ttftMs: number;
+  latencyMs: number;
+  /** The first match of the caller's `capture` pattern in the answer, if asked. */
+  captured?: string;
+}
+
+/** One way of running a turn; `prepare` sets up a worker (its thread or stream) outside the timing. */
+export interface Surface {
+  name: string;
+  /** What one turn includes besides the turn itself (shown in the report). */
+  note: string;
+  prepare(tenant: string): Promise<unknown>;
+  turn(worker: unknown, prompt: string): Promise<TurnTiming>;
+  release?(worker: unknown): Promise<void>;
+}
+
+let agent = new Agent({ keepAlive: true, maxSockets: Infinity });
+
+/** A fresh connection pool, so no run reuses a socket the server may be closing after an idle spell. */
+export function resetConnections(): void {
+  agent.destroy();
+  agent = new Agent({ keepAlive: true, maxSockets: Infinity });
+}
+
+/** POSTs JSON and reads the streamed answer; TTFT is when `firstToken` first matches the text so far. */
+function streamPost(
+  base: string,
+  path: string,
+  body: unknown,
+  headers: Record<string, string>,
+  firstToken: RegExp,
+  capture?: RegExp,
+): Promise<TurnTiming> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    let ttft: number | null = null;
+    let seen = '';
+    let captured: string | undefined;
+    const payload = JSON.stringify(body);
+    const req = request(
+      `${base}${path}`,
+      { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), accept: 'text/event-stream', ...headers } },
+      (res) => {
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          if (capture && captured === undefined) captured = capture.exec(chunk)?.[1];
+          if (ttft !== null) return;
+          seen += chunk;
+          if (firstToken.test(seen)) ttft = performance.now();
+          else if (seen.length > 4096) seen = seen.slice(-2048);
+        });
+        res.on('end', () => {
+          const end = performance.now();
+          if (res.statusCode !== 200) reject(new Error(`${path} answered ${res.statusCode}`));
+          else resolve({ ttftMs: (ttft ?? end) - started, latencyMs: end - started, captured });
+        });
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+async function postJson(base: string, path: string, body: unknown, headers: Record<string, string>): Promise<any> {
+  return new Promise((resolve, reject) => {
+    const payload = JSON.stringify(body);
+    const req = request(
+      `${base}${path}`,
+      { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), ...headers } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => (res.statusCode === 200 || res.statusCode === 201 ? resolve(JSON.parse(text)) : reject(new Error(`${path} ${res.statusCode}: ${text}`))));
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+export function directSurface(servers: Map<string, DirectAppServer>, cwd: string): Surface {
+  return {
+    name: 'direct app-server (limit)',
+    note: 'JSON-RPC over stdio, thread made beforehand',
+    prepare: async (tenant) => ({ server: servers.get(tenant)!, threadId: await servers.get(tenant)!.startThread(cwd) }),
+    turn: async (w, prompt) => {
+      const { server, threadId } = w as { server: DirectAppServer; threadId: string };
+      return server.runTurn(threadId, prompt);
+    },
+  };
+}
+
+/** The limit for a stateless request: a new thread for every turn, straight over stdio. */
+export function directNewThreadSurface(servers: Map<string, DirectAppServer>, cwd: string): Surface {
+  return {
+    name: 'direct app-server, new thread per turn (limit for stateless requests)',
+    note: 'thread/start + turn/start over stdio',
+    prepare: async (tenant) => servers.get(tenant)!,
+    turn: async (w, prompt) => {
+      const server = w as DirectAppServer;
+      const started = performance.now();
+      const threadId = await server.startThread(cwd);
+      const shift = performance.now() - started;
+      const t = await server.runTurn(threadId, prompt);
+      return { ttftMs: t.ttftMs + shift, latencyMs: t.latencyMs + shift };
+    },
+  };
+}
+
+export function transportSurface(transport: AppServerTransport): Surface {
+  return {
+    name: 'transport runTurn (in-process)',
+    note: 'the gateway library without HTTP',
+    prepare: async (tenant) => ({ tenant, threadId: (await transport.startThread(tenant)).thread.id }),
+    turn: async (w, prompt) => {
+      const { tenant, threadId } = w as { tenant: string; threadId: string };
+      const started = performance.now();
+      let ttft: number | null = null;
+      await lastValueFrom(
+        transport.runTurn(tenant, { threadId, input: [{ type: 'text', text: prompt }] }).pipe(
+          tap((e) => {
+            if (ttft === null && e.type === 'item.delta' && e.kind === 'text') ttft = performance.now();
+          }),
+        ),
+      );
+      const end = performance.now();
+      return { ttftMs: (ttft ?? end) - started, latencyMs: end - started };
+    },
+  };
+}
+
+export function restSurface(base: string): Surface {
+  return {
+    name: 'REST /api/turn/start (SSE)',
+    note: 'thread made beforehand',
+    prepare: async (tenant) => ({ tenant, threadId: (await postJson(base, '/api/thread/start', {}, { 'x-user-id': tenant })).thread.id }),
+    turn: (w, prompt) => {
+      const { tenant, threadId } = w as { tenant: string; threadId: string };
+      return streamPost(base, '/api/turn/start', { threadId, input: [{ type: 'text', text: prompt }], stream: true }, { 'x-user-id': tenant }, /event: item\.delta/);
+    },
+  };
+}
+
+export function chatCompletionsSurface(base: string, label = 'OpenAI /v1/chat/completions (stream)'): Surface {
+  return {
+    name: label,
+    note: 'stateless: a new thread per request',
+    prepare: async (tenant) => ({ tenant }),
+    turn: (w, prompt) =>
+      streamPost(
+        base,
+        '/v1/chat/completions',
+        { model: 'gpt-5-codex', messages: [{ role: 'user', content: prompt }], stream: true },
+        { 'x-user-id': (w as { tenant: string }).tenant },
+        /"content":"[^"]/,
+      ),
+  };
+}
+
+export function responsesSurface(base: string): Surface {
+  return {
+    name: 'OpenAI /v1/responses (stream)',
+    note: 'chained with previous_response_id',
+    prepare: async (tenant) => ({ tenant, previous: null as string | null }),
+    turn: async (w, prompt) => {
+      const worker = w as { tenant: string; previous: string | null };
+      const timing = await streamPost(
+        base,
+        '/v1/responses',
+        { model: 'gpt-5-codex', input: prompt, stream: true, ...(worker.previous ? { previous_response_id: worker.previous } : {}) },
+        { 'x-user-id': worker.tenant },
+        /response\.output_text\.delta/,
+        /"id":"(resp_[0-9a-f]+)"/,
+      );
+      worker.previous = timing.captured ?? null;
+      return timing;
+    },
+  };
+}
+
+export function chatSurface(base: string): Surface {
+  return {
+    name: 'chat /chat (SSE)',
+    note: 'continues a thread made beforehand',
+    prepare: async (tenant) => ({ tenant, threadId: (await postJson(base, '/api/thread/start', {}, { 'x-user-id': tenant })).thread.id }),
+    turn: (w, prompt) => {
+      const { tenant, threadId } = w as { tenant: string; threadId: string };
+      return streamPost(base, '/chat', { thread_id: threadId, messages: [{ content: prompt }] }, { 'x-user-id': tenant }, /event: item\.delta/);
+    },
+  };
+}
+
+/** The HTTP/2 agent stream: one session (stream) per worker on one shared connection. */
+export function agentStreamSurface(h2Url: string): Surface & { close(): void } {
+  let session: ClientHttp2Session | null = null;
+  return {
+    name: 'HTTP/2 /agent/stream',
+    note: 'one long-lived stream per worker',
+    prepare: async (tenant) => {
+      session ??= connect(h2Url);
+      const stream = session.request({ ':method': 'POST', ':path': '/agent/stream', 'content-type': NDJSON, 'x-user-id': tenant });
+      const decoder = new FrameDecoder(NDJSON, 64 * 1024 * 1024);
+      const worker = { stream, waiter: null as null | ((frame: Record<string, any>) => void) };
+      stream.on('data', (chunk: Buffer) => {
+        for (const d of decoder.push(chunk)) if (d.ok && worker.waiter) worker.waiter(d.value as Record<string, any>);
+      });
+      return worker;
+    },
+    turn: (w, prompt) => {
+      const worker = w as { stream: import('node:http2').ClientHttp2Stream; waiter: null | ((frame: Record<string, any>) => void) };
+      return new Promise((resolve, reject) => {
+        const started = performance.now();
+        let ttft: number | null = null;
+        worker.waiter = (frame) => {
+          if (ttft === null && frame.type === 'item' && frame.phase === 'delta' && frame.responseItem?.kind === 'text') ttft = performance.now();
+          if (frame.type === 'turn_completed') {
+            const end = performance.now();
+            worker.waiter = null;
+            resolve({ ttftMs: (ttft ?? end) - started, latencyMs: end - started });
+          }
+          if (frame.type === 'error') reject(new Error(frame.message));
+        };
+        worker.stream.write(encodeFrame(NDJSON, { type: 'user_message', content: prompt }));
+      });
+    },
+    release: async (w) => {
+      (w as { stream: import('node:http2').ClientHttp2Stream }).stream.close();
+    },
+    close: () => session?.close(),
+  };
+}
