@@ -12,6 +12,12 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 export function configureGateway(app: INestApplication): INestApplication {
   const express = app as NestExpressApplication;
   express.disable('x-powered-by');
+  // Idle keep-alive connections stay open longer than the usual load-balancer idle timeout (60 s), so the
+  // proxy, not the gateway, closes them: otherwise a request sent on a connection the gateway is just
+  // closing fails with a reset.
+  const server = app.getHttpServer() as import('node:http').Server;
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   // Security headers; the CSP still lets the Swagger UI at /docs load its own scripts and styles.
   express.use(helmet({ crossOriginEmbedderPolicy: false }));
   express.set('trust proxy', 'loopback');
