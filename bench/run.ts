@@ -270,8 +270,8 @@ async function main(): Promise<void> {
     : [
         { label: '1 tenant', tenants: 1, perTenant: 1, turns: 20 },
         { label: '1 tenant', tenants: 1, perTenant: 8, turns: 24 },
-        { label: '1 tenant', tenants: 1, perTenant: 32, turns: 64 },
-        { label: '8 tenants × 4', tenants: 8, perTenant: 4, turns: 64 },
+        { label: '1 tenant', tenants: 1, perTenant: 32, turns: 32 },
+        { label: '8 tenants × 4', tenants: 8, perTenant: 4, turns: 32 },
       ];
   const work = mkdtempSync(join(ROOT, '.bench-data-'));
   const provider = new OfflineProvider();

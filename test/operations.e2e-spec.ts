@@ -10,6 +10,8 @@ import { startGateway, type TestGateway } from './support/gateway';
 import { makeDataDir, survivingCodexProcesses } from './support/harness';
 import { whenListening } from './support/process';
 import { postSse } from './support/sse';
+import { connectH2 } from './support/h2';
+import { PROTOCOLS, type Protocol, runTurn } from './reliability/drivers';
 
 const ROOT = resolve(__dirname, '..');
 const MAIN = join(ROOT, 'dist/apps/gateway/apps/gateway/src/main.js');
@@ -103,6 +105,23 @@ describe('metrics, limits and headers (in-process gateway)', () => {
     expect(allowed.headers.get('access-control-allow-origin')).toBe('https://app.example');
     const other = await fetch(`${gw.url}/v1/models`, { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'GET' } });
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('keeps an idle keep-alive connection past 5 s (load balancers reuse connections for up to 60 s)', async () => {
+    const { connect } = await import('node:net');
+    const socket = connect(Number(new URL(gw.url).port), '127.0.0.1');
+    let received = '';
+    socket.on('data', (c: Buffer) => (received += c.toString('utf8')));
+    const ask = () => socket.write('GET /health/live HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n');
+    const answers = () => received.split('HTTP/1.1 200 OK').length - 1;
+    ask();
+    for (let i = 0; i < 100 && answers() < 1; i++) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 5500));
+    expect(socket.destroyed).toBe(false);
+    ask();
+    for (let i = 0; i < 100 && answers() < 2; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(answers()).toBe(2);
+    socket.destroy();
   });
 
   it('METRICS_PUBLIC=true opens /metrics without credentials', async () => {
@@ -207,6 +226,44 @@ describe('the production process: JSON logs without secrets, graceful drain', ()
     expect(await survivingCodexProcesses(dataDir)).toBe('');
     expect(gw.output()).toMatch(/SIGTERM received: draining/);
     expect(gw.output()).toMatch(/grace period over: interrupting 1 running turn/);
+  });
+
+  it('SIGTERM mid-stream on every protocol: every open stream ends with its terminal event, the process exits 0, no codex process remains', async () => {
+    const dataDir = makeDataDir('drain-all');
+    const child = spawn(process.execPath, [MAIN], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, HOST: '127.0.0.1', PORT: '0', CODEX_H2_PORT: '0', BASE_DATA_DIR: dataDir, SHUTDOWN_GRACE_SECONDS: '1', CODEX_MAX_CONCURRENCY: '8' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      const gw = await whenListening(child, 'drain-all');
+      for (let i = 0; i < 100 && !/agent stream \(HTTP\/2, cleartext\) on (http:\/\/[^/]+)/.test(gw.output()); i++) await new Promise((r) => setTimeout(r, 50));
+      const h2Url = /agent stream \(HTTP\/2, cleartext\) on (http:\/\/[^/]+)/.exec(gw.output())![1];
+      const h2 = connectH2(h2Url);
+      const target = { url: gw.url, h2, headers: {} };
+      const started = new Set<Protocol>();
+      const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+      const outcomes = PROTOCOLS.map((protocol) =>
+        runTurn(protocol, target, '[[slow]] interrupted by shutdown', {
+          until: (events) => {
+            if (events.length >= 3) started.add(protocol);
+            return false;
+          },
+        }),
+      );
+      for (let i = 0; i < 400 && started.size < PROTOCOLS.length; i++) await new Promise((r) => setTimeout(r, 25));
+      expect([...started].sort()).toEqual([...PROTOCOLS].sort());
+      child.kill('SIGTERM');
+      const ends = await Promise.all(outcomes);
+      ends.forEach((end, i) => {
+        expect({ protocol: PROTOCOLS[i], ended: !['no-terminal', 'aborted'].includes(end.terminal) }).toEqual({ protocol: PROTOCOLS[i], ended: true });
+      });
+      h2.close();
+      expect(await exited).toBe(0);
+      expect(await survivingCodexProcesses(dataDir)).toBe('');
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
   });
 });
 

@@ -108,7 +108,7 @@ export async function runTurn(protocol: Protocol, target: Target, prompt: string
         .next((f) => {
           options.onEvent?.(f.type, f);
           if (until?.(names())) abort();
-          return f.type === 'turn_completed' || (f.type === 'error' && f.code !== 'codex_error');
+          return f.type === 'turn_completed' || f.type === 'terminate' || (f.type === 'error' && f.code !== 'codex_error');
         }, 60_000)
         .catch(() => null);
       const end = await done;
@@ -119,7 +119,7 @@ export async function runTurn(protocol: Protocol, target: Target, prompt: string
       if (!end) return { status: 200, terminal: aborted ? 'aborted' : 'no-terminal', failed: false, events: names(), aborted };
       return {
         status: 200,
-        terminal: end.type === 'turn_completed' ? `turn_completed:${end.status}` : `error:${end.code}`,
+        terminal: end.type === 'turn_completed' ? `turn_completed:${end.status}` : end.type === 'terminate' ? 'terminate' : `error:${end.code}`,
         failed: end.type === 'error' || end.status === 'failed',
         events: names(),
         aborted,

@@ -73,12 +73,12 @@ describe('reliability', () => {
   }
 
   beforeAll(async () => {
-    gw = await startGateway('reliability', {
-      CODEX_GATEWAY_TOKEN: TOKEN,
-      CODEX_APPROVAL_TIMEOUT_SECONDS: '2',
-      CODEX_MAX_CONCURRENCY: '32',
-      CODEX_RATE_LIMIT_PER_MINUTE: '0',
-    });
+    gw = await startGateway(
+      'reliability',
+      { CODEX_GATEWAY_TOKEN: TOKEN, CODEX_APPROVAL_TIMEOUT_SECONDS: '2', CODEX_MAX_CONCURRENCY: '32', CODEX_RATE_LIMIT_PER_MINUTE: '0' },
+      // The faults are deliberate; the gateway's error lines about them would only bury the summary.
+      { logger: ['fatal'] },
+    );
     target = { url: gw.url, h2: connectH2(gw.app.get(AgentStreamServer).url), headers: { authorization: `Bearer ${TOKEN}` } };
   });
 

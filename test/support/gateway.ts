@@ -1,4 +1,4 @@
-import type { INestApplication, LoggerService } from '@nestjs/common';
+import type { INestApplication, LoggerService, LogLevel } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import type { AddressInfo } from 'node:net';
 import { AppModule } from '../../apps/gateway/src/app.module';
@@ -19,7 +19,7 @@ export interface TestGateway {
 export async function startGateway(
   label: string,
   env: Record<string, string | undefined> = {},
-  options: { logger?: LoggerService; /** Reuse this data dir (a restart). */ dataDir?: string } = {},
+  options: { logger?: LoggerService | LogLevel[]; /** Reuse this data dir (a restart). */ dataDir?: string } = {},
 ): Promise<TestGateway> {
   const dataDir = options.dataDir ?? makeDataDir(label);
   const saved: Record<string, string | undefined> = {};

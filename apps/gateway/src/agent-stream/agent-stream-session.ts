@@ -77,6 +77,11 @@ export class AgentStreamSession {
   /** Ends the stream from the server side (gateway stopping). */
   terminate(reason: string): void {
     if (this.closed) return;
+    const run = this.running;
+    if (run && this.sessionId) {
+      // The client learns its turn ended (interrupted) before the stream does.
+      this.send({ type: 'turn_completed', id: run.frameId, sessionId: this.sessionId, turnId: run.turnId ?? '', status: 'interrupted', usage: run.usage });
+    }
     this.send({ type: 'terminate', reason });
     this.stopTurn();
     this.end();
