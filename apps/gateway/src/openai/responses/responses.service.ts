@@ -35,6 +35,9 @@ import {
 import { asChatMessages, inputChars, normalizeInput } from './responses.input';
 import { type InputItem, newResponseId, ResponsesStore, type StoredResponse } from './responses.store';
 
+/** Stored response threads kept loaded per tenant; older ones are unloaded (a continuation resumes them). */
+const MAX_LOADED_THREADS = 64;
+
 /** Threads whose newest turn is remembered (the least recently used are asked of codex again). */
 const MAX_REMEMBERED_HEADS = 10_000;
 
@@ -129,6 +132,8 @@ export class ResponsesService implements BeforeApplicationShutdown {
    * threads are not exposed by id, so only this service adds turns to them; after a restart codex is asked.
    */
   private readonly heads = new Map<string, string>();
+  /** Per tenant, the stored response threads left loaded in codex, least recently used first. */
+  private readonly loadedThreads = new Map<string, Set<string>>();
 
   constructor(
     private readonly appServer: AppServerTransport,
@@ -324,6 +329,7 @@ export class ResponsesService implements BeforeApplicationShutdown {
     // response of its chain (unloading and resuming it every time costs a thread/resume per response);
     // the tenant's idle codex process is stopped after IDLE_TIMEOUT_SECONDS anyway.
     if (!live.store) void this.appServer.releaseThread(live.tenant, live.record.threadId).catch(() => undefined);
+    else this.keepLoaded(live.tenant, live.record.threadId);
     if (live.store && !live.deleted) this.persist(live, true);
     void live.persisted.finally(() => {
       if (this.live.get(key) === live) this.live.delete(key);
@@ -416,6 +422,20 @@ export class ResponsesService implements BeforeApplicationShutdown {
       if (this.threadLocks.get(key) === settled) this.threadLocks.delete(key);
     });
     return result;
+  }
+
+  /** Stored threads stay loaded for their next response, at most {@link MAX_LOADED_THREADS} per tenant. */
+  private keepLoaded(tenant: string, threadId: string): void {
+    let loaded = this.loadedThreads.get(tenant);
+    if (!loaded) this.loadedThreads.set(tenant, (loaded = new Set()));
+    loaded.delete(threadId);
+    loaded.add(threadId);
+    for (const oldest of loaded) {
+      if (loaded.size <= MAX_LOADED_THREADS) break;
+      if (this.claimed.has(this.key(tenant, oldest))) continue;
+      loaded.delete(oldest);
+      void this.appServer.releaseThread(tenant, oldest).catch(() => undefined);
+    }
   }
 
   private rememberHead(threadKey: string, turnId: string): void {
