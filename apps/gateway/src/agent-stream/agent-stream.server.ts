@@ -20,7 +20,7 @@ import {
 } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { AppServerTransport } from '@app/codex-transport';
-import { Authenticator } from '../common/auth/authenticator';
+import { Authenticator, credentialsOf } from '../common/auth/authenticator';
 import { WorkspacePolicy } from '../common/workspace/workspace-policy';
 import { ConfigurationError } from '../config/environment';
 import { MetricsService } from '../metrics/metrics.service';
@@ -144,14 +144,7 @@ export class AgentStreamServer implements OnApplicationBootstrap, BeforeApplicat
     }
     let tenant: string;
     try {
-      const authorization = headers.authorization;
-      const match = authorization ? /^Bearer\s+(\S+)\s*$/i.exec(authorization) : null;
-      const apiKey = headers['x-api-key'];
-      const userId = headers['x-user-id'];
-      tenant = await this.authenticator.tenantOf({
-        token: match?.[1] ?? (typeof apiKey === 'string' ? apiKey : null),
-        userOverride: typeof userId === 'string' ? userId : null,
-      });
+      tenant = await this.authenticator.tenantOf(credentialsOf(headers));
     } catch (error) {
       const status = error instanceof HttpException ? error.getStatus() : 500;
       const message = error instanceof HttpException ? error.message : 'Internal server error';

@@ -2,7 +2,7 @@ import { type CanActivate, type ExecutionContext, Injectable, SetMetadata } from
 import { ConfigService } from '@nestjs/config';
 import { Reflector } from '@nestjs/core';
 import { type ContextRequest, contextOf } from '../request-context/request-context';
-import { Authenticator } from './authenticator';
+import { Authenticator, credentialsOf } from './authenticator';
 
 export const IS_PUBLIC = 'codex-gateway:public';
 /** Marks a route that never needs credentials (probes, status). */
@@ -10,18 +10,6 @@ export const Public = () => SetMetadata(IS_PUBLIC, true);
 export const IS_PUBLIC_WHEN = 'codex-gateway:public-when';
 /** Marks a route that needs no credentials when this boolean configuration value is true. */
 export const PublicWhen = (configPath: string) => SetMetadata(IS_PUBLIC_WHEN, configPath);
-
-/** Reads the bearer token (`Authorization: Bearer …`, or `X-API-Key`). */
-export function bearerToken(req: ContextRequest): string | null {
-  const header = req.header('authorization');
-  const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-  return match?.[1] ?? req.header('x-api-key') ?? null;
-}
-
-function userOverride(req: ContextRequest): string | null {
-  const query = req.query?.user_id;
-  return req.header('x-user-id') ?? (typeof query === 'string' ? query : null);
-}
 
 /**
  * Authenticates every route not marked {@link Public} (see {@link Authenticator}) and puts the caller's
@@ -42,7 +30,7 @@ export class AuthGuard implements CanActivate {
     const publicWhen = this.reflector.getAllAndOverride<string | undefined>(IS_PUBLIC_WHEN, targets);
     if (publicWhen && this.config.get<boolean>(publicWhen) === true) return true;
     const req = context.switchToHttp().getRequest<ContextRequest>();
-    contextOf(req).tenant = await this.authenticator.tenantOf({ token: bearerToken(req), userOverride: userOverride(req) });
+    contextOf(req).tenant = await this.authenticator.tenantOf(credentialsOf(req.headers, req.query?.user_id));
     return true;
   }
 }

@@ -14,6 +14,26 @@ export const INTROSPECTION_CACHE_CEILING_MS = 30_000;
 
 const TENANT_OVERRIDE = /^[A-Za-z0-9@._:+-]{1,128}$/;
 
+type Headers = Record<string, string | string[] | undefined>;
+
+const header = (headers: Headers, name: string): string | null => {
+  const value = headers[name];
+  return typeof value === 'string' ? value : null;
+};
+
+/**
+ * The credentials in a request's headers, the same way on every listener: the bearer token
+ * (`Authorization: Bearer …`, or `X-API-Key`) and the `X-User-Id` override (or `userIdParam`, a query parameter).
+ */
+export function credentialsOf(headers: Headers, userIdParam?: unknown): Credentials {
+  const authorization = header(headers, 'authorization');
+  const bearer = authorization ? /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1] : undefined;
+  return {
+    token: bearer ?? header(headers, 'x-api-key'),
+    userOverride: header(headers, 'x-user-id') ?? (typeof userIdParam === 'string' ? userIdParam : null),
+  };
+}
+
 /** What a request carries that may identify its caller. */
 export interface Credentials {
   token: string | null;
