@@ -1,9 +1,9 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { tenantDirName } from '@app/codex-transport';
+import { readJsonFile, writeJsonFile } from '../common/storage/owner-only-file';
 import { tenancyConfig } from '../config/gateway.config';
 
 interface SessionRecord {
@@ -22,21 +22,12 @@ export class AgentSessionsStore {
   constructor(@Inject(tenancyConfig.KEY) private readonly tenancy: ConfigType<typeof tenancyConfig>) {}
 
   async threadOf(tenant: string, sessionId: string): Promise<string | null> {
-    try {
-      const record = JSON.parse(await readFile(this.file(tenant, sessionId), 'utf8')) as SessionRecord;
-      return record.sessionId === sessionId ? record.threadId : null;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw error;
-    }
+    const record = await readJsonFile<SessionRecord>(this.file(tenant, sessionId));
+    return record?.sessionId === sessionId ? record.threadId : null;
   }
 
-  async save(tenant: string, sessionId: string, threadId: string): Promise<void> {
-    const file = this.file(tenant, sessionId);
-    await mkdir(join(file, '..'), { recursive: true, mode: 0o700 });
-    const temporary = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-    await writeFile(temporary, JSON.stringify({ sessionId, threadId, createdAt: Date.now() } satisfies SessionRecord), { mode: 0o600 });
-    await rename(temporary, file);
+  save(tenant: string, sessionId: string, threadId: string): Promise<void> {
+    return writeJsonFile(this.file(tenant, sessionId), { sessionId, threadId, createdAt: Date.now() } satisfies SessionRecord);
   }
 
   private file(tenant: string, sessionId: string): string {

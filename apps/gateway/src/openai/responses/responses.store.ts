@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { tenantDirName } from '@app/codex-transport';
+import { readJsonFile, writeJsonFile } from '../../common/storage/owner-only-file';
 import { tenancyConfig } from '../../config/gateway.config';
 import type { ResponseObject, ResponseStreamEvent } from './response-builder';
 
@@ -74,20 +75,10 @@ export class ResponsesStore {
 
   private async read<T>(tenant: string, id: string, file: string): Promise<T | null> {
     if (!RESPONSE_ID.test(id)) return null;
-    try {
-      return JSON.parse(await readFile(join(this.dir(tenant), file), 'utf8')) as T;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw error;
-    }
+    return readJsonFile<T>(join(this.dir(tenant), file));
   }
 
-  private async write(tenant: string, file: string, value: unknown): Promise<void> {
-    const dir = this.dir(tenant);
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    const target = join(dir, file);
-    const temporary = `${target}.${randomBytes(6).toString('hex')}.tmp`;
-    await writeFile(temporary, JSON.stringify(value), { mode: 0o600 });
-    await rename(temporary, target);
+  private write(tenant: string, file: string, value: unknown): Promise<void> {
+    return writeJsonFile(join(this.dir(tenant), file), value);
   }
 }
