@@ -5,7 +5,7 @@ import { concatMap, lastValueFrom, toArray } from 'rxjs';
 import type { CodexEvent } from '@app/codex-transport';
 import { SkipThrottle } from '@nestjs/throttler';
 import { Public } from '../common/auth/auth.guard';
-import { mapCodexError } from '../common/filters/codex-error-status';
+import { mapTurnError } from '../common/filters/codex-error-status';
 import { Ctx, type RequestContext } from '../common/request-context/request-context';
 import { untilClientGone } from '../common/sse/client-gone';
 import { type SseMessage, writeSse } from '../common/sse/sse-writer';
@@ -66,7 +66,7 @@ export class ChatController {
     if (res.destroyed || res.writableEnded) return;
     const turn = foldTurn(threadId, events);
     if (turn.status === 'failed' && turn.error) {
-      const mapped = mapCodexError({ code: turn.error.code ?? 'PROVIDER_ERROR', message: turn.error.message } as never);
+      const mapped = mapTurnError(turn.error);
       res.status(mapped.status).json({ statusCode: mapped.status, message: mapped.message, error: 'Turn failed', thread_id: threadId });
       return;
     }

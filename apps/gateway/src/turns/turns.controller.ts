@@ -3,7 +3,7 @@ import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagg
 import type { Request, Response } from 'express';
 import { lastValueFrom, map, toArray } from 'rxjs';
 import type { CodexEvent } from '@app/codex-transport';
-import { mapCodexError } from '../common/filters/codex-error-status';
+import { mapTurnError } from '../common/filters/codex-error-status';
 import { Ctx, type RequestContext } from '../common/request-context/request-context';
 import { untilClientGone } from '../common/sse/client-gone';
 import { wantsEventStream, writeSse } from '../common/sse/sse-writer';
@@ -54,7 +54,7 @@ export class TurnsController {
     if (res.destroyed || res.writableEnded) return; // the client left; its turn was interrupted
     const turn = foldTurn(dto.threadId, events);
     if (turn.status === 'failed' && turn.error) {
-      const mapped = mapCodexError({ code: turn.error.code ?? 'PROVIDER_ERROR', message: turn.error.message } as never);
+      const mapped = mapTurnError(turn.error);
       res.status(mapped.status).json({
         statusCode: mapped.status,
         message: mapped.message,

@@ -28,6 +28,11 @@ const STATUS: Record<CodexErrorCode, { status: number; retryAfter?: number; publ
   [CodexErrorCode.REQUEST_TIMEOUT]: { status: HttpStatus.GATEWAY_TIMEOUT, publicMessage: 'codex did not answer in time' },
 };
 
+/** The same for a failed turn's error (its code as codex-transport reports it; provider failure when absent). */
+export function mapTurnError(error: { code?: string | null; message: string }): MappedError {
+  return mapCodexError({ code: (error.code ?? CodexErrorCode.PROVIDER_ERROR) as CodexErrorCode, message: error.message });
+}
+
 /** The HTTP status, Retry-After and client-safe message for a transport error. */
 export function mapCodexError(error: Pick<CodexTransportError, 'code' | 'message'>): MappedError {
   const entry = STATUS[error.code as CodexErrorCode] ?? { status: HttpStatus.BAD_GATEWAY, publicMessage: 'codex failed' };
