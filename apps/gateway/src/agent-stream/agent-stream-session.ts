@@ -57,6 +57,7 @@ export class AgentStreamSession {
   private ended = false;
   private closed = false;
   private heartbeat: NodeJS.Timeout | null = null;
+  private corked = false;
   private readonly releaseHold: () => void;
 
   constructor(
@@ -428,6 +429,15 @@ export class AgentStreamSession {
 
   private send(frame: ServerFrame): void {
     if (this.closed || this.ended || this.stream.destroyed || this.stream.writableEnded) return;
+    // The frames of one tick (codex often sends several lines at once) leave together.
+    if (!this.corked) {
+      this.corked = true;
+      this.stream.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.stream.uncork();
+      });
+    }
     this.stream.write(encodeFrame(this.framing, frame));
     this.armHeartbeat();
   }
@@ -444,9 +454,13 @@ export class AgentStreamSession {
     if (!this.stream.writableEnded) this.stream.end();
   }
 
+  /** (Re)starts the silence timer; one timer per session, refreshed rather than replaced. */
   private armHeartbeat(): void {
-    if (this.heartbeat) clearTimeout(this.heartbeat);
     if (this.closed) return;
+    if (this.heartbeat) {
+      this.heartbeat.refresh();
+      return;
+    }
     this.heartbeat = setTimeout(() => this.send({ type: 'heartbeat', timestamp: Date.now() }), HEARTBEAT_MS);
     this.heartbeat.unref();
   }

@@ -8,7 +8,11 @@ import { type SseMessage, writeSse } from './sse-writer';
 async function serve(source: () => Observable<SseMessage>, options: Parameters<typeof writeSse>[2] = {}) {
   const app = express();
   const outcomes: Array<'done' | Error> = [];
+  /** The chunks given to `res.write`, in order. */
+  const writes: string[] = [];
   app.get('/s', (_req, res) => {
+    const write = res.write.bind(res) as (chunk: string) => boolean;
+    res.write = ((chunk: string) => (writes.push(String(chunk)), write(chunk))) as typeof res.write;
     writeSse(res, source(), options).then(
       () => outcomes.push('done'),
       (error: Error) => {
@@ -20,7 +24,7 @@ async function serve(source: () => Observable<SseMessage>, options: Parameters<t
   const server: Server = createServer(app);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/s`;
-  return { server, url, outcomes };
+  return { server, url, outcomes, writes };
 }
 
 function read(url: string, stopWhen?: (raw: string) => boolean): Promise<{ status: number; raw: string }> {
@@ -61,6 +65,24 @@ describe('writeSse', () => {
     expect(status).toBe(200);
     expect(raw).toBe('event: a\ndata: {"x":1}\n\ndata: line1\ndata: line2\n\ndata: [DONE]\n\n');
     expect(s.outcomes).toEqual(['done']);
+  });
+
+  it('sends the events of one tick in one write, and later events in the next', async () => {
+    const s = await serve(
+      () =>
+        new Observable<SseMessage>((sub) => {
+          sub.next({ event: 'a', data: 1 });
+          sub.next({ event: 'b', data: 2 });
+          setTimeout(() => {
+            sub.next({ event: 'c', data: 3 });
+            sub.complete();
+          }, 20);
+        }),
+    );
+    servers.push(s.server);
+    const { raw } = await read(s.url);
+    expect(raw).toBe('event: a\ndata: 1\n\nevent: b\ndata: 2\n\nevent: c\ndata: 3\n\n');
+    expect(s.writes).toEqual(['event: a\ndata: 1\n\nevent: b\ndata: 2\n\n', 'event: c\ndata: 3\n\n']);
   });
 
   it('sends keepalive comments during silence', async () => {

@@ -46,7 +46,9 @@ function frame(message: SseMessage): string {
 export function writeSse(res: Response, source: Observable<SseMessage>, options: SseOptions = {}): Promise<void> {
   const keepaliveMs = options.keepaliveMs ?? DEFAULT_KEEPALIVE_MS;
   return new Promise<void>((resolve, reject) => {
-    const queue: string[] = [];
+    // Events of one tick (codex often sends several lines at once) leave in one write.
+    let pending = '';
+    let scheduled = false;
     let waitingForDrain = false;
     let ending = false;
     let finished = false;
@@ -67,13 +69,17 @@ export function writeSse(res: Response, source: Observable<SseMessage>, options:
       res.flushHeaders();
       res.socket?.setNoDelay(true);
     };
+    /** (Re)starts the silence timer; one timer per stream, refreshed rather than replaced. */
     const armKeepalive = () => {
-      if (keepalive) clearTimeout(keepalive);
       if (finished || keepaliveMs <= 0) return;
-      keepalive = setTimeout(() => {
+      if (keepalive) {
+        keepalive.refresh();
+        return;
+      }
+      keepalive = setTimeout(function fire() {
         openHeaders();
         push(': keepalive\n\n');
-        armKeepalive();
+        keepalive?.refresh();
       }, keepaliveMs);
       keepalive.unref();
     };
@@ -88,27 +94,33 @@ export function writeSse(res: Response, source: Observable<SseMessage>, options:
       else reject(error);
     };
     const flush = () => {
+      scheduled = false;
       waitingForDrain = false;
-      while (queue.length > 0 && !waitingForDrain) {
-        if (!res.write(queue.shift()!)) waitingForDrain = true;
+      if (finished || res.writableEnded) return;
+      if (pending) {
+        const chunk = pending;
+        pending = '';
+        if (!res.write(chunk)) waitingForDrain = true;
       }
-      if (!waitingForDrain && queue.length === 0 && ending) {
+      if (!waitingForDrain && ending) {
         res.end();
         finish();
       }
+    };
+    const schedule = () => {
+      if (scheduled || waitingForDrain) return;
+      scheduled = true;
+      process.nextTick(flush);
     };
     const push = (chunk: string) => {
       if (finished || res.writableEnded) return;
-      queue.push(chunk);
-      if (!waitingForDrain) flush();
+      pending += chunk;
+      schedule();
     };
     const end = () => {
       ending = true;
-      if (options.terminator) push(options.terminator);
-      if (!waitingForDrain && queue.length === 0 && !res.writableEnded) {
-        res.end();
-        finish();
-      }
+      if (options.terminator) pending += options.terminator;
+      schedule();
     };
     const onClose = () => {
       if (finished) return;
