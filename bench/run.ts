@@ -15,7 +15,7 @@ import { join, resolve } from 'node:path';
 import { AppServerTransport, resolveCodexBinary, writeCodexHome } from '@app/codex-transport';
 import { OfflineProvider } from '@app/offline-provider';
 import { DirectAppServer } from './direct-client';
-import { cpuMs, distribution, type Distribution, pidsWithEnv, rssMb, sumRssMb } from './stats';
+import { cpuTimes, distribution, type Distribution, machineBusyMs, pidsWithEnv, quiesce, rssMb, sumRssMb, treeCpuMs } from './stats';
 import {
   agentStreamSurface,
   chatCompletionsSurface,
@@ -35,6 +35,10 @@ const MAIN = join(ROOT, 'dist/apps/gateway/apps/gateway/src/main.js');
 
 interface Options {
   quick: boolean;
+  /** Only these configurations (keys of FULL_CONFIGS: 1, 8, 32, 8x4). */
+  configs: string[] | null;
+  /** Only surfaces whose name matches (the direct limits are always measured). */
+  only: RegExp | null;
   deltas: number;
   words: number;
   delay: number;
@@ -42,7 +46,7 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { quick: false, deltas: 20, words: 60, delay: 2, out: join(ROOT, 'bench/results') };
+  const o: Options = { quick: false, configs: null, only: null, deltas: 20, words: 60, delay: 2, out: join(ROOT, 'bench/results') };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') o.quick = true;
@@ -50,6 +54,8 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--words') o.words = Number(argv[++i]);
     else if (a === '--delay') o.delay = Number(argv[++i]);
     else if (a === '--out') o.out = resolve(argv[++i]);
+    else if (a === '--configs') o.configs = argv[++i].split(',');
+    else if (a === '--only') o.only = new RegExp(argv[++i], 'i');
     else throw new Error(`unknown argument ${a}`);
   }
   return o;
@@ -59,8 +65,22 @@ interface Config {
   label: string;
   tenants: number;
   perTenant: number;
-  turns: number;
+  /** Rounds over all surfaces, and turns per worker in each. */
+  rounds: number;
+  perWorker: number;
+  key: string;
 }
+
+const FULL_CONFIGS: Config[] = [
+  { key: '1', label: '1 tenant', tenants: 1, perTenant: 1, rounds: 6, perWorker: 5 },
+  { key: '8', label: '1 tenant', tenants: 1, perTenant: 8, rounds: 3, perWorker: 2 },
+  { key: '32', label: '1 tenant', tenants: 1, perTenant: 32, rounds: 3, perWorker: 1 },
+  { key: '8x4', label: '8 tenants × 4', tenants: 8, perTenant: 4, rounds: 3, perWorker: 1 },
+];
+const QUICK_CONFIGS: Config[] = [
+  { key: '1', label: '1 tenant', tenants: 1, perTenant: 1, rounds: 3, perWorker: 4 },
+  { key: '8', label: '1 tenant', tenants: 1, perTenant: 8, rounds: 2, perWorker: 1 },
+];
 
 export interface Row {
   surface: string;
@@ -73,66 +93,122 @@ export interface Row {
   latencyMs: Distribution;
   turnsPerSecond: number;
   gatewayCpuMsPerTurn: number | null;
+  codexCpuMsPerTurn: number;
+  /** All CPU time spent on the machine during the surface's rounds (codex, gateway, bench client, provider). */
+  machineCpuMsPerTurn: number;
   gatewayRssMb: number | null;
   codexRssMb: number;
+  roundTurnsPerSecond: number[];
   ratio?: { ttftP50: number; latencyP50: number; throughput: number };
 }
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
-/** Runs `turns` turns spread over workers (tenants x perTenant), each worker sequential. */
 interface Sample {
+  /** The gateway's own CPU ms (null when it has no process of its own). */
   cpu: number | null;
   rss: number | null;
+  /** CPU ms of the codex processes serving the surface, with the children they reaped. */
+  codexCpu: number;
   codexRss: number;
 }
 
-async function measure(surface: Surface, config: Config, prompt: string, sample: () => Sample): Promise<Row> {
-  resetConnections();
-  const workers: Array<{ tenant: string; state: unknown }> = [];
-  for (let t = 0; t < config.tenants; t++) {
-    for (let w = 0; w < config.perTenant; w++) {
-      const tenant = `bench-${t}`;
-      workers.push({ tenant, state: await surface.prepare(tenant) });
-    }
-  }
-  // One warm-up turn per worker (loads the thread, opens the connection), not counted; at high
-  // concurrency the workers' first wave is measured as it comes (a warm-up wave would double the run).
-  if (workers.length <= 8) await Promise.all(workers.map((w) => surface.turn(w.state, prompt).catch(() => undefined)));
-  const timings: TurnTiming[] = [];
-  let errors = 0;
-  const perWorker = Math.ceil(config.turns / workers.length);
-  const before = sample();
-  const started = performance.now();
+interface Entry {
+  surface: Surface;
+  sample: () => Sample;
+}
+
+/** What one surface accumulates over the rounds of a configuration. */
+interface Tally {
+  workers: Array<{ tenant: string; state: unknown }>;
+  timings: TurnTiming[];
+  errors: number;
+  seconds: number;
+  cpuMs: number | null;
+  codexCpuMs: number;
+  machineCpuMs: number;
+  /** Turns per second of each round, for the paired throughput ratio. */
+  roundTps: number[];
+  last: Sample | null;
+}
+
+async function runTurns(entry: Entry, tally: Tally, perWorker: number, prompt: string): Promise<void> {
   await Promise.all(
-    workers.map(async (w) => {
+    tally.workers.map(async (w) => {
       for (let i = 0; i < perWorker; i++) {
         try {
-          timings.push(await surface.turn(w.state, prompt));
+          tally.timings.push(await entry.surface.turn(w.state, prompt));
         } catch (error) {
-          errors++;
-          if (errors <= 3) log(`  ${surface.name}: ${(error as Error).message}`);
+          tally.errors++;
+          if (tally.errors <= 3) log(`  ${entry.surface.name}: ${(error as Error).message}`);
         }
       }
     }),
   );
-  const seconds = (performance.now() - started) / 1000;
-  const after = sample();
-  for (const w of workers) await surface.release?.(w.state);
-  return {
-    surface: surface.name,
-    note: surface.note,
-    config: config.label,
-    concurrency: workers.length,
-    turns: timings.length,
-    errors,
-    ttftMs: distribution(timings.map((t) => t.ttftMs)),
-    latencyMs: distribution(timings.map((t) => t.latencyMs)),
-    turnsPerSecond: timings.length / seconds,
-    gatewayCpuMsPerTurn: before.cpu !== null && after.cpu !== null ? (after.cpu - before.cpu) / Math.max(1, timings.length) : null,
-    gatewayRssMb: after.rss,
-    codexRssMb: after.codexRss,
-  };
+}
+
+/**
+ * Measures every surface at one configuration, interleaved: each surface gets its workers (threads,
+ * streams) and one warm-up turn per worker, then `rounds` rounds in which every surface in turn runs
+ * `perWorker` turns on each worker, the order rotating from round to round. Whatever drifts during
+ * the run (loaded threads, caches, the machine) then weighs on every surface alike.
+ */
+async function measureConfig(entries: Entry[], config: Config, prompt: string): Promise<Row[]> {
+  resetConnections();
+  const tallies: Tally[] = [];
+  for (const entry of entries) {
+    const tenants = Array.from({ length: config.tenants * config.perTenant }, (_, i) => `bench-${Math.floor(i / config.perTenant)}`);
+    const workers = await Promise.all(tenants.map(async (tenant) => ({ tenant, state: await entry.surface.prepare(tenant) })));
+    const tally: Tally = { workers, timings: [], errors: 0, seconds: 0, cpuMs: 0, codexCpuMs: 0, machineCpuMs: 0, roundTps: [], last: null };
+    // Not counted: loads the thread, opens the connection, lets codex finish the new thread's setup.
+    await Promise.all(workers.map((w) => entry.surface.turn(w.state, prompt).catch(() => undefined)));
+    tallies.push(tally);
+  }
+  let quietMs = 0;
+  for (let round = 0; round < config.rounds; round++) {
+    for (let k = 0; k < entries.length; k++) {
+      const i = (k + round) % entries.length;
+      const tally = tallies[i];
+      quietMs += await quiesce();
+      const before = entries[i].sample();
+      const machineBefore = machineBusyMs();
+      const started = performance.now();
+      const done = tally.timings.length;
+      await runTurns(entries[i], tally, config.perWorker, prompt);
+      const seconds = (performance.now() - started) / 1000;
+      tally.seconds += seconds;
+      tally.roundTps.push((tally.timings.length - done) / seconds);
+      const after = entries[i].sample();
+      tally.cpuMs = tally.cpuMs !== null && before.cpu !== null && after.cpu !== null ? tally.cpuMs + (after.cpu - before.cpu) : null;
+      tally.codexCpuMs += after.codexCpu - before.codexCpu;
+      tally.machineCpuMs += machineBusyMs() - machineBefore;
+      tally.last = after;
+    }
+  }
+  log(`    waited ${(quietMs / 1000).toFixed(1)} s in all for the machine to be quiet before each batch`);
+  const rows: Row[] = [];
+  for (const [i, { surface }] of entries.entries()) {
+    const t = tallies[i];
+    for (const w of t.workers) await surface.release?.(w.state);
+    rows.push({
+      surface: surface.name,
+      note: surface.note,
+      config: config.label,
+      concurrency: t.workers.length,
+      turns: t.timings.length,
+      errors: t.errors,
+      ttftMs: distribution(t.timings.map((x) => x.ttftMs)),
+      latencyMs: distribution(t.timings.map((x) => x.latencyMs)),
+      turnsPerSecond: t.timings.length / t.seconds,
+      gatewayCpuMsPerTurn: t.cpuMs === null ? null : t.cpuMs / Math.max(1, t.timings.length),
+      codexCpuMsPerTurn: t.codexCpuMs / Math.max(1, t.timings.length),
+      machineCpuMsPerTurn: t.machineCpuMs / Math.max(1, t.timings.length),
+      gatewayRssMb: t.last?.rss ?? null,
+      codexRssMb: t.last?.codexRss ?? 0,
+      roundTurnsPerSecond: t.roundTps,
+    });
+  }
+  return rows;
 }
 
 interface GatewayProcess {
@@ -143,10 +219,10 @@ interface GatewayProcess {
   readyMs: number;
 }
 
-async function startGateway(dataDir: string, providerUrl: string, extra: Record<string, string> = {}): Promise<GatewayProcess> {
+async function startGateway(dataDir: string, providerUrl: string, home: string, extra: Record<string, string> = {}): Promise<GatewayProcess> {
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
-    HOME: process.env.HOME,
+    HOME: home,
     HOST: '127.0.0.1',
     PORT: '0',
     CODEX_H2_PORT: '0',
@@ -234,13 +310,27 @@ async function streamCapacity(g: GatewayProcess, count: number, holdMs: number) 
   };
 }
 
+/**
+ * Throughput relative to the limit: the median over rounds of the ratio within each round (a surface and
+ * the limit run seconds apart in the same round, so slow drifts of the machine cancel), or the ratio of
+ * the totals when the two were not measured in the same rounds.
+ */
+function pairedThroughputRatio(row: Row, limit: Row): number {
+  const a = row.roundTurnsPerSecond;
+  const b = limit.roundTurnsPerSecond;
+  if (a.length !== b.length || a.length === 0) return row.turnsPerSecond / limit.turnsPerSecond;
+  const ratios = a.map((x, i) => x / b[i]).sort((x, y) => x - y);
+  const mid = ratios.length >> 1;
+  return ratios.length % 2 ? ratios[mid] : (ratios[mid - 1] + ratios[mid]) / 2;
+}
+
 function fmt(n: number | null | undefined, digits = 1): string {
   return n === null || n === undefined || Number.isNaN(n) ? '—' : n.toFixed(digits);
 }
 
 function table(rows: Row[]): string {
   const head =
-    '| surface | config | conc. | turns | TTFT p50/p95/p99 ms | latency p50/p95/p99 ms | turns/s | × limit (TTFT p50 / latency p50 / turns/s) | gateway CPU ms/turn | gateway RSS MB | codex RSS MB |\n|---|---|---|---|---|---|---|---|---|---|---|';
+    '| surface | config | conc. | turns | TTFT p50/p95/p99 ms | latency p50/p95/p99 ms | turns/s | × limit (TTFT p50 / latency p50 / turns/s) | CPU ms/turn: gateway / codex / machine | gateway RSS MB | codex RSS MB |\n|---|---|---|---|---|---|---|---|---|---|---|';
   const lines = rows.map((r) =>
     [
       r.surface,
@@ -251,7 +341,7 @@ function table(rows: Row[]): string {
       `${fmt(r.latencyMs.p50)} / ${fmt(r.latencyMs.p95)} / ${fmt(r.latencyMs.p99)}`,
       fmt(r.turnsPerSecond),
       r.ratio ? `${fmt(r.ratio.ttftP50, 2)} / ${fmt(r.ratio.latencyP50, 2)} / ${fmt(r.ratio.throughput, 2)}` : '—',
-      fmt(r.gatewayCpuMsPerTurn),
+      `${fmt(r.gatewayCpuMsPerTurn)} / ${fmt(r.codexCpuMsPerTurn)} / ${fmt(r.machineCpuMsPerTurn, 0)}`,
       fmt(r.gatewayRssMb, 0),
       fmt(r.codexRssMb, 0),
     ].join(' | '),
@@ -262,23 +352,18 @@ function table(rows: Row[]): string {
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   const prompt = `[[words: ${o.words}]] [[deltas: ${o.deltas}]] [[delay: ${o.delay}]] bench`;
-  const configs: Config[] = o.quick
-    ? [
-        { label: '1 tenant', tenants: 1, perTenant: 1, turns: 8 },
-        { label: '1 tenant', tenants: 1, perTenant: 8, turns: 16 },
-      ]
-    : [
-        { label: '1 tenant', tenants: 1, perTenant: 1, turns: 20 },
-        { label: '1 tenant', tenants: 1, perTenant: 8, turns: 24 },
-        { label: '1 tenant', tenants: 1, perTenant: 32, turns: 32 },
-        { label: '8 tenants × 4', tenants: 8, perTenant: 4, turns: 32 },
-      ];
+  const configs = (o.quick ? QUICK_CONFIGS : FULL_CONFIGS).filter((c) => !o.configs || o.configs.includes(c.key));
   const work = mkdtempSync(join(ROOT, '.bench-data-'));
   const provider = new OfflineProvider();
   await provider.start();
   const binary = resolveCodexBinary();
   log(`bench: prompt ${JSON.stringify(prompt)}, ${o.quick ? 'quick' : 'full'} run, data under ${work}`);
 
+  // Every codex runs under an empty HOME, as in the container image: codex runs the user's login shell
+  // profile when it sets up a new thread, and a heavy profile on the machine running the bench (version
+  // managers and the like) would otherwise be measured as part of codex.
+  const shellHome = join(work, 'home');
+  mkdirSync(shellHome, { recursive: true });
   const rows: Row[] = [];
   const children: Array<() => Promise<void>> = [];
   try {
@@ -297,7 +382,7 @@ async function main(): Promise<void> {
       });
       mkdirSync(join(directDir, 'workspace'), { recursive: true });
       const started = performance.now();
-      const server = new DirectAppServer(binary.path, { PATH: [...binary.extraPath, process.env.PATH].join(':'), HOME: process.env.HOME, CODEX_HOME: home, RUST_LOG: 'warn' }, join(directDir, 'workspace'));
+      const server = new DirectAppServer(binary.path, { PATH: [...binary.extraPath, process.env.PATH].join(':'), HOME: shellHome, CODEX_HOME: home, RUST_LOG: 'warn' }, join(directDir, 'workspace'));
       await server.initialize();
       coldStarts.push(performance.now() - started);
       servers.set(`bench-${t}`, server);
@@ -305,7 +390,8 @@ async function main(): Promise<void> {
     }
     const direct = directSurface(servers, join(directDir, 'workspace'));
     const directNewThread = directNewThreadSurface(servers, join(directDir, 'workspace'));
-    const directSample = () => ({ cpu: null, rss: null, codexRss: sumRssMb([...servers.values()].map((s) => s.pid)) });
+    const directPids = () => [...servers.values()].map((s) => s.pid);
+    const directSample = () => ({ cpu: null, rss: null, codexCpu: treeCpuMs(directPids()), codexRss: sumRssMb(directPids()) });
 
     // 2. The transport in-process.
     const transportDir = join(work, 'transport');
@@ -319,7 +405,7 @@ async function main(): Promise<void> {
       provider: { id: 'bench', name: 'bench', baseUrl: provider.baseUrl, requestMaxRetries: 0, streamMaxRetries: 0 },
       sandbox: 'read-only',
       approvalPolicy: 'never',
-      env: { PATH: process.env.PATH, HOME: process.env.HOME },
+      env: { PATH: process.env.PATH, HOME: shellHome },
       approvalTimeoutMs: 60_000,
       turnTimeoutMs: 120_000,
       maxSessions: 16,
@@ -329,42 +415,50 @@ async function main(): Promise<void> {
     });
     children.push(() => transport.shutdown());
     const inProcess = transportSurface(transport);
-    const transportSample = () => ({ cpu: (process.cpuUsage().user + process.cpuUsage().system) / 1000, rss: null, codexRss: sumRssMb(pidsWithEnv(transportDir)) });
+    // Its CPU is not reported: it shares the bench process with the clients and the offline provider.
+    const transportSample = () => {
+      const pids = pidsWithEnv(transportDir);
+      return { cpu: null, rss: null, codexCpu: treeCpuMs(pids), codexRss: sumRssMb(pids) };
+    };
 
     // 3. The production gateway process.
-    const gw = await startGateway(join(work, 'gateway'), provider.baseUrl);
+    const gw = await startGateway(join(work, 'gateway'), provider.baseUrl, shellHome);
     children.push(() => stopGateway(gw));
-    const gwSample = () => ({ cpu: cpuMs(gw.child.pid!), rss: rssMb(gw.child.pid!), codexRss: sumRssMb(pidsWithEnv(gw.dataDir)) });
+    // The gateway's own environment names its data directory too: its codex children are the others.
+    const gwSample = () => {
+      const pids = pidsWithEnv(gw.dataDir).filter((pid) => pid !== gw.child.pid);
+      return { cpu: cpuTimes(gw.child.pid!).self, rss: rssMb(gw.child.pid!), codexCpu: treeCpuMs(pids), codexRss: sumRssMb(pids) };
+    };
     const agent = agentStreamSurface(gw.h2Url);
     children.push(async () => agent.close());
-    const surfaces: Array<[Surface, () => Sample]> = [
-      [direct, directSample],
-      [directNewThread, directSample],
-      [inProcess, transportSample],
-      [restSurface(gw.url), gwSample],
-      [chatCompletionsSurface(gw.url), gwSample],
-      [responsesSurface(gw.url), gwSample],
-      [chatSurface(gw.url), gwSample],
-      [agent, gwSample],
-    ];
+    const entries: Entry[] = [
+      { surface: direct, sample: directSample },
+      { surface: directNewThread, sample: directSample },
+      { surface: inProcess, sample: transportSample },
+      { surface: restSurface(gw.url), sample: gwSample },
+      { surface: chatCompletionsSurface(gw.url), sample: gwSample },
+      { surface: responsesSurface(gw.url), sample: gwSample },
+      { surface: chatSurface(gw.url), sample: gwSample },
+      { surface: agent, sample: gwSample },
+    ].filter((e) => e.surface === direct || e.surface === directNewThread || !o.only || o.only.test(e.surface.name));
     for (const config of configs) {
-      for (const [surface, sample] of surfaces) {
-        log(`  ${surface.name} · ${config.label} × ${config.tenants * config.perTenant}`);
-        rows.push(await measure(surface, config, prompt, sample));
-      }
+      log(`  ${config.label} × ${config.tenants * config.perTenant}: ${config.rounds} rounds of ${config.perWorker} turn(s) per worker on ${entries.length} surfaces`);
+      rows.push(...(await measureConfig(entries, config, prompt)));
     }
 
     // 4. The exec backend (a codex process per request), for contrast.
-    const execGw = await startGateway(join(work, 'exec'), provider.baseUrl, { CODEX_BACKEND: 'exec' });
+    const execGw = await startGateway(join(work, 'exec'), provider.baseUrl, shellHome, { CODEX_BACKEND: 'exec' });
     children.push(() => stopGateway(execGw));
     const execSurface = chatCompletionsSurface(execGw.url, 'exec backend /v1/chat/completions (stream)');
     execSurface.note = 'a codex exec process per request';
     log(`  ${execSurface.name}`);
-    const execRow = await measure(execSurface, { label: '1 tenant', tenants: 1, perTenant: 1, turns: o.quick ? 3 : 6 }, prompt, () => ({
-      cpu: cpuMs(execGw.child.pid!),
-      rss: rssMb(execGw.child.pid!),
-      codexRss: sumRssMb(pidsWithEnv(execGw.dataDir)),
-    }));
+    // codex exec processes end with their request: their CPU is the gateway's reaped children's.
+    const execSample = () => {
+      const t = cpuTimes(execGw.child.pid!);
+      return { cpu: t.self, rss: rssMb(execGw.child.pid!), codexCpu: t.children, codexRss: sumRssMb(pidsWithEnv(execGw.dataDir).filter((pid) => pid !== execGw.child.pid)) };
+    };
+    const execConfig: Config = { key: 'exec', label: '1 tenant', tenants: 1, perTenant: 1, rounds: 1, perWorker: o.quick ? 3 : 6 };
+    const [execRow] = await measureConfig([{ surface: execSurface, sample: execSample }], execConfig, prompt);
     rows.push(execRow);
 
     // Ratios to the direct limit of the same configuration (for stateless surfaces: the new-thread limit).
@@ -376,10 +470,10 @@ async function main(): Promise<void> {
       row.ratio = {
         ttftP50: row.ttftMs.p50 / limit.ttftMs.p50,
         latencyP50: row.latencyMs.p50 / limit.latencyMs.p50,
-        throughput: row.turnsPerSecond / limit.turnsPerSecond,
+        throughput: pairedThroughputRatio(row, limit),
       };
     }
-    const appServerChat = rows.find((r) => r.surface === 'OpenAI /v1/chat/completions (stream)' && r.concurrency === 1)!;
+    const appServerChat = rows.find((r) => r.surface === 'OpenAI /v1/chat/completions (stream)' && r.concurrency === 1) ?? null;
 
     // 5. Stream capacity and cold start.
     log('  stream capacity');
@@ -392,7 +486,7 @@ async function main(): Promise<void> {
       options: o,
       prompt,
       rows,
-      execVsAppServer: { latencyP50Ratio: execRow.latencyMs.p50 / appServerChat.latencyMs.p50, ttftP50Ratio: execRow.ttftMs.p50 / appServerChat.ttftMs.p50 },
+      execVsAppServer: appServerChat ? { latencyP50Ratio: execRow.latencyMs.p50 / appServerChat.latencyMs.p50, ttftP50Ratio: execRow.ttftMs.p50 / appServerChat.ttftMs.p50 } : null,
       streamCapacity: capacity,
       coldStart: { gatewayReadyMs: gw.readyMs, codexInitializeMs: distribution(coldStarts).p50 },
     };
@@ -401,7 +495,7 @@ async function main(): Promise<void> {
     writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
     process.stdout.write(`${table(rows)}\n\n`);
     process.stdout.write(
-      `exec backend vs app-server, chat completion at concurrency 1: latency p50 ×${fmt(result.execVsAppServer.latencyP50Ratio, 2)}, TTFT p50 ×${fmt(result.execVsAppServer.ttftP50Ratio, 2)}\n`,
+      `exec backend vs app-server, chat completion at concurrency 1: latency p50 ×${fmt(result.execVsAppServer?.latencyP50Ratio, 2)}, TTFT p50 ×${fmt(result.execVsAppServer?.ttftP50Ratio, 2)}\n`,
     );
     process.stdout.write(
       `${capacity.streams} open streams: gateway RSS ${fmt(capacity.baselineRssMb, 0)} → ${fmt(capacity.heldRssMb, 0)} MB (${fmt(capacity.rssPerStreamKb, 0)} kB per stream); ` +

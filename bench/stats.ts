@@ -19,11 +19,26 @@ export function distribution(values: number[]): Distribution {
 
 const TICKS = 100; // USER_HZ on Linux
 
-/** CPU time (user + system) of a process in ms, from /proc. */
-export function cpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS;
+/** CPU time (user + system) of a process in ms, from /proc: its own, and that of its reaped children. */
+export function cpuTimes(pid: number): { self: number; children: number } {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return {
+      self: ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS,
+      children: ((Number(fields[13]) + Number(fields[14])) * 1000) / TICKS,
+    };
+  } catch {
+    return { self: 0, children: 0 };
+  }
+}
+
+/** CPU time of a process and its reaped children (codex's login shells and commands), in ms. */
+export function treeCpuMs(pids: number[]): number {
+  return pids.reduce((n, pid) => {
+    const t = cpuTimes(pid);
+    return n + t.self + t.children;
+  }, 0);
 }
 
 /** Resident set size of a process in MB. */
@@ -55,4 +70,36 @@ export function pidsWithEnv(marker: string): number[] {
 
 export function sumRssMb(pids: number[]): number {
   return pids.reduce((n, pid) => n + rssMb(pid), 0);
+}
+
+/** Busy and total CPU time of the whole machine so far (all CPUs), in USER_HZ ticks (from /proc/stat). */
+export function machineTicks(): { busy: number; total: number } {
+  const [, ...fields] = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/);
+  const n = fields.map(Number);
+  const idle = n[3] + (n[4] ?? 0);
+  const total = n.slice(0, 8).reduce((a, b) => a + b, 0);
+  return { busy: total - idle, total };
+}
+
+/**
+ * Waits until the machine is quiet (under `threshold` of its CPUs busy over 100 ms), at most `maxMs`:
+ * codex finishes work of its own after a burst of new threads (login shells, state writes), which would
+ * otherwise be charged to whatever is measured next.
+ */
+export async function quiesce(threshold = 0.15, maxMs = 3000): Promise<number> {
+  const started = performance.now();
+  let last = machineTicks();
+  while (performance.now() - started < maxMs) {
+    await new Promise((r) => setTimeout(r, 100));
+    const now = machineTicks();
+    const busy = (now.busy - last.busy) / Math.max(1, now.total - last.total);
+    last = now;
+    if (busy < threshold) break;
+  }
+  return performance.now() - started;
+}
+
+/** Busy CPU time of the whole machine so far, in ms. */
+export function machineBusyMs(): number {
+  return (machineTicks().busy * 1000) / TICKS;
 }
