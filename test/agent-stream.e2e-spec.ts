@@ -7,20 +7,12 @@ import { LENGTH_PREFIXED, NDJSON } from '../apps/gateway/src/agent-stream/agent-
 import { AgentStreamServer } from '../apps/gateway/src/agent-stream/agent-stream.server';
 import { startGateway, type TestGateway } from './support/gateway';
 import { type AgentStreamClient, connectH2, type Frame, openAgentStream } from './support/h2';
-import { makeDataDir } from './support/harness';
+import { makeDataDir, until } from './support/harness';
 
 const TOKEN = 'agent-stream-token';
 const REPLY = (text: string) => `Hello from the offline provider. You said: ${text}`;
 const auth = { authorization: `Bearer ${TOKEN}` };
 const OTHER_TOKEN = 'token-of-another-tenant';
-
-async function until(check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`${what} not reached in 15 s`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** Text of the agent message deltas a stream carried. */
 const deltaText = (frames: Frame[]) =>

@@ -3,19 +3,11 @@ import { promisify } from 'node:util';
 import OpenAI from 'openai';
 import { AppServerTransport, ExecTransport } from '@app/codex-transport';
 import { OfflineProviderHost } from '../apps/gateway/src/codex/offline-provider.host';
-import { codexPidsWith } from './support/harness';
+import { codexPidsWith, until } from './support/harness';
 import { startGateway, type TestGateway } from './support/gateway';
 import { postSse } from './support/sse';
 
 const TOKEN = 'devtoken';
-
-async function until(check: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`${what} not reached in 15 s`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe.each(['app-server', 'exec'] as const)('OpenAI Chat Completions on the %s backend (official openai SDK)', (backend) => {
   let gw: TestGateway;
@@ -168,6 +160,38 @@ describe.each(['app-server', 'exec'] as const)('OpenAI Chat Completions on the %
     expect(second.data.choices[0].message.content).toBe(
       'I can see 2 user messages in this conversation. Earlier: 1) "remember the word mango".',
     );
+  });
+
+  it('system messages reach the model as instructions; a continued session keeps them without repeating them', async () => {
+    const first = await client.chat.completions
+      .create({
+        model: 'x',
+        messages: [
+          { role: 'system', content: 'RULE-GAMMA: answer in one line.' },
+          { role: 'user', content: '[[echo-instructions]] first' },
+        ],
+      })
+      .withResponse();
+    // (The exec backend hands them to codex as the thread's instructions, joined with codex's own.)
+    const once = (text: string | null) => {
+      expect(text).toMatch(/^Instructions: RULE-GAMMA: answer in one line\./);
+      expect(text!.match(/RULE-GAMMA/g)).toHaveLength(1);
+    };
+    once(first.data.choices[0].message.content);
+    const session = first.response.headers.get('x-codex-session-id')!;
+    const second = await client.chat.completions.create(
+      {
+        model: 'x',
+        messages: [
+          { role: 'system', content: 'RULE-GAMMA: answer in one line.' },
+          { role: 'user', content: '[[echo-instructions]] first' },
+          { role: 'assistant', content: 'Instructions: RULE-GAMMA' },
+          { role: 'user', content: '[[echo-instructions]] second' },
+        ],
+      },
+      { headers: { 'X-Codex-Session-Id': session } },
+    );
+    once(second.choices[0].message.content);
   });
 
   it('a stateless request carries its history in the prompt', async () => {

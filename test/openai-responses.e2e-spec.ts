@@ -3,21 +3,13 @@ import { promisify } from 'node:util';
 import OpenAI from 'openai';
 import { AppServerTransport } from '@app/codex-transport';
 import { OfflineProviderHost } from '../apps/gateway/src/codex/offline-provider.host';
-import { codexPidsWith, survivingCodexProcesses } from './support/harness';
+import { codexPidsWith, survivingCodexProcesses, until } from './support/harness';
 import { startGateway, type TestGateway } from './support/gateway';
 import { parseSse, postSse, type SseEvent } from './support/sse';
 
 const TOKEN_A = 'token-of-tenant-a';
 const TOKEN_B = 'token-of-tenant-b';
 const REPLY = (text: string) => `Hello from the offline provider. You said: ${text}`;
-
-async function until(check: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`${what} not reached in 15 s`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 type Message = { role?: string; type?: string; content?: unknown };
 

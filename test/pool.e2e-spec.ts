@@ -1,6 +1,6 @@
 import { lastValueFrom, toArray } from 'rxjs';
 import { CodexErrorCode, type CodexEvent } from '@app/codex-transport';
-import { agentText, codexPidsWith, createHarness, type Harness } from './support/harness';
+import { agentText, codexPidsWith, createHarness, type Harness, until } from './support/harness';
 
 /** The tenant pool: one process and CODEX_HOME per tenant, caps, idle reaping. */
 describe('tenant pool (real codex)', () => {
@@ -42,7 +42,7 @@ describe('tenant pool (real codex)', () => {
     const two = await h.transport.startThread('alice');
     const first = h.transport.runTurn('alice', { threadId: one.thread.id, input: [{ type: 'text', text: '[[slow: 50]] a' }] });
     const all = lastValueFrom(first.pipe(toArray()));
-    await waitFor(() => h.transport.stats().runningTurns === 1);
+    await until(() => h.transport.stats().runningTurns === 1);
     await expect(
       lastValueFrom(h.transport.runTurn('alice', { threadId: two.thread.id, input: [{ type: 'text', text: 'b' }] })),
     ).rejects.toMatchObject({ code: CodexErrorCode.TOO_MANY_TURNS });
@@ -57,7 +57,7 @@ describe('tenant pool (real codex)', () => {
       input: [{ type: 'text', text: '[[slow: 40]] still going' }],
     });
     const done = lastValueFrom(running.pipe(toArray()));
-    await waitFor(() => h.transport.stats().runningTurns === 1);
+    await until(() => h.transport.stats().runningTurns === 1);
     expect(await h.transport.reapIdle()).toEqual(['bob']);
     expect(h.transport.processes().map((p) => p.tenant)).toEqual(['alice']);
     await done;
@@ -75,7 +75,7 @@ describe('tenant pool (real codex)', () => {
     });
     const events: CodexEvent[] = [];
     const finished = new Promise<void>((resolve) => turn.subscribe({ next: (e) => events.push(e), complete: resolve }));
-    await waitFor(() => h.transport.listApprovals('alice').length === 1);
+    await until(() => h.transport.listApprovals('alice').length === 1);
     expect(await h.transport.reapIdle()).toEqual([]);
     h.transport.respondToApproval('alice', h.transport.listApprovals('alice')[0].id, 'decline');
     await finished;
@@ -116,16 +116,8 @@ describe('tenant pool (real codex)', () => {
 });
 
 /** Polls a condition; gives up after 15 s so a broken test fails instead of keeping Jest alive. */
-async function waitFor(check: () => boolean): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not reached in 15 s');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 async function waitForEvent(events: CodexEvent[], type: 'item.delta') {
-  await waitFor(() => events.some((e) => e.type === type));
+  await until(() => events.some((e) => e.type === type));
   return events.find((e) => e.type === type) as Extract<CodexEvent, { type: 'item.delta' }>;
 }
 

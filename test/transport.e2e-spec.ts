@@ -1,6 +1,6 @@
 import { filter, firstValueFrom, ReplaySubject, take } from 'rxjs';
 import { type ApprovalRequest, type CodexEvent, CodexErrorCode } from '@app/codex-transport';
-import { agentText, codexPidsWith, collect, createHarness, type Harness, survivingCodexProcesses } from './support/harness';
+import { agentText, codexPidsWith, collect, createHarness, type Harness, survivingCodexProcesses, until } from './support/harness';
 
 const T = 'default';
 
@@ -261,6 +261,35 @@ describe('AppServerTransport against the real codex binary', () => {
     expect(read.turns[0].status).toBe('completed');
     expect(read.turns.at(-1)!.status).toBe('completed');
     expect(h.transport.stats().processRestarts).toBeGreaterThanOrEqual(1);
+  });
+
+  it('takeThread hands out the spare started ahead, starts the next one, and drops a spare of a dead process', async () => {
+    const tenant = 'spare';
+    expect(await h.transport.spareThreadId(tenant)).toBeNull();
+    const first = await h.transport.takeThread(tenant);
+    const spare = await h.transport.spareThreadId(tenant);
+    expect(spare).toMatch(/^[0-9a-f-]{36}$/);
+    expect(spare).not.toBe(first.thread.id);
+
+    const second = await h.transport.takeThread(tenant);
+    expect(second.thread.id).toBe(spare);
+    const next = await h.transport.spareThreadId(tenant);
+    expect(next).not.toBeNull();
+    expect([first.thread.id, second.thread.id]).not.toContain(next);
+    // The spare is an ordinary thread: a turn runs on it, and an unused spare is not listed.
+    const events = await collect(h.transport.runTurn(tenant, { threadId: second.thread.id, input: [{ type: 'text', text: '[[reply: on the spare]]' }] }));
+    expect(agentText(events)).toBe('on the spare');
+    const listed = (await h.transport.listThreads(tenant)).data.map((t) => t.id);
+    expect(listed).toContain(second.thread.id);
+    expect(listed).not.toContain(next);
+
+    // The spare lives in the process that started it: after that process dies, a new thread is started.
+    process.kill(h.transport.processes().find((p) => p.tenant === tenant)!.pid!, 'SIGKILL');
+    await until(() => !h.transport.processes().some((p) => p.tenant === tenant && p.pid), 'the killed process noticed');
+    const third = await h.transport.takeThread(tenant);
+    expect(third.thread.id).not.toBe(next);
+    const after = await collect(h.transport.runTurn(tenant, { threadId: third.thread.id, input: [{ type: 'text', text: '[[reply: new process]]' }] }));
+    expect(agentText(after)).toBe('new process');
   });
 
   it('a provider answering HTTP 500 fails the turn within 10 s (bounded retries)', async () => {

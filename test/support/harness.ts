@@ -84,6 +84,15 @@ export async function createHarness(label: string, overrides: Partial<CodexTrans
   };
 }
 
+/** Polls `check` until it holds; fails after 15 s naming `what`. */
+export async function until(check: () => boolean | Promise<boolean>, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`${what} not reached in 15 s`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 export function collect(events$: Observable<CodexEvent>): Promise<CodexEvent[]> {
   return lastValueFrom(events$.pipe(toArray()));
 }

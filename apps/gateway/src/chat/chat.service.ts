@@ -27,7 +27,8 @@ export class ChatService {
     if (!prompt.trim()) throw new BadRequestException('Empty message');
     // An unknown (or another tenant's) thread_id fails when the turn starts, before any event, so the
     // answer is still a plain 404.
-    const threadId = dto.thread_id ?? (await this.transport.startThread(tenant, { model: dto.model })).thread.id;
+    // A new conversation starts on the tenant's spare thread; the model goes with the turn.
+    const threadId = dto.thread_id ?? (await this.transport.takeThread(tenant)).thread.id;
     const id = threadId;
     const events$ = defer(() => this.transport.runTurn(tenant, { threadId: id, input: [{ type: 'text', text: prompt }], model: dto.model }));
     return { threadId, events$ };

@@ -47,7 +47,7 @@ function partsOf(message: ChatMessageDto, index: number): { text: string; images
 }
 
 /**
- * Messages → one codex turn. System/developer messages become the thread's developer instructions;
+ * Messages → one codex turn. System/developer messages become a developer message before the prompt;
  * earlier turns are written into the prompt as a transcript (a stateless request carries its own
  * history); the last user message is the turn's input.
  */
@@ -119,16 +119,14 @@ export class ChatCompletionsService {
     let threadId = sessionId;
     let release = false;
     if (!threadId) {
-      // Kept on disk (not ephemeral) so the X-Codex-Session-Id in the response can continue it.
-      const started = await this.appServer.startThread(tenant, {
-        model,
-        developerInstructions: rendered.instructions,
-      });
-      threadId = started.thread.id;
+      // Kept on disk (not ephemeral) so the X-Codex-Session-Id in the response can continue it. The
+      // system messages go in as a developer message right before the prompt (they stay in the thread).
+      threadId = (await this.appServer.takeThread(tenant)).thread.id;
       release = true;
     }
     const id = threadId;
-    const events$ = defer(() => this.appServer.runTurn(tenant, { threadId: id, input, model, effort })).pipe(
+    const developerMessage = sessionId ? undefined : rendered.instructions;
+    const events$ = defer(() => this.appServer.runTurn(tenant, { threadId: id, input, model, effort, developerMessage })).pipe(
       // Unload the thread once its turn is over; a later request with its session id resumes it.
       finalize(() => {
         if (release) void this.appServer.releaseThread(tenant, id);

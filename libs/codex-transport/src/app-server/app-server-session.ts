@@ -78,6 +78,8 @@ export class AppServerSession {
   private readonly runs = new Map<string, TurnRun>();
   private closed = false;
   private openStreams = 0;
+  /** A thread started ahead with the default settings, for the next request that needs a new one. */
+  private spare: Promise<{ session: ThreadSession; generation: number } | null> | null = null;
   lastActivity = Date.now();
 
   constructor(private readonly options: AppServerSessionOptions) {}
@@ -116,6 +118,35 @@ export class AppServerSession {
     const result = await this.request<ThreadSession>('thread/start', compact({ ...params }));
     this.loaded.add(result.thread.id);
     return normalizeSession(result);
+  }
+
+  /**
+   * A new thread with the default settings `params`: the spare started ahead when it is ready (or still
+   * starting), else a new one. Either way the next spare starts in the background, so a tenant that
+   * starts conversations one after another does not wait for codex's `thread/start` each time.
+   */
+  async takeThread(params: StartThreadParams): Promise<ThreadSession> {
+    const spare = this.spare;
+    this.spare = null;
+    const ready = spare ? await spare : null;
+    // A spare of an earlier process is gone with it.
+    const session =
+      ready && ready.generation === this.generation && this.loaded.has(ready.session.thread.id) ? ready.session : await this.startThread(params);
+    this.startSpare(params);
+    return session;
+  }
+
+  /** The id of the spare thread once it has started (null when there is none). */
+  async spareThreadId(): Promise<string | null> {
+    return (await this.spare)?.session.thread.id ?? null;
+  }
+
+  private startSpare(params: StartThreadParams): void {
+    if (this.closed || this.spare) return;
+    this.spare = this.startThread(params).then(
+      (session) => ({ session, generation: this.generation }),
+      () => null,
+    );
   }
 
   async resumeThread(params: ResumeThreadParams): Promise<ThreadSession> {
@@ -234,6 +265,7 @@ export class AppServerSession {
   /** Stops the process (staged) and ends everything running on it; the session takes no more work. */
   async close(): Promise<void> {
     this.closed = true;
+    this.spare = null;
     const process = this.process ?? (await this.starting?.catch(() => null)) ?? null;
     await process?.stop();
   }

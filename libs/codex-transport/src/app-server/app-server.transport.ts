@@ -77,6 +77,20 @@ export class AppServerTransport {
     return this.session(tenant).startThread(this.withDefaults(params));
   }
 
+  /**
+   * A new thread with the default settings (the workspace as cwd, the configured model, no developer
+   * instructions), for a request that starts a conversation and gives its model, effort and instructions
+   * with the turn. One such thread per tenant is started ahead, so the request does not wait for it.
+   */
+  async takeThread(tenant: string): Promise<ThreadSession> {
+    return this.session(tenant).takeThread(this.withDefaults({}));
+  }
+
+  /** The id of the tenant's spare thread once started (see {@link takeThread}); null when there is none. */
+  async spareThreadId(tenant: string): Promise<string | null> {
+    return (await this.sessions.get(tenant)?.spareThreadId()) ?? null;
+  }
+
   async resumeThread(tenant: string, params: ResumeThreadParams): Promise<ThreadSession> {
     return this.session(tenant).resumeThread(params);
   }

@@ -367,7 +367,8 @@ export class ResponsesService implements BeforeApplicationShutdown {
    */
   private async placeOnThread(tenant: string, previousId: string | null, store: boolean, model: string): Promise<string> {
     if (!previousId) {
-      const started = await this.appServer.startThread(tenant, { model, ephemeral: !store });
+      // The model goes with each turn; a stored conversation starts on the tenant's spare thread.
+      const started = store ? await this.appServer.takeThread(tenant) : await this.appServer.startThread(tenant, { model, ephemeral: true });
       this.claimed.add(this.key(tenant, started.thread.id));
       return started.thread.id;
     }
