@@ -72,7 +72,7 @@ interface Config {
 }
 
 const FULL_CONFIGS: Config[] = [
-  { key: '1', label: '1 tenant', tenants: 1, perTenant: 1, rounds: 6, perWorker: 5 },
+  { key: '1', label: '1 tenant', tenants: 1, perTenant: 1, rounds: 9, perWorker: 6 },
   { key: '8', label: '1 tenant', tenants: 1, perTenant: 8, rounds: 3, perWorker: 2 },
   { key: '32', label: '1 tenant', tenants: 1, perTenant: 32, rounds: 3, perWorker: 1 },
   { key: '8x4', label: '8 tenants × 4', tenants: 8, perTenant: 4, rounds: 3, perWorker: 1 },
@@ -98,7 +98,8 @@ export interface Row {
   machineCpuMsPerTurn: number;
   gatewayRssMb: number | null;
   codexRssMb: number;
-  roundTurnsPerSecond: number[];
+  /** Each round's turns per second and p50s, for ratios paired with the limit's same round. */
+  rounds: RoundResult[];
   ratio?: { ttftP50: number; latencyP50: number; throughput: number };
 }
 
@@ -118,6 +119,12 @@ interface Entry {
   sample: () => Sample;
 }
 
+interface RoundResult {
+  turnsPerSecond: number;
+  ttftP50: number;
+  latencyP50: number;
+}
+
 /** What one surface accumulates over the rounds of a configuration. */
 interface Tally {
   workers: Array<{ tenant: string; state: unknown }>;
@@ -127,8 +134,7 @@ interface Tally {
   cpuMs: number | null;
   codexCpuMs: number;
   machineCpuMs: number;
-  /** Turns per second of each round, for the paired throughput ratio. */
-  roundTps: number[];
+  rounds: RoundResult[];
   last: Sample | null;
 }
 
@@ -159,9 +165,10 @@ async function measureConfig(entries: Entry[], config: Config, prompt: string): 
   for (const entry of entries) {
     const tenants = Array.from({ length: config.tenants * config.perTenant }, (_, i) => `bench-${Math.floor(i / config.perTenant)}`);
     const workers = await Promise.all(tenants.map(async (tenant) => ({ tenant, state: await entry.surface.prepare(tenant) })));
-    const tally: Tally = { workers, timings: [], errors: 0, seconds: 0, cpuMs: 0, codexCpuMs: 0, machineCpuMs: 0, roundTps: [], last: null };
-    // Not counted: loads the thread, opens the connection, lets codex finish the new thread's setup.
-    await Promise.all(workers.map((w) => entry.surface.turn(w.state, prompt).catch(() => undefined)));
+    const tally: Tally = { workers, timings: [], errors: 0, seconds: 0, cpuMs: 0, codexCpuMs: 0, machineCpuMs: 0, rounds: [], last: null };
+    // Not counted: loads the thread, opens the connection, lets codex finish the new thread's setup (a
+    // stateless surface starts a new thread every time: nothing to warm).
+    if (!entry.surface.stateless) await Promise.all(workers.map((w) => entry.surface.turn(w.state, prompt).catch(() => undefined)));
     tallies.push(tally);
   }
   let quietMs = 0;
@@ -177,7 +184,12 @@ async function measureConfig(entries: Entry[], config: Config, prompt: string): 
       await runTurns(entries[i], tally, config.perWorker, prompt);
       const seconds = (performance.now() - started) / 1000;
       tally.seconds += seconds;
-      tally.roundTps.push((tally.timings.length - done) / seconds);
+      const batch = tally.timings.slice(done);
+      tally.rounds.push({
+        turnsPerSecond: batch.length / seconds,
+        ttftP50: distribution(batch.map((x) => x.ttftMs)).p50,
+        latencyP50: distribution(batch.map((x) => x.latencyMs)).p50,
+      });
       const after = entries[i].sample();
       tally.cpuMs = tally.cpuMs !== null && before.cpu !== null && after.cpu !== null ? tally.cpuMs + (after.cpu - before.cpu) : null;
       tally.codexCpuMs += after.codexCpu - before.codexCpu;
@@ -205,7 +217,7 @@ async function measureConfig(entries: Entry[], config: Config, prompt: string): 
       machineCpuMsPerTurn: t.machineCpuMs / Math.max(1, t.timings.length),
       gatewayRssMb: t.last?.rss ?? null,
       codexRssMb: t.last?.codexRss ?? 0,
-      roundTurnsPerSecond: t.roundTps,
+      rounds: t.rounds,
     });
   }
   return rows;
@@ -310,18 +322,29 @@ async function streamCapacity(g: GatewayProcess, count: number, holdMs: number) 
   };
 }
 
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
 /**
- * Throughput relative to the limit: the median over rounds of the ratio within each round (a surface and
- * the limit run seconds apart in the same round, so slow drifts of the machine cancel), or the ratio of
- * the totals when the two were not measured in the same rounds.
+ * A row relative to its limit. When both ran the same rounds, each ratio is the median over rounds of the
+ * ratio within a round (a surface and its limit run seconds apart in one round, so slow drifts of the
+ * machine cancel); otherwise the ratio of the pooled figures.
  */
-function pairedThroughputRatio(row: Row, limit: Row): number {
-  const a = row.roundTurnsPerSecond;
-  const b = limit.roundTurnsPerSecond;
-  if (a.length !== b.length || a.length === 0) return row.turnsPerSecond / limit.turnsPerSecond;
-  const ratios = a.map((x, i) => x / b[i]).sort((x, y) => x - y);
-  const mid = ratios.length >> 1;
-  return ratios.length % 2 ? ratios[mid] : (ratios[mid - 1] + ratios[mid]) / 2;
+function ratioToLimit(row: Row, limit: Row): NonNullable<Row['ratio']> {
+  const a = row.rounds;
+  const b = limit.rounds;
+  if (a.length === 0 || a.length !== b.length) {
+    return {
+      ttftP50: row.ttftMs.p50 / limit.ttftMs.p50,
+      latencyP50: row.latencyMs.p50 / limit.latencyMs.p50,
+      throughput: row.turnsPerSecond / limit.turnsPerSecond,
+    };
+  }
+  const paired = (pick: (r: RoundResult) => number) => median(a.map((r, i) => pick(r) / pick(b[i])));
+  return { ttftP50: paired((r) => r.ttftP50), latencyP50: paired((r) => r.latencyP50), throughput: paired((r) => r.turnsPerSecond) };
 }
 
 function fmt(n: number | null | undefined, digits = 1): string {
@@ -443,7 +466,9 @@ async function main(): Promise<void> {
     ].filter((e) => e.surface === direct || e.surface === directNewThread || !o.only || o.only.test(e.surface.name));
     for (const config of configs) {
       log(`  ${config.label} × ${config.tenants * config.perTenant}: ${config.rounds} rounds of ${config.perWorker} turn(s) per worker on ${entries.length} surfaces`);
+      const started = performance.now();
       rows.push(...(await measureConfig(entries, config, prompt)));
+      log(`    took ${((performance.now() - started) / 1000).toFixed(0)} s`);
     }
 
     // 4. The exec backend (a codex process per request), for contrast.
@@ -457,21 +482,17 @@ async function main(): Promise<void> {
       const t = cpuTimes(execGw.child.pid!);
       return { cpu: t.self, rss: rssMb(execGw.child.pid!), codexCpu: t.children, codexRss: sumRssMb(pidsWithEnv(execGw.dataDir).filter((pid) => pid !== execGw.child.pid)) };
     };
-    const execConfig: Config = { key: 'exec', label: '1 tenant', tenants: 1, perTenant: 1, rounds: 1, perWorker: o.quick ? 3 : 6 };
+    const execConfig: Config = { key: 'exec', label: '1 tenant', tenants: 1, perTenant: 1, rounds: 1, perWorker: o.quick ? 3 : 8 };
     const [execRow] = await measureConfig([{ surface: execSurface, sample: execSample }], execConfig, prompt);
     rows.push(execRow);
 
     // Ratios to the direct limit of the same configuration (for stateless surfaces: the new-thread limit).
-    const STATELESS = new Set(['OpenAI /v1/chat/completions (stream)', 'exec backend /v1/chat/completions (stream)']);
+    const stateless = new Set([...entries, { surface: execSurface }].filter((e) => e.surface.stateless).map((e) => e.surface.name));
     for (const row of rows) {
-      const base = STATELESS.has(row.surface) ? directNewThread.name : direct.name;
+      const base = stateless.has(row.surface) && row.surface !== directNewThread.name ? directNewThread.name : direct.name;
       const limit = rows.find((r) => r.surface === base && r.config === row.config && r.concurrency === row.concurrency);
       if (!limit) continue;
-      row.ratio = {
-        ttftP50: row.ttftMs.p50 / limit.ttftMs.p50,
-        latencyP50: row.latencyMs.p50 / limit.latencyMs.p50,
-        throughput: pairedThroughputRatio(row, limit),
-      };
+      row.ratio = ratioToLimit(row, limit);
     }
     const appServerChat = rows.find((r) => r.surface === 'OpenAI /v1/chat/completions (stream)' && r.concurrency === 1) ?? null;
 

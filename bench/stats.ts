@@ -82,7 +82,7 @@ export function machineTicks(): { busy: number; total: number } {
 }
 
 /**
- * Waits until the machine is quiet (under `threshold` of its CPUs busy over 100 ms), at most `maxMs`:
+ * Waits until the machine is quiet (under `threshold` of its CPUs busy over 50 ms), at most `maxMs`:
  * codex finishes work of its own after a burst of new threads (login shells, state writes), which would
  * otherwise be charged to whatever is measured next.
  */
@@ -90,7 +90,7 @@ export async function quiesce(threshold = 0.15, maxMs = 3000): Promise<number> {
   const started = performance.now();
   let last = machineTicks();
   while (performance.now() - started < maxMs) {
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 50));
     const now = machineTicks();
     const busy = (now.busy - last.busy) / Math.max(1, now.total - last.total);
     last = now;

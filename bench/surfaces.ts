@@ -18,6 +18,8 @@ export interface Surface {
   name: string;
   /** What one turn includes besides the turn itself (shown in the report). */
   note: string;
+  /** Every turn starts a new conversation: compared with the limit that starts a thread per turn. */
+  stateless?: boolean;
   prepare(tenant: string): Promise<unknown>;
   turn(worker: unknown, prompt: string): Promise<TurnTiming>;
   release?(worker: unknown): Promise<void>;
@@ -106,6 +108,7 @@ export function directNewThreadSurface(servers: Map<string, DirectAppServer>, cw
   return {
     name: 'direct app-server, new thread per turn (limit for stateless requests)',
     note: 'thread/start + turn/start over stdio',
+    stateless: true,
     prepare: async (tenant) => servers.get(tenant)!,
     turn: async (w, prompt) => {
       const server = w as DirectAppServer;
@@ -156,6 +159,7 @@ export function chatCompletionsSurface(base: string, label = 'OpenAI /v1/chat/co
   return {
     name: label,
     note: 'stateless: a new thread per request',
+    stateless: true,
     prepare: async (tenant) => ({ tenant }),
     turn: (w, prompt) =>
       streamPost(
