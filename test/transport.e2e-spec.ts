@@ -344,6 +344,30 @@ describe('AppServerTransport against the real codex binary', () => {
     }
   });
 
+  it('a provider refusing connections fails the turn with PROVIDER_ERROR on both backends, not at the turn timeout', async () => {
+    const dead = await createHarness('transport-dead-provider', {
+      provider: { id: 'dead', name: 'Refuses connections', baseUrl: 'http://127.0.0.1:9/v1', requestMaxRetries: 0, streamMaxRetries: 0 },
+      providerUnreachableMs: 1500,
+    });
+    try {
+      const { thread } = await dead.transport.startThread(T);
+      for (const events of [
+        await collect(dead.transport.runTurn(T, { threadId: thread.id, input: [{ type: 'text', text: 'nobody home' }] })),
+        await collect(dead.exec.runTurn(T, { prompt: 'nobody home' })),
+      ]) {
+        expect(events.some((e) => e.type === 'error' && e.willRetry && /waiting for network/i.test(e.message))).toBe(true);
+        const end = completed(events);
+        expect(end.status).toBe('failed');
+        expect(end.error?.code).toBe(CodexErrorCode.PROVIDER_ERROR);
+        expect(end.error?.message).toMatch(/could not be reached for 2 s \(Reconnecting\.\.\. waiting for network/);
+      }
+      // The exec process was stopped with its turn.
+      await until(() => codexPidsWith(dead.dataDir).filter((pid) => pid !== dead.transport.processes()[0]?.pid).length === 0, 'exec process gone');
+    } finally {
+      await dead.close();
+    }
+  });
+
   it('leaves no codex process of this test run alive after shutdown', async () => {
     const mine = await createHarness('shutdown');
     try {

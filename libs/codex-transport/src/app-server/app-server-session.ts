@@ -22,6 +22,7 @@ import type { ApprovalsRegistry } from './approvals.registry';
 import type { JsonRpcId, OutgoingMessage } from './json-rpc-connection';
 import { mapThreadItem } from './item.mapper';
 import { TurnRun } from './turn-run';
+import { PROVIDER_UNREACHABLE, providerUnreachableMessage } from '../provider-unreachable';
 
 export interface AppServerSessionOptions {
   tenant: string;
@@ -57,8 +58,6 @@ const APPROVAL_METHODS: Record<string, ApprovalKind> = {
 /** Notifications the gateway never uses; codex is asked not to send them. */
 const OPT_OUT = ['account/rateLimits/updated', 'remoteControl/status/changed'];
 
-/** codex's retry messages when the model provider cannot be reached at all. */
-const PROVIDER_UNREACHABLE = /waiting for network|connection failed|error sending request|connection refused|dns error/i;
 /** Notifications that show a turn is moving (the provider answers). */
 const PROGRESS = new Set(['item/agentMessage/delta', 'item/reasoning/summaryTextDelta', 'item/started', 'item/completed', 'turn/completed']);
 
@@ -474,7 +473,7 @@ export class AppServerSession {
       run.providerWatch = setTimeout(() => {
         this.abandon(run, {
           code: CodexErrorCode.PROVIDER_ERROR,
-          message: `the model provider could not be reached for ${Math.round(this.options.providerUnreachableMs / 1000)} s (${message})`,
+          message: providerUnreachableMessage(this.options.providerUnreachableMs, message),
         });
       }, this.options.providerUnreachableMs);
       run.providerWatch.unref();

@@ -9,6 +9,7 @@ import { LineFramer } from '../app-server/line-framer';
 import { type TransportLogger, silentLogger } from '../logger';
 import { type CodexTransportOptions, TRANSPORT_DEFAULTS } from '../options';
 import { childEnvironment, prepareTenantHome, tenantHome } from '../tenant-home';
+import { PROVIDER_UNREACHABLE, providerUnreachableMessage } from '../provider-unreachable';
 import { ExecEventMapper } from './exec-event.mapper';
 
 export interface ExecTurnParams {
@@ -26,6 +27,9 @@ export interface ExecTurnParams {
   /** Extra instructions for the model (a developer message). */
   developerInstructions?: string;
 }
+
+/** Events that show a turn is moving (the provider answers). */
+const PROGRESS = new Set<CodexEvent['type']>(['item.delta', 'item.started', 'item.completed']);
 
 /**
  * The exec backend: one `codex exec --json` process per turn (stdin carries the prompt and is then
@@ -108,8 +112,26 @@ export class ExecTransport {
       };
       this.running.add(stop);
 
+      // codex retries a provider it cannot reach without end: after providerUnreachableMs of that with no
+      // progress, the turn fails with PROVIDER_ERROR instead of waiting for the turn timeout.
+      let providerWatch: NodeJS.Timeout | null = null;
+      const unreachableMs = this.options.providerUnreachableMs ?? TRANSPORT_DEFAULTS.providerUnreachableMs;
+      const watchProvider = (event: CodexEvent) => {
+        if (event.type === 'error' && event.willRetry && PROVIDER_UNREACHABLE.test(event.message)) {
+          providerWatch ??= setTimeout(() => {
+            fail(CodexErrorCode.PROVIDER_ERROR, providerUnreachableMessage(unreachableMs, event.message));
+            stop();
+          }, unreachableMs);
+          providerWatch.unref();
+        } else if (providerWatch && PROGRESS.has(event.type)) {
+          clearTimeout(providerWatch);
+          providerWatch = null;
+        }
+      };
       const emit = (event: CodexEvent) => {
         if (ended) return;
+        watchProvider(event);
+        if (event.type === 'turn.completed' && providerWatch) clearTimeout(providerWatch);
         subscriber.next(event);
         if (event.type === 'turn.completed') {
           ended = true;
@@ -150,6 +172,7 @@ export class ExecTransport {
       });
       child.once('close', (code, signal) => {
         clearTimeout(timeout);
+        if (providerWatch) clearTimeout(providerWatch);
         this.running.delete(stop);
         uncount();
         framer.end();
@@ -167,6 +190,7 @@ export class ExecTransport {
 
       return () => {
         clearTimeout(timeout);
+        if (providerWatch) clearTimeout(providerWatch);
         uncount();
         if (!ended) {
           ended = true;
