@@ -270,6 +270,16 @@ async function startGateway(dataDir: string, providerUrl: string, home: string, 
   return { child, ...ports, dataDir, readyMs: performance.now() - started };
 }
 
+/** The gateway's codex children (the gateway's own environment names its data directory too). */
+function codexPidsOf(g: GatewayProcess): number[] {
+  return pidsWithEnv(g.dataDir).filter((pid) => pid !== g.child.pid);
+}
+
+/** CPU and memory of these codex processes; no gateway process of its own. */
+function codexSample(pids: number[]): Sample {
+  return { cpu: null, rss: null, codexCpu: treeCpuMs(pids), codexRss: sumRssMb(pids) };
+}
+
 async function stopGateway(g: GatewayProcess): Promise<void> {
   const exited = new Promise((r) => g.child.once('exit', r));
   g.child.kill('SIGTERM');
@@ -413,8 +423,7 @@ async function main(): Promise<void> {
     }
     const direct = directSurface(servers, join(directDir, 'workspace'));
     const directNewThread = directNewThreadSurface(servers, join(directDir, 'workspace'));
-    const directPids = () => [...servers.values()].map((s) => s.pid);
-    const directSample = () => ({ cpu: null, rss: null, codexCpu: treeCpuMs(directPids()), codexRss: sumRssMb(directPids()) });
+    const directSample = () => codexSample([...servers.values()].map((s) => s.pid));
 
     // 2. The transport in-process.
     const transportDir = join(work, 'transport');
@@ -439,19 +448,12 @@ async function main(): Promise<void> {
     children.push(() => transport.shutdown());
     const inProcess = transportSurface(transport);
     // Its CPU is not reported: it shares the bench process with the clients and the offline provider.
-    const transportSample = () => {
-      const pids = pidsWithEnv(transportDir);
-      return { cpu: null, rss: null, codexCpu: treeCpuMs(pids), codexRss: sumRssMb(pids) };
-    };
+    const transportSample = () => codexSample(pidsWithEnv(transportDir));
 
     // 3. The production gateway process.
     const gw = await startGateway(join(work, 'gateway'), provider.baseUrl, shellHome);
     children.push(() => stopGateway(gw));
-    // The gateway's own environment names its data directory too: its codex children are the others.
-    const gwSample = () => {
-      const pids = pidsWithEnv(gw.dataDir).filter((pid) => pid !== gw.child.pid);
-      return { cpu: cpuTimes(gw.child.pid!).self, rss: rssMb(gw.child.pid!), codexCpu: treeCpuMs(pids), codexRss: sumRssMb(pids) };
-    };
+    const gwSample = () => ({ ...codexSample(codexPidsOf(gw)), cpu: cpuTimes(gw.child.pid!).self, rss: rssMb(gw.child.pid!) });
     const agent = agentStreamSurface(gw.h2Url);
     children.push(async () => agent.close());
     const entries: Entry[] = [
@@ -480,7 +482,7 @@ async function main(): Promise<void> {
     // codex exec processes end with their request: their CPU is the gateway's reaped children's.
     const execSample = () => {
       const t = cpuTimes(execGw.child.pid!);
-      return { cpu: t.self, rss: rssMb(execGw.child.pid!), codexCpu: t.children, codexRss: sumRssMb(pidsWithEnv(execGw.dataDir).filter((pid) => pid !== execGw.child.pid)) };
+      return { ...codexSample(codexPidsOf(execGw)), cpu: t.self, rss: rssMb(execGw.child.pid!), codexCpu: t.children };
     };
     const execConfig: Config = { key: 'exec', label: '1 tenant', tenants: 1, perTenant: 1, rounds: 1, perWorker: o.quick ? 3 : 8 };
     const [execRow] = await measureConfig([{ surface: execSurface, sample: execSample }], execConfig, prompt);
