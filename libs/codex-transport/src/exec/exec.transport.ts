@@ -112,13 +112,26 @@ export class ExecTransport {
       };
       this.running.add(stop);
 
+      const timeout = setTimeout(() => {
+        fail(
+          CodexErrorCode.TURN_TIMEOUT,
+          `the turn ran longer than ${Math.round(this.options.turnTimeoutMs / 1000)} s and was stopped`,
+        );
+        stop();
+      }, this.options.turnTimeoutMs);
+      timeout.unref();
       // codex retries a provider it cannot reach without end: after providerUnreachableMs of that with no
       // progress, the turn fails with PROVIDER_ERROR instead of waiting for the turn timeout.
       let providerWatch: NodeJS.Timeout | null = null;
+      const clearTimers = () => {
+        clearTimeout(timeout);
+        if (providerWatch) clearTimeout(providerWatch);
+      };
       const unreachableMs = this.options.providerUnreachableMs ?? TRANSPORT_DEFAULTS.providerUnreachableMs;
       const watchProvider = (event: CodexEvent) => {
         if (event.type === 'error' && event.willRetry && PROVIDER_UNREACHABLE.test(event.message)) {
-          providerWatch ??= setTimeout(() => {
+          if (providerWatch) return;
+          providerWatch = setTimeout(() => {
             fail(CodexErrorCode.PROVIDER_ERROR, providerUnreachableMessage(unreachableMs, event.message));
             stop();
           }, unreachableMs);
@@ -131,10 +144,10 @@ export class ExecTransport {
       const emit = (event: CodexEvent) => {
         if (ended) return;
         watchProvider(event);
-        if (event.type === 'turn.completed' && providerWatch) clearTimeout(providerWatch);
         subscriber.next(event);
         if (event.type === 'turn.completed') {
           ended = true;
+          clearTimers();
           uncount(); // the cap counts running turns; the process only flushes and exits now
           subscriber.complete();
         }
@@ -158,21 +171,12 @@ export class ExecTransport {
 
       const fail = (code: CodexErrorCode, message: string) =>
         emit({ type: 'turn.completed', threadId: mapper.threadId, turnId: mapper.turnId, status: 'failed', error: { code, message } });
-      const timeout = setTimeout(() => {
-        fail(
-          CodexErrorCode.TURN_TIMEOUT,
-          `the turn ran longer than ${Math.round(this.options.turnTimeoutMs / 1000)} s and was stopped`,
-        );
-        stop();
-      }, this.options.turnTimeoutMs);
-      timeout.unref();
 
       child.once('error', (err) => {
         this.logger.error(`codex exec could not start: ${err.message}`, 'ExecTransport');
       });
       child.once('close', (code, signal) => {
-        clearTimeout(timeout);
-        if (providerWatch) clearTimeout(providerWatch);
+        clearTimers();
         this.running.delete(stop);
         uncount();
         framer.end();
@@ -189,8 +193,7 @@ export class ExecTransport {
       });
 
       return () => {
-        clearTimeout(timeout);
-        if (providerWatch) clearTimeout(providerWatch);
+        clearTimers();
         uncount();
         if (!ended) {
           ended = true;

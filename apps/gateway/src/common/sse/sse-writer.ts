@@ -76,7 +76,7 @@ export function writeSse(res: Response, source: Observable<SseMessage>, options:
         keepalive.refresh();
         return;
       }
-      keepalive = setTimeout(function fire() {
+      keepalive = setTimeout(() => {
         openHeaders();
         push(': keepalive\n\n');
         keepalive?.refresh();
