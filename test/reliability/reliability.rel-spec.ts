@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import { connect as netConnect } from 'node:net';
 import { mkdirSync, readdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
@@ -318,10 +319,21 @@ describe('reliability', () => {
 
   describe('soak', () => {
     it(`${SOAK_SECONDS} s of 16 clients mixing protocols, cancels and approvals: nothing left running, no drift`, async () => {
-      const fds = () => readdirSync('/proc/self/fd').length;
+      // The clients run in this process too: their idle keep-alive connections (as many as happened to be
+      // open at once) are closed before counting, so the count is the gateway's own.
+      const fds = async () => {
+        const count = () => readdirSync('/proc/self/fd').length;
+        const server = gw.app.getHttpServer() as Server;
+        const open = await new Promise<number>((r) => server.getConnections((_e, n) => r(n)));
+        const start = count();
+        server.closeIdleConnections();
+        // Both ends live here: wait until the clients have let go of them too (else one would be reused).
+        await until(() => count() <= start - 2 * open, 'idle HTTP connections closed at both ends', 5000);
+        return count();
+      };
       await settled('before soak');
       global.gc?.();
-      const before = { rss: process.memoryUsage().rss, fds: fds() };
+      const before = { rss: process.memoryUsage().rss, fds: await fds() };
       const deadline = Date.now() + SOAK_SECONDS * 1000;
       let n = 0;
       const outcomes: Outcome[] = [];
@@ -347,7 +359,7 @@ describe('reliability', () => {
       expect(ledger.soak503).toBeLessThanOrEqual(Math.ceil(outcomes.length / 100));
       await settled('after soak');
       global.gc?.();
-      const after = { rss: process.memoryUsage().rss, fds: fds() };
+      const after = { rss: process.memoryUsage().rss, fds: await fds() };
       ledger.rssDriftMb = (after.rss - before.rss) / 2 ** 20;
       ledger.fdDrift = after.fds - before.fds;
       expect(ledger.fdDrift).toBeLessThanOrEqual(16);
