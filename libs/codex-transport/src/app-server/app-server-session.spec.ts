@@ -44,6 +44,8 @@ describe('AppServerSession server requests (fake app-server)', () => {
   let dir: string;
   let session: AppServerSession;
   let approvals: ApprovalsRegistry;
+  /** Methods of the requests written to the fake, in order. */
+  let requests: string[];
 
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'fake-app-server-'));
@@ -51,6 +53,7 @@ describe('AppServerSession server requests (fake app-server)', () => {
     writeFileSync(binary, FAKE_APP_SERVER);
     chmodSync(binary, 0o755);
     approvals = new ApprovalsRegistry(0);
+    requests = [];
     session = new AppServerSession({
       tenant: 't',
       binary,
@@ -68,6 +71,9 @@ describe('AppServerSession server requests (fake app-server)', () => {
       approvals,
       logger: silentLogger,
       prepare: () => undefined,
+      onOutgoing: (message) => {
+        if (message.kind === 'request') requests.push(message.method);
+      },
     });
   });
 
@@ -80,7 +86,8 @@ describe('AppServerSession server requests (fake app-server)', () => {
     const { thread } = await session.startThread({});
     const turn = session.runTurn({ threadId: thread.id, input: [{ type: 'text', text: 'go' }] });
     const events: CodexEvent[] = [];
-    const done = new Promise<void>((resolve, reject) =>
+    let requestsAtSubscribe: string[] = [];
+    const done = new Promise<void>((resolve, reject) => {
       turn.subscribe({
         next: (e) => {
           events.push(e);
@@ -88,9 +95,12 @@ describe('AppServerSession server requests (fake app-server)', () => {
         },
         error: reject,
         complete: resolve,
-      }),
-    );
+      });
+      requestsAtSubscribe = [...requests];
+    });
     await done;
+    // The thread is loaded on a live process: turn/start left within the subscribe call itself.
+    expect(requestsAtSubscribe).toEqual(['initialize', 'thread/start', 'turn/start']);
     const warning = events.find((e) => e.type === 'warning');
     expect(warning).toMatchObject({ message: expect.stringContaining('item/tool/requestUserInput') });
     expect(events.find((e) => e.type === 'approval.requested')).toMatchObject({

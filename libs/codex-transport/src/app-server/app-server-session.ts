@@ -286,7 +286,9 @@ export class AppServerSession {
     timeout.unref();
     run.timers.push(timeout);
     try {
-      await this.ensureLoaded(params.threadId);
+      // With the process up and the thread loaded, turn/start is written within the subscribe call: nothing
+      // the caller does next (its response headers, its records) reaches the event loop ahead of it.
+      if (this.closed || !this.process?.isAlive || !this.loaded.has(params.threadId)) await this.ensureLoaded(params.threadId);
       const process = this.process!;
       if (params.developerMessage) {
         await process.connection.request('thread/inject_items', {
