@@ -1,13 +1,28 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
-/** Writes JSON whole (a temporary file renamed into place), owner-only, creating owner-only folders. */
+/**
+ * Writes JSON whole (a temporary file renamed into place), owner-only. The folder is created (owner-only)
+ * only when the first attempt finds it missing, so a write to an existing folder costs no extra calls.
+ */
 export async function writeJsonFile(file: string, value: unknown): Promise<void> {
-  await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+  const text = JSON.stringify(value);
   const temporary = `${file}.${randomBytes(6).toString('hex')}.tmp`;
-  await writeFile(temporary, JSON.stringify(value), { mode: 0o600 });
-  await rename(temporary, file);
+  try {
+    await writeFile(temporary, text, { mode: 0o600 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+    await writeFile(temporary, text, { mode: 0o600 });
+  }
+  try {
+    await rename(temporary, file);
+  } catch (error) {
+    // The folder went away between the two calls: nothing of this write may stay behind.
+    await rm(temporary, { force: true });
+    throw error;
+  }
 }
 
 /** The parsed JSON of a file, or null when there is none. */

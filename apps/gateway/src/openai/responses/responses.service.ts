@@ -32,14 +32,15 @@ import {
   type ResponseStreamEvent,
   type RunOutcome,
 } from './response-builder';
+import { BoundedMap } from '../../common/bounded-map';
 import { asChatMessages, inputChars, normalizeInput } from './responses.input';
 import { type InputItem, newResponseId, ResponsesStore, type StoredResponse } from './responses.store';
 
 /** Stored response threads kept loaded per tenant; older ones are unloaded (a continuation resumes them). */
 const MAX_LOADED_THREADS = 64;
 
-/** Threads whose newest turn is remembered (the least recently used are asked of codex again). */
-const MAX_REMEMBERED_HEADS = 10_000;
+/** Threads whose newest turn, and responses whose place, are remembered (older ones are looked up again). */
+const MAX_REMEMBERED = 10_000;
 
 /** Request fields echoed in the Response object as the client sent them. */
 const ECHOED = ['temperature', 'top_p', 'max_output_tokens', 'tools', 'tool_choice', 'text', 'parallel_tool_calls', 'truncation', 'user'] as const;
@@ -131,7 +132,12 @@ export class ResponsesService implements BeforeApplicationShutdown {
    * The newest turn of each thread this process ran a response on (`tenant\0threadId` → turn id). Response
    * threads are not exposed by id, so only this service adds turns to them; after a restart codex is asked.
    */
-  private readonly heads = new Map<string, string>();
+  private readonly heads = new BoundedMap<string, string>(MAX_REMEMBERED);
+  /**
+   * Where the stored responses this process finished live in codex (`tenant\0responseId`), so continuing one
+   * needs no read of its record; a deleted response is forgotten here first.
+   */
+  private readonly places = new BoundedMap<string, Pick<StoredResponse, 'threadId' | 'turnId'>>(MAX_REMEMBERED);
   /** Per tenant, the stored response threads left loaded in codex, least recently used first. */
   private readonly loadedThreads = new Map<string, Set<string>>();
 
@@ -196,7 +202,7 @@ export class ResponsesService implements BeforeApplicationShutdown {
       next: (event: CodexEvent) => {
         if (event.type === 'turn.started') {
           live.record.turnId = event.turnId;
-          this.rememberHead(this.key(tenant, threadId), event.turnId);
+          this.heads.remember(this.key(tenant, threadId), event.turnId);
         }
         if (event.type === 'turn.completed') {
           outcome = outcomeOf(event, live.cancelRequested);
@@ -277,6 +283,7 @@ export class ResponsesService implements BeforeApplicationShutdown {
 
   /** Deletes the record (a running response is cancelled first). */
   async delete(tenant: string, id: string): Promise<{ id: string; object: 'response'; deleted: true }> {
+    this.places.delete(this.key(tenant, id));
     const live = this.live.get(this.key(tenant, id));
     if (live && !live.deleted && live.store) {
       live.deleted = true;
@@ -330,7 +337,10 @@ export class ResponsesService implements BeforeApplicationShutdown {
     // the tenant's idle codex process is stopped after IDLE_TIMEOUT_SECONDS anyway.
     if (!live.store) void this.appServer.releaseThread(live.tenant, live.record.threadId).catch(() => undefined);
     else this.keepLoaded(live.tenant, live.record.threadId);
-    if (live.store && !live.deleted) this.persist(live, true);
+    if (live.store && !live.deleted) {
+      this.places.remember(key, { threadId: live.record.threadId, turnId: live.record.turnId });
+      this.persist(live, true);
+    }
     void live.persisted.finally(() => {
       if (this.live.get(key) === live) this.live.delete(key);
     });
@@ -377,7 +387,7 @@ export class ResponsesService implements BeforeApplicationShutdown {
     if (running && !running.finished) {
       throw new ConflictException(`Response '${previousId}' is still in progress; wait for it to finish or cancel it.`);
     }
-    const previous = running ? { ...running.record } : await this.stored(tenant, previousId);
+    const previous = running?.record ?? this.places.get(this.key(tenant, previousId)) ?? (await this.stored(tenant, previousId));
     if (!previous.turnId) {
       throw new BadRequestException(`Response '${previousId}' ended before its turn started; it cannot be continued.`);
     }
@@ -437,12 +447,6 @@ export class ResponsesService implements BeforeApplicationShutdown {
       loaded.delete(oldest);
       void this.appServer.releaseThread(tenant, oldest).catch(() => undefined);
     }
-  }
-
-  private rememberHead(threadKey: string, turnId: string): void {
-    this.heads.delete(threadKey);
-    this.heads.set(threadKey, turnId);
-    if (this.heads.size > MAX_REMEMBERED_HEADS) this.heads.delete(this.heads.keys().next().value!);
   }
 
   private key(tenant: string, id: string): string {
