@@ -163,7 +163,7 @@ async function measureConfig(entries: Entry[], config: Config, prompt: string): 
   resetConnections();
   const tallies: Tally[] = [];
   for (const entry of entries) {
-    const tenants = Array.from({ length: config.tenants * config.perTenant }, (_, i) => `bench-${Math.floor(i / config.perTenant)}`);
+    const tenants = Array.from({ length: config.tenants * config.perTenant }, (_, i) => `${entry.surface.key}-${Math.floor(i / config.perTenant)}`);
     const workers = await Promise.all(tenants.map(async (tenant) => ({ tenant, state: await entry.surface.prepare(tenant) })));
     const tally: Tally = { workers, timings: [], errors: 0, seconds: 0, cpuMs: 0, codexCpuMs: 0, machineCpuMs: 0, rounds: [], last: null };
     // Not counted: loads the thread, opens the connection, lets codex finish the new thread's setup (a
@@ -243,7 +243,8 @@ async function startGateway(dataDir: string, providerUrl: string, home: string, 
     CODEX_MODEL_PROVIDER: 'bench',
     CODEX_MAX_CONCURRENCY: '64',
     CODEX_RATE_LIMIT_PER_MINUTE: '0',
-    MAX_SESSIONS: '16',
+    // Every surface has 8 tenants of its own (see Surface.key), plus the stream-capacity tenant.
+    MAX_SESSIONS: '48',
     ALLOW_USER_ID_OVERRIDE: 'true',
     LOG_LEVEL: 'info',
     ...extra,
@@ -400,30 +401,36 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   const children: Array<() => Promise<void>> = [];
   try {
-    // 1. The limit: one app-server per tenant, straight over stdio.
+    // 1. The limit: one app-server per tenant, straight over stdio; the two limits on processes of their own.
     const directDir = join(work, 'direct');
-    const servers = new Map<string, DirectAppServer>();
+    mkdirSync(join(directDir, 'workspace'), { recursive: true });
     const coldStarts: number[] = [];
-    for (let t = 0; t < 8; t++) {
-      const home = join(directDir, `bench-${t}`);
-      writeCodexHome(home, {
-        model: 'gpt-5-codex',
-        reasoningEffort: 'medium',
-        sandbox: 'read-only',
-        approvalPolicy: 'never',
-        provider: { id: 'bench', name: 'bench', baseUrl: provider.baseUrl, hasApiKey: false, requestMaxRetries: 0, streamMaxRetries: 0, streamIdleTimeoutMs: 120_000 },
-      });
-      mkdirSync(join(directDir, 'workspace'), { recursive: true });
-      const started = performance.now();
-      const server = new DirectAppServer(binary.path, { PATH: [...binary.extraPath, process.env.PATH].join(':'), HOME: shellHome, CODEX_HOME: home, RUST_LOG: 'warn' }, join(directDir, 'workspace'));
-      await server.initialize();
-      coldStarts.push(performance.now() - started);
-      servers.set(`bench-${t}`, server);
-      children.push(() => server.stop());
-    }
-    const direct = directSurface(servers, join(directDir, 'workspace'));
-    const directNewThread = directNewThreadSurface(servers, join(directDir, 'workspace'));
-    const directSample = () => codexSample([...servers.values()].map((s) => s.pid));
+    const startDirect = async (key: string): Promise<Map<string, DirectAppServer>> => {
+      const servers = new Map<string, DirectAppServer>();
+      for (let t = 0; t < 8; t++) {
+        const home = join(directDir, `${key}-${t}`);
+        writeCodexHome(home, {
+          model: 'gpt-5-codex',
+          reasoningEffort: 'medium',
+          sandbox: 'read-only',
+          approvalPolicy: 'never',
+          provider: { id: 'bench', name: 'bench', baseUrl: provider.baseUrl, hasApiKey: false, requestMaxRetries: 0, streamMaxRetries: 0, streamIdleTimeoutMs: 120_000 },
+        });
+        const started = performance.now();
+        const server = new DirectAppServer(binary.path, { PATH: [...binary.extraPath, process.env.PATH].join(':'), HOME: shellHome, CODEX_HOME: home, RUST_LOG: 'warn' }, join(directDir, 'workspace'));
+        await server.initialize();
+        coldStarts.push(performance.now() - started);
+        servers.set(`${key}-${t}`, server);
+        children.push(() => server.stop());
+      }
+      return servers;
+    };
+    const directServers = await startDirect('direct');
+    const newThreadServers = await startDirect('direct-new');
+    const direct = directSurface(directServers, join(directDir, 'workspace'));
+    const directNewThread = directNewThreadSurface(newThreadServers, join(directDir, 'workspace'));
+    const directSample = () => codexSample([...directServers.values()].map((s) => s.pid));
+    const newThreadSample = () => codexSample([...newThreadServers.values()].map((s) => s.pid));
 
     // 2. The transport in-process.
     const transportDir = join(work, 'transport');
@@ -453,18 +460,22 @@ async function main(): Promise<void> {
     // 3. The production gateway process.
     const gw = await startGateway(join(work, 'gateway'), provider.baseUrl, shellHome);
     children.push(() => stopGateway(gw));
-    const gwSample = () => ({ ...codexSample(codexPidsOf(gw)), cpu: cpuTimes(gw.child.pid!).self, rss: rssMb(gw.child.pid!) });
     const agent = agentStreamSurface(gw.h2Url);
     children.push(async () => agent.close());
+    /** The gateway, and the codex processes of the surface's own tenants. */
+    const onGateway = (surface: Surface): Entry => ({
+      surface,
+      sample: () => ({ ...codexSample(pidsWithEnv(`${join(gw.dataDir, 'users', surface.key)}-`)), cpu: cpuTimes(gw.child.pid!).self, rss: rssMb(gw.child.pid!) }),
+    });
     const entries: Entry[] = [
       { surface: direct, sample: directSample },
-      { surface: directNewThread, sample: directSample },
+      { surface: directNewThread, sample: newThreadSample },
       { surface: inProcess, sample: transportSample },
-      { surface: restSurface(gw.url), sample: gwSample },
-      { surface: chatCompletionsSurface(gw.url), sample: gwSample },
-      { surface: responsesSurface(gw.url), sample: gwSample },
-      { surface: chatSurface(gw.url), sample: gwSample },
-      { surface: agent, sample: gwSample },
+      onGateway(restSurface(gw.url)),
+      onGateway(chatCompletionsSurface(gw.url)),
+      onGateway(responsesSurface(gw.url)),
+      onGateway(chatSurface(gw.url)),
+      onGateway(agent),
     ].filter((e) => e.surface === direct || e.surface === directNewThread || !o.only || o.only.test(e.surface.name));
     for (const config of configs) {
       log(`  ${config.label} × ${config.tenants * config.perTenant}: ${config.rounds} rounds of ${config.perWorker} turn(s) per worker on ${entries.length} surfaces`);

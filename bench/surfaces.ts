@@ -16,6 +16,11 @@ export interface TurnTiming {
 /** One way of running a turn; `prepare` sets up a worker (its thread or stream) outside the timing. */
 export interface Surface {
   name: string;
+  /**
+   * Names the surface's tenants (`<key>-<n>`): every surface runs on codex processes and CODEX_HOMEs of
+   * its own, so what one surface leaves behind in codex (threads, their history) does not weigh on another.
+   */
+  key: string;
   /** What one turn includes besides the turn itself (shown in the report). */
   note: string;
   /** Every turn starts a new conversation: compared with the limit that starts a thread per turn. */
@@ -94,6 +99,7 @@ async function postJson(base: string, path: string, body: unknown, headers: Reco
 export function directSurface(servers: Map<string, DirectAppServer>, cwd: string): Surface {
   return {
     name: 'direct app-server (limit)',
+    key: 'direct',
     note: 'JSON-RPC over stdio, thread made beforehand',
     prepare: async (tenant) => ({ server: servers.get(tenant)!, threadId: await servers.get(tenant)!.startThread(cwd) }),
     turn: async (w, prompt) => {
@@ -107,6 +113,7 @@ export function directSurface(servers: Map<string, DirectAppServer>, cwd: string
 export function directNewThreadSurface(servers: Map<string, DirectAppServer>, cwd: string): Surface {
   return {
     name: 'direct app-server, new thread per turn (limit for stateless requests)',
+    key: 'direct-new',
     note: 'thread/start + turn/start over stdio',
     stateless: true,
     prepare: async (tenant) => servers.get(tenant)!,
@@ -124,6 +131,7 @@ export function directNewThreadSurface(servers: Map<string, DirectAppServer>, cw
 export function transportSurface(transport: AppServerTransport): Surface {
   return {
     name: 'transport runTurn (in-process)',
+    key: 'transport',
     note: 'the gateway library without HTTP',
     prepare: async (tenant) => ({ tenant, threadId: (await transport.startThread(tenant)).thread.id }),
     turn: async (w, prompt) => {
@@ -146,6 +154,7 @@ export function transportSurface(transport: AppServerTransport): Surface {
 export function restSurface(base: string): Surface {
   return {
     name: 'REST /api/turn/start (SSE)',
+    key: 'rest',
     note: 'thread made beforehand',
     prepare: async (tenant) => ({ tenant, threadId: (await postJson(base, '/api/thread/start', {}, { 'x-user-id': tenant })).thread.id }),
     turn: (w, prompt) => {
@@ -158,6 +167,7 @@ export function restSurface(base: string): Surface {
 export function chatCompletionsSurface(base: string, label = 'OpenAI /v1/chat/completions (stream)'): Surface {
   return {
     name: label,
+    key: 'completions',
     note: 'stateless: a new thread per request',
     stateless: true,
     prepare: async (tenant) => ({ tenant }),
@@ -175,6 +185,7 @@ export function chatCompletionsSurface(base: string, label = 'OpenAI /v1/chat/co
 export function responsesSurface(base: string): Surface {
   return {
     name: 'OpenAI /v1/responses (stream)',
+    key: 'responses',
     note: 'chained with previous_response_id',
     prepare: async (tenant) => ({ tenant, previous: null as string | null }),
     turn: async (w, prompt) => {
@@ -196,6 +207,7 @@ export function responsesSurface(base: string): Surface {
 export function chatSurface(base: string): Surface {
   return {
     name: 'chat /chat (SSE)',
+    key: 'chat',
     note: 'continues a thread made beforehand',
     prepare: async (tenant) => ({ tenant, threadId: (await postJson(base, '/api/thread/start', {}, { 'x-user-id': tenant })).thread.id }),
     turn: (w, prompt) => {
@@ -210,6 +222,7 @@ export function agentStreamSurface(h2Url: string): Surface & { close(): void } {
   let session: ClientHttp2Session | null = null;
   return {
     name: 'HTTP/2 /agent/stream',
+    key: 'h2',
     note: 'one long-lived stream per worker',
     prepare: async (tenant) => {
       session ??= connect(h2Url);
