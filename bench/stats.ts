@@ -82,19 +82,22 @@ export function machineTicks(): { busy: number; total: number } {
 }
 
 /**
- * Waits until the machine is quiet (under `threshold` of its CPUs busy over 50 ms), at most `maxMs`:
- * codex finishes work of its own after a burst of new threads (login shells, state writes), which would
- * otherwise be charged to whatever is measured next.
+ * Waits until the machine is quiet (under `threshold` of its CPUs busy in `windows` 50 ms windows in a
+ * row), at most `maxMs`: codex finishes work of its own after a burst of new threads (login shells, state
+ * writes), in spurts a single quiet window can fall between, and it would otherwise be charged to whatever
+ * is measured next.
  */
-export async function quiesce(threshold = 0.15, maxMs = 3000): Promise<number> {
+export async function quiesce(threshold = 0.15, maxMs = 3000, windows = 3): Promise<number> {
   const started = performance.now();
   let last = machineTicks();
+  let quiet = 0;
   while (performance.now() - started < maxMs) {
     await new Promise((r) => setTimeout(r, 50));
     const now = machineTicks();
     const busy = (now.busy - last.busy) / Math.max(1, now.total - last.total);
     last = now;
-    if (busy < threshold) break;
+    quiet = busy < threshold ? quiet + 1 : 0;
+    if (quiet >= windows) break;
   }
   return performance.now() - started;
 }
