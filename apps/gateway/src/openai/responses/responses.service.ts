@@ -17,6 +17,7 @@ import {
   isCodexTransportError,
   type TurnInput,
 } from '@app/codex-transport';
+import { BoundedMap } from '../../common/bounded-map';
 import { mapCodexError } from '../../common/filters/codex-error-status';
 import { WorkspacePolicy } from '../../common/workspace/workspace-policy';
 import { codexConfig } from '../../config/gateway.config';
@@ -32,7 +33,6 @@ import {
   type ResponseStreamEvent,
   type RunOutcome,
 } from './response-builder';
-import { BoundedMap } from '../../common/bounded-map';
 import { asChatMessages, inputChars, normalizeInput } from './responses.input';
 import { type InputItem, newResponseId, ResponsesStore, type StoredResponse } from './responses.store';
 
