@@ -41,9 +41,12 @@ function sseOutcome(res: { status: number; events: SseEvent[]; aborted: boolean 
   return { status: 200, terminal: end?.terminal ?? (res.aborted ? 'aborted' : 'no-terminal'), failed: end?.failed ?? false, events: names, aborted: res.aborted };
 }
 
-async function threadFor(target: Target): Promise<string> {
+/** A new thread's id, or how starting it failed (an outcome with the answer's status, judged like a turn's). */
+async function threadFor(target: Target): Promise<string | Outcome> {
   const res = await fetch(`${target.url}/api/thread/start`, { method: 'POST', headers: { ...target.headers, 'content-type': 'application/json' }, body: '{}' });
-  return ((await res.json()) as { thread: { id: string } }).thread.id;
+  const body = await res.text();
+  if (res.status !== 200) return { status: res.status, terminal: `thread-start-http-${res.status}: ${body.slice(0, 200)}`, failed: true, events: [], aborted: false };
+  return (JSON.parse(body) as { thread: { id: string } }).thread.id;
 }
 
 /** Runs one turn with `prompt` on a protocol, streamed, and says how it ended. */
@@ -61,6 +64,7 @@ export async function runTurn(protocol: Protocol, target: Target, prompt: string
   switch (protocol) {
     case 'rest': {
       const threadId = await threadFor(target);
+      if (typeof threadId !== 'string') return threadId;
       const body = { threadId, input: [{ type: 'text', text: prompt }], stream: true, ...(options.approvalPolicy ? { approvalPolicy: options.approvalPolicy } : {}) };
       return sseOutcome(await postSse(target.url, '/api/turn/start', body, sseOptions), (events) => {
         const last = events.at(-1);

@@ -356,6 +356,8 @@ describe('reliability', () => {
       // A 503 (codex process lost, retry) is a clear, retryable answer; it is counted and reported, not hidden.
       ledger.soak503 = outcomes.filter((o) => o.status === 503).length;
       expect(outcomes.filter((o) => o.status >= 500 && o.status !== 503)).toEqual([]);
+      // A REST turn's thread must start; only the retryable 503 is tolerated (and counted above).
+      expect(outcomes.filter((o) => o.terminal.startsWith('thread-start-') && o.status !== 503)).toEqual([]);
       expect(ledger.soak503).toBeLessThanOrEqual(Math.ceil(outcomes.length / 100));
       await settled('after soak');
       global.gc?.();
