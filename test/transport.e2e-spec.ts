@@ -1,6 +1,18 @@
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { filter, firstValueFrom, ReplaySubject, take } from 'rxjs';
 import { type ApprovalRequest, type CodexEvent, CodexErrorCode } from '@app/codex-transport';
-import { agentText, codexPidsWith, collect, createHarness, type Harness, survivingCodexProcesses, until } from './support/harness';
+import {
+  agentText,
+  baseChildEnv,
+  codexPidsWith,
+  collect,
+  createHarness,
+  type Harness,
+  makeDataDir,
+  survivingCodexProcesses,
+  until,
+} from './support/harness';
 
 const T = 'default';
 
@@ -365,6 +377,29 @@ describe('AppServerTransport against the real codex binary', () => {
       await until(() => codexPidsWith(dead.dataDir).filter((pid) => pid !== dead.transport.processes()[0]?.pid).length === 0, 'exec process gone');
     } finally {
       await dead.close();
+    }
+  });
+
+  it('shell snapshot off by default: a new thread takes none, commands still see the login profile; on when asked', async () => {
+    for (const shellSnapshot of [undefined, true]) {
+      const home = makeDataDir('profile-home');
+      writeFileSync(join(home, '.profile'), 'export GATEWAY_PROFILE_MARK=from-profile\n');
+      const mine = await createHarness('snapshot', { shellSnapshot, env: { ...baseChildEnv(), HOME: home } });
+      try {
+        const { thread } = await mine.transport.startThread(T);
+        const events = await collect(
+          mine.transport.runTurn(T, { threadId: thread.id, input: [{ type: 'text', text: '[[shell: echo mark=$GATEWAY_PROFILE_MARK]]' }] }),
+        );
+        expect(completed(events).status).toBe('completed');
+        expect(agentText(events)).toContain('mark=from-profile');
+        const config = readFileSync(join(mine.dataDir, 'users', T, 'config.toml'), 'utf8');
+        expect(config).toContain(`shell_snapshot = ${shellSnapshot === true}`);
+        // codex keeps the environments it captured under CODEX_HOME/shell_snapshots.
+        expect(existsSync(join(mine.dataDir, 'users', T, 'shell_snapshots'))).toBe(shellSnapshot === true);
+      } finally {
+        await mine.close();
+        rmSync(home, { recursive: true, force: true });
+      }
     }
   });
 

@@ -32,6 +32,8 @@ export interface CodexTransportOptions {
   approvalPolicy: ApprovalPolicy;
   addDirs?: string[];
   enableSearch?: boolean;
+  /** codex's per-thread shell snapshot (`features.shell_snapshot`); off by default. */
+  shellSnapshot?: boolean;
   /** Base environment of every codex child (the caller filters what it passes). */
   env: NodeJS.ProcessEnv;
   approvalTimeoutMs: number;

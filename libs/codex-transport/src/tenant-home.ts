@@ -18,6 +18,7 @@ export function codexHomeConfig(options: CodexTransportOptions): CodexHomeConfig
     approvalPolicy: options.approvalPolicy,
     addDirs: options.addDirs,
     enableSearch: options.enableSearch,
+    shellSnapshot: options.shellSnapshot,
     provider: {
       id: p.id,
       name: p.name,

@@ -44,6 +44,7 @@ export class OfflineProviderModule {}
           approvalPolicy: codex.approvalPolicy,
           addDirs: codex.addDirs,
           enableSearch: codex.enableSearch,
+          shellSnapshot: codex.shellSnapshot,
           env: codex.childEnv,
           approvalTimeoutMs: codex.approvalTimeoutMs,
           turnTimeoutMs: codex.turnTimeoutMs,

@@ -54,6 +54,7 @@ export class EnvironmentVariables {
   @IsOptional() @IsIn(['untrusted', 'on-request', 'never']) CODEX_APPROVAL_POLICY?: string;
   @IsOptional() @IsString() CODEX_ADD_DIRS?: string;
   @IsOptional() @Transform(toBool) @IsBoolean() CODEX_ENABLE_SEARCH?: boolean;
+  @IsOptional() @Transform(toBool) @IsBoolean() CODEX_SHELL_SNAPSHOT?: boolean;
   @IsOptional() @Transform(toInt) @Min(1) @IsInt() CODEX_APPROVAL_TIMEOUT_SECONDS?: number;
   @IsOptional() @Transform(toInt) @Min(1) @IsInt() CODEX_TIMEOUT_SECONDS?: number;
   @IsOptional() @Transform(toInt) @Min(1) @IsInt() CODEX_MAX_CONCURRENCY?: number;

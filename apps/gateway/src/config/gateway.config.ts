@@ -83,6 +83,7 @@ export const codexConfig = registerAs('codex', () => {
     approvalPolicy: (env.CODEX_APPROVAL_POLICY ?? 'never') as ApprovalPolicy,
     addDirs: list(env.CODEX_ADD_DIRS).map((d) => resolve(d)),
     enableSearch: env.CODEX_ENABLE_SEARCH ?? false,
+    shellSnapshot: env.CODEX_SHELL_SNAPSHOT ?? false,
     approvalTimeoutMs: (env.CODEX_APPROVAL_TIMEOUT_SECONDS ?? 300) * 1000,
     turnTimeoutMs: (env.CODEX_TIMEOUT_SECONDS ?? 600) * 1000,
     maxConcurrency: env.CODEX_MAX_CONCURRENCY ?? 4,

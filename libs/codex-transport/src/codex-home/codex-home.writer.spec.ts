@@ -30,7 +30,8 @@ describe('CODEX_HOME writer', () => {
     expect(toml).toContain('approval_policy = "never"');
     expect(toml).toContain('model_reasoning_effort = "medium"');
     expect(toml).toMatch(/\[analytics\]\nenabled = false/);
-    expect(toml).toMatch(/\[features\]\nplugins = false/);
+    expect(toml).toMatch(/\[features\]\nplugins = false\nshell_snapshot = false\n/);
+    expect(renderCodexConfig({ ...config, shellSnapshot: true })).toMatch(/\[features\]\nplugins = false\nshell_snapshot = true\n/);
     expect(toml).toContain('[model_providers."openai-custom"]');
     expect(toml).not.toMatch(/model_providers\."openai"\]/);
     expect(renderCodexConfig({ ...config, provider: { ...config.provider, id: 'litellm' } })).toContain('model_provider = "litellm"');

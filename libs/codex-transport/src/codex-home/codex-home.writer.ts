@@ -29,6 +29,11 @@ export interface CodexHomeConfig {
   /** Extra writable roots for the workspace-write sandbox. */
   addDirs?: string[];
   enableSearch?: boolean;
+  /**
+   * codex's shell snapshot: a login shell run for every new thread to capture the environment its
+   * commands run in. Off unless asked: it is most of what a new thread costs (see the README).
+   */
+  shellSnapshot?: boolean;
 }
 
 const q = (s: string): string => JSON.stringify(s); // a JSON string is a valid TOML basic string
@@ -54,7 +59,7 @@ export function renderCodexConfig(config: CodexHomeConfig): string {
   ];
   if (config.reasoningEffort) lines.push(`model_reasoning_effort = ${q(config.reasoningEffort)}`);
   lines.push(`web_search = ${q(config.enableSearch ? 'live' : 'disabled')}`);
-  lines.push('', '[analytics]', 'enabled = false', '', '[features]', 'plugins = false');
+  lines.push('', '[analytics]', 'enabled = false', '', '[features]', 'plugins = false', `shell_snapshot = ${config.shellSnapshot === true}`);
   if (config.addDirs && config.addDirs.length > 0) {
     lines.push('', '[sandbox_workspace_write]', `writable_roots = [${config.addDirs.map(q).join(', ')}]`);
   }
