@@ -68,18 +68,25 @@ interface Config {
   /** Rounds over all surfaces, and turns per worker in each. */
   rounds: number;
   perWorker: number;
+  /**
+   * Stateless surfaces (and their limit) take part in the first this many rounds only: each of their
+   * turns is a new thread, several times a turn's cost, and at high concurrency one round of them is
+   * already a long batch.
+   */
+  statelessRounds: number;
   key: string;
 }
 
 const FULL_CONFIGS: Config[] = [
-  { key: '1', label: '1 tenant', tenants: 1, perTenant: 1, rounds: 9, perWorker: 6 },
-  { key: '8', label: '1 tenant', tenants: 1, perTenant: 8, rounds: 3, perWorker: 2 },
-  { key: '32', label: '1 tenant', tenants: 1, perTenant: 32, rounds: 3, perWorker: 1 },
-  { key: '8x4', label: '8 tenants × 4', tenants: 8, perTenant: 4, rounds: 3, perWorker: 1 },
+  { key: '1', label: '1 tenant', tenants: 1, perTenant: 1, rounds: 8, perWorker: 4, statelessRounds: 8 },
+  { key: '8', label: '1 tenant', tenants: 1, perTenant: 8, rounds: 3, perWorker: 1, statelessRounds: 2 },
+  { key: '32', label: '1 tenant', tenants: 1, perTenant: 32, rounds: 3, perWorker: 1, statelessRounds: 1 },
+  // Its 7 new tenants per surface (codex processes, threads, first turns) take most of its time.
+  { key: '8x4', label: '8 tenants × 4', tenants: 8, perTenant: 4, rounds: 2, perWorker: 1, statelessRounds: 1 },
 ];
 const QUICK_CONFIGS: Config[] = [
-  { key: '1', label: '1 tenant', tenants: 1, perTenant: 1, rounds: 3, perWorker: 4 },
-  { key: '8', label: '1 tenant', tenants: 1, perTenant: 8, rounds: 2, perWorker: 1 },
+  { key: '1', label: '1 tenant', tenants: 1, perTenant: 1, rounds: 3, perWorker: 4, statelessRounds: 3 },
+  { key: '8', label: '1 tenant', tenants: 1, perTenant: 8, rounds: 2, perWorker: 1, statelessRounds: 1 },
 ];
 
 export interface Row {
@@ -117,6 +124,12 @@ interface Sample {
 interface Entry {
   surface: Surface;
   sample: () => Sample;
+  /**
+   * Workers by tenant, kept from one configuration to the next (a later one reuses them and prepares only
+   * what it needs more of), so each surface's codex serves as few threads as the run needs; released at
+   * the end of the run.
+   */
+  pool?: Map<string, unknown[]>;
 }
 
 interface RoundResult {
@@ -162,20 +175,39 @@ async function runTurns(entry: Entry, tally: Tally, perWorker: number, prompt: s
 async function measureConfig(entries: Entry[], config: Config, prompt: string): Promise<Row[]> {
   resetConnections();
   const tallies: Tally[] = [];
+  const preparing = performance.now();
+  const spent: string[] = [];
   for (const entry of entries) {
-    const tenants = Array.from({ length: config.tenants * config.perTenant }, (_, i) => `${entry.surface.key}-${Math.floor(i / config.perTenant)}`);
-    const workers = await Promise.all(tenants.map(async (tenant) => ({ tenant, state: await entry.surface.prepare(tenant) })));
-    const tally: Tally = { workers, timings: [], errors: 0, seconds: 0, cpuMs: 0, codexCpuMs: 0, machineCpuMs: 0, rounds: [], last: null };
-    // Not counted: loads the thread, opens the connection, lets codex finish the new thread's setup (a
-    // stateless surface starts a new thread every time: nothing to warm).
-    if (!entry.surface.stateless) await Promise.all(workers.map((w) => entry.surface.turn(w.state, prompt).catch(() => undefined)));
-    tallies.push(tally);
+    const began = performance.now();
+    const pool = (entry.pool ??= new Map());
+    const workers: Tally['workers'] = [];
+    const fresh: Tally['workers'] = [];
+    await Promise.all(
+      Array.from({ length: config.tenants }, async (_, t) => {
+        const tenant = `${entry.surface.key}-${t}`;
+        const kept = pool.get(tenant) ?? [];
+        pool.set(tenant, kept);
+        const added = await Promise.all(Array.from({ length: Math.max(0, config.perTenant - kept.length) }, () => entry.surface.prepare(tenant)));
+        kept.push(...added);
+        fresh.push(...added.map((state) => ({ tenant, state })));
+        workers.push(...kept.slice(0, config.perTenant).map((state: unknown) => ({ tenant, state })));
+      }),
+    );
+    // Not counted: a new worker's first turn loads its thread, opens its connection and lets codex finish
+    // the new thread's setup. A stateless surface starts a new thread every time; one turn on each new
+    // tenant starts its codex process (and the gateway's spare thread), as a tenant in use has them.
+    const warm = entry.surface.stateless ? fresh.filter((w, i) => fresh.findIndex((x) => x.tenant === w.tenant) === i) : fresh;
+    await Promise.all(warm.map((w) => entry.surface.turn(w.state, prompt).catch(() => undefined)));
+    spent.push(`${entry.surface.key} ${((performance.now() - began) / 1000).toFixed(1)}`);
+    tallies.push({ workers, timings: [], errors: 0, seconds: 0, cpuMs: 0, codexCpuMs: 0, machineCpuMs: 0, rounds: [], last: null });
   }
+  log(`    prepared and warmed the workers in ${((performance.now() - preparing) / 1000).toFixed(0)} s (${spent.join(', ')})`);
   let quietMs = 0;
   for (let round = 0; round < config.rounds; round++) {
     for (let k = 0; k < entries.length; k++) {
       const i = (k + round) % entries.length;
       const tally = tallies[i];
+      if (entries[i].surface.stateless && round >= config.statelessRounds) continue;
       quietMs += await quiesce();
       const before = entries[i].sample();
       const machineBefore = machineBusyMs();
@@ -201,7 +233,6 @@ async function measureConfig(entries: Entry[], config: Config, prompt: string): 
   const rows: Row[] = [];
   for (const [i, { surface }] of entries.entries()) {
     const t = tallies[i];
-    for (const w of t.workers) await surface.release?.(w.state);
     rows.push({
       surface: surface.name,
       note: surface.note,
@@ -245,6 +276,8 @@ async function startGateway(dataDir: string, providerUrl: string, home: string, 
     CODEX_RATE_LIMIT_PER_MINUTE: '0',
     // Every surface has 8 tenants of its own (see Surface.key), plus the stream-capacity tenant.
     MAX_SESSIONS: '48',
+    // Workers are kept from one configuration to the next; their tenants' processes must not be reaped meanwhile.
+    IDLE_TIMEOUT_SECONDS: '3600',
     ALLOW_USER_ID_OVERRIDE: 'true',
     LOG_LEVEL: 'info',
     ...extra,
@@ -404,33 +437,41 @@ async function main(): Promise<void> {
     // 1. The limit: one app-server per tenant, straight over stdio; the two limits on processes of their own.
     const directDir = join(work, 'direct');
     mkdirSync(join(directDir, 'workspace'), { recursive: true });
-    const coldStarts: number[] = [];
-    const startDirect = async (key: string): Promise<Map<string, DirectAppServer>> => {
-      const servers = new Map<string, DirectAppServer>();
-      for (let t = 0; t < 8; t++) {
-        const home = join(directDir, `${key}-${t}`);
-        writeCodexHome(home, {
-          model: 'gpt-5-codex',
-          reasoningEffort: 'medium',
-          sandbox: 'read-only',
-          approvalPolicy: 'never',
-          provider: { id: 'bench', name: 'bench', baseUrl: provider.baseUrl, hasApiKey: false, requestMaxRetries: 0, streamMaxRetries: 0, streamIdleTimeoutMs: 120_000 },
-        });
-        const started = performance.now();
-        const server = new DirectAppServer(binary.path, { PATH: [...binary.extraPath, process.env.PATH].join(':'), HOME: shellHome, CODEX_HOME: home, RUST_LOG: 'warn' }, join(directDir, 'workspace'));
-        await server.initialize();
-        coldStarts.push(performance.now() - started);
-        servers.set(`${key}-${t}`, server);
-        children.push(() => server.stop());
-      }
-      return servers;
+    /** The limits' app-servers by tenant (`direct-3`, `direct-new-0`), each started when its tenant is first used, as the gateway's are. */
+    const directServers = new Map<string, Promise<DirectAppServer>>();
+    const startedDirect = new Map<string, DirectAppServer>();
+    const startDirect = async (tenant: string): Promise<DirectAppServer> => {
+      const home = join(directDir, tenant);
+      writeCodexHome(home, {
+        model: 'gpt-5-codex',
+        reasoningEffort: 'medium',
+        sandbox: 'read-only',
+        approvalPolicy: 'never',
+        provider: { id: 'bench', name: 'bench', baseUrl: provider.baseUrl, hasApiKey: false, requestMaxRetries: 0, streamMaxRetries: 0, streamIdleTimeoutMs: 120_000 },
+      });
+      const server = new DirectAppServer(binary.path, { PATH: [...binary.extraPath, process.env.PATH].join(':'), HOME: shellHome, CODEX_HOME: home, RUST_LOG: 'warn' }, join(directDir, 'workspace'));
+      children.push(() => server.stop());
+      await server.initialize();
+      startedDirect.set(tenant, server);
+      return server;
     };
-    const directServers = await startDirect('direct');
-    const newThreadServers = await startDirect('direct-new');
-    const direct = directSurface(directServers, join(directDir, 'workspace'));
-    const directNewThread = directNewThreadSurface(newThreadServers, join(directDir, 'workspace'));
-    const directSample = () => codexSample([...directServers.values()].map((s) => s.pid));
-    const newThreadSample = () => codexSample([...newThreadServers.values()].map((s) => s.pid));
+    const directServer = (tenant: string): Promise<DirectAppServer> => {
+      let server = directServers.get(tenant);
+      if (!server) directServers.set(tenant, (server = startDirect(tenant)));
+      return server;
+    };
+    const direct = directSurface(directServer, join(directDir, 'workspace'));
+    const directNewThread = directNewThreadSurface(directServer, join(directDir, 'workspace'));
+    const limitSample = (surface: Surface) => () => {
+      const own = new RegExp(`^${surface.key}-\\d+$`);
+      return codexSample([...startedDirect].filter(([tenant]) => own.test(tenant)).map(([, server]) => server.pid));
+    };
+    const directSample = limitSample(direct);
+    const newThreadSample = limitSample(directNewThread);
+    // codex's share of a cold start: one app-server's spawn and initialize handshake, on a quiet machine.
+    const codexStarted = performance.now();
+    await directServer(`${direct.key}-0`);
+    const codexColdStartMs = performance.now() - codexStarted;
 
     // 2. The transport in-process.
     const transportDir = join(work, 'transport');
@@ -483,6 +524,7 @@ async function main(): Promise<void> {
       rows.push(...(await measureConfig(entries, config, prompt)));
       log(`    took ${((performance.now() - started) / 1000).toFixed(0)} s`);
     }
+    for (const { surface, pool } of entries) for (const states of pool?.values() ?? []) for (const state of states) await surface.release?.(state);
 
     // 4. The exec backend (a codex process per request), for contrast.
     const execGw = await startGateway(join(work, 'exec'), provider.baseUrl, shellHome, { CODEX_BACKEND: 'exec' });
@@ -495,7 +537,7 @@ async function main(): Promise<void> {
       const t = cpuTimes(execGw.child.pid!);
       return { ...codexSample(codexPidsOf(execGw)), cpu: t.self, rss: rssMb(execGw.child.pid!), codexCpu: t.children };
     };
-    const execConfig: Config = { key: 'exec', label: '1 tenant', tenants: 1, perTenant: 1, rounds: 1, perWorker: o.quick ? 3 : 8 };
+    const execConfig: Config = { key: 'exec', label: '1 tenant', tenants: 1, perTenant: 1, rounds: 1, perWorker: o.quick ? 3 : 8, statelessRounds: 1 };
     const [execRow] = await measureConfig([{ surface: execSurface, sample: execSample }], execConfig, prompt);
     rows.push(execRow);
 
@@ -522,7 +564,7 @@ async function main(): Promise<void> {
       rows,
       execVsAppServer: appServerChat ? { latencyP50Ratio: execRow.latencyMs.p50 / appServerChat.latencyMs.p50, ttftP50Ratio: execRow.ttftMs.p50 / appServerChat.ttftMs.p50 } : null,
       streamCapacity: capacity,
-      coldStart: { gatewayReadyMs: gw.readyMs, codexInitializeMs: distribution(coldStarts).p50 },
+      coldStart: { gatewayReadyMs: gw.readyMs, codexInitializeMs: codexColdStartMs },
     };
     mkdirSync(o.out, { recursive: true });
     const file = join(o.out, `${result.date.slice(0, 10)}-${hostname().replace(/[^A-Za-z0-9.-]/g, '_')}${o.quick ? '-quick' : ''}.json`);

@@ -96,12 +96,18 @@ async function postJson(base: string, path: string, body: unknown, headers: Reco
   });
 }
 
-export function directSurface(servers: Map<string, DirectAppServer>, cwd: string): Surface {
+/** The app-server of a tenant of the limit (started on first use). */
+export type DirectServers = (tenant: string) => Promise<DirectAppServer>;
+
+export function directSurface(servers: DirectServers, cwd: string): Surface {
   return {
     name: 'direct app-server (limit)',
     key: 'direct',
     note: 'JSON-RPC over stdio, thread made beforehand',
-    prepare: async (tenant) => ({ server: servers.get(tenant)!, threadId: await servers.get(tenant)!.startThread(cwd) }),
+    prepare: async (tenant) => {
+      const server = await servers(tenant);
+      return { server, threadId: await server.startThread(cwd) };
+    },
     turn: async (w, prompt) => {
       const { server, threadId } = w as { server: DirectAppServer; threadId: string };
       return server.runTurn(threadId, prompt);
@@ -110,13 +116,13 @@ export function directSurface(servers: Map<string, DirectAppServer>, cwd: string
 }
 
 /** The limit for a stateless request: a new thread for every turn, straight over stdio. */
-export function directNewThreadSurface(servers: Map<string, DirectAppServer>, cwd: string): Surface {
+export function directNewThreadSurface(servers: DirectServers, cwd: string): Surface {
   return {
     name: 'direct app-server, new thread per turn (limit for stateless requests)',
     key: 'direct-new',
     note: 'thread/start + turn/start over stdio',
     stateless: true,
-    prepare: async (tenant) => servers.get(tenant)!,
+    prepare: (tenant) => servers(tenant),
     turn: async (w, prompt) => {
       const server = w as DirectAppServer;
       const started = performance.now();
