@@ -79,7 +79,7 @@ interface Config {
 
 const FULL_CONFIGS: Config[] = [
   { key: '1', label: '1 tenant', tenants: 1, perTenant: 1, rounds: 8, perWorker: 4, statelessRounds: 8 },
-  { key: '8', label: '1 tenant', tenants: 1, perTenant: 8, rounds: 3, perWorker: 1, statelessRounds: 2 },
+  { key: '8', label: '1 tenant', tenants: 1, perTenant: 8, rounds: 3, perWorker: 1, statelessRounds: 1 },
   { key: '32', label: '1 tenant', tenants: 1, perTenant: 32, rounds: 3, perWorker: 1, statelessRounds: 1 },
   // Its 7 new tenants per surface (codex processes, threads, first turns) take most of its time.
   { key: '8x4', label: '8 tenants × 4', tenants: 8, perTenant: 4, rounds: 2, perWorker: 1, statelessRounds: 1 },
@@ -168,9 +168,10 @@ async function runTurns(entry: Entry, tally: Tally, perWorker: number, prompt: s
 
 /**
  * Measures every surface at one configuration, interleaved: each surface gets its workers (threads,
- * streams) and one warm-up turn per worker, then `rounds` rounds in which every surface in turn runs
- * `perWorker` turns on each worker, the order rotating from round to round. Whatever drifts during
- * the run (loaded threads, caches, the machine) then weighs on every surface alike.
+ * streams; those of an earlier configuration are reused) and a warm-up turn on each new one, then `rounds`
+ * rounds in which every surface in turn runs `perWorker` turns on each worker, the order rotating from
+ * round to round. Whatever drifts during the run (loaded threads, caches, the machine) then weighs on
+ * every surface alike.
  */
 async function measureConfig(entries: Entry[], config: Config, prompt: string): Promise<Row[]> {
   resetConnections();
@@ -194,8 +195,9 @@ async function measureConfig(entries: Entry[], config: Config, prompt: string): 
       }),
     );
     // Not counted: a new worker's first turn loads its thread, opens its connection and lets codex finish
-    // the new thread's setup. A stateless surface starts a new thread every time; one turn on each new
-    // tenant starts its codex process (and the gateway's spare thread), as a tenant in use has them.
+    // the new thread's setup (with the measured prompt, so the code that relays it is warm too). A stateless
+    // surface starts a new thread every time; one turn on each new tenant starts its codex process (and the
+    // gateway's spare thread), as a tenant in use has them.
     const warm = entry.surface.stateless ? fresh.filter((w, i) => fresh.findIndex((x) => x.tenant === w.tenant) === i) : fresh;
     await Promise.all(warm.map((w) => entry.surface.turn(w.state, prompt).catch(() => undefined)));
     spent.push(`${entry.surface.key} ${((performance.now() - began) / 1000).toFixed(1)}`);
