@@ -380,6 +380,40 @@ describe('AppServerTransport against the real codex binary', () => {
     }
   });
 
+  it('a turn sends model and effort only when its thread does not already run with them (codex keeps an override)', async () => {
+    const sent: Array<Record<string, unknown>> = [];
+    const mine = await createHarness('overrides', {
+      onOutgoing: (m) => {
+        if (m.kind === 'request' && m.method === 'turn/start') sent.push(m.params as Record<string, unknown>);
+      },
+    });
+    try {
+      const { thread } = await mine.transport.startThread(T);
+      /** Runs a turn; what turn/start carried, and the model the provider was asked for. */
+      const turn = async (model?: string, effort?: string) => {
+        const events = await collect(mine.transport.runTurn(T, { threadId: thread.id, input: [{ type: 'text', text: '[[reply: ok]]' }], model, effort }));
+        expect(completed(events).status).toBe('completed');
+        const params = sent.at(-1)!;
+        return { model: params.model, effort: params.effort, asked: mine.provider.requests.at(-1)!.body.model };
+      };
+      // The thread starts with the configured model and effort.
+      expect(await turn('gpt-5-codex', 'medium')).toEqual({ model: undefined, effort: undefined, asked: 'gpt-5-codex' });
+      expect(await turn('gpt-5-mini')).toEqual({ model: 'gpt-5-mini', effort: undefined, asked: 'gpt-5-mini' });
+      // codex kept the override: the same model again, or none, goes to the provider without being sent.
+      expect(await turn('gpt-5-mini')).toEqual({ model: undefined, effort: undefined, asked: 'gpt-5-mini' });
+      expect(await turn()).toEqual({ model: undefined, effort: undefined, asked: 'gpt-5-mini' });
+      expect(await turn('gpt-5-codex', 'high')).toEqual({ model: 'gpt-5-codex', effort: 'high', asked: 'gpt-5-codex' });
+      expect(await turn('gpt-5-codex', 'high')).toEqual({ model: undefined, effort: undefined, asked: 'gpt-5-codex' });
+      // A new process resumes the thread with what codex reports for it; the provider still gets what was asked.
+      process.kill(mine.transport.processes()[0].pid!, 'SIGKILL');
+      await until(() => mine.transport.processes().every((p) => p.pid === undefined), 'codex process gone');
+      expect((await turn('gpt-5-mini')).asked).toBe('gpt-5-mini');
+      expect(await turn('gpt-5-mini')).toEqual({ model: undefined, effort: undefined, asked: 'gpt-5-mini' });
+    } finally {
+      await mine.close();
+    }
+  });
+
   it('shell snapshot off by default: a new thread takes none, commands still see the login profile; on when asked', async () => {
     for (const shellSnapshot of [undefined, true]) {
       const home = makeDataDir('profile-home');

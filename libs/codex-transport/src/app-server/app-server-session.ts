@@ -71,8 +71,12 @@ export class AppServerSession {
   private starting: Promise<AppServerProcess> | null = null;
   private generation = 0;
   private readonly uid = randomUUID().slice(0, 8);
-  /** Threads loaded in the current process. */
-  private loaded = new Set<string>();
+  /**
+   * Threads loaded in the current process, with the model and effort each runs with: codex keeps a
+   * turn's override for the turns after it, so a turn asking for what its thread already has sends none
+   * (an override costs codex a few ms before the turn's first delta).
+   */
+  private loaded = new Map<string, ThreadSettings>();
   private readonly loading = new Map<string, Promise<void>>();
   private readonly runs = new Map<string, TurnRun>();
   private closed = false;
@@ -115,7 +119,7 @@ export class AppServerSession {
 
   async startThread(params: StartThreadParams): Promise<ThreadSession> {
     const result = await this.request<ThreadSession>('thread/start', compact({ ...params }));
-    this.loaded.add(result.thread.id);
+    this.loaded.set(result.thread.id, settingsOf(result));
     return normalizeSession(result);
   }
 
@@ -151,7 +155,7 @@ export class AppServerSession {
   async resumeThread(params: ResumeThreadParams): Promise<ThreadSession> {
     assertThreadId(params.threadId);
     const result = await this.request<ThreadSession>('thread/resume', compact({ ...params }));
-    this.loaded.add(result.thread.id);
+    this.loaded.set(result.thread.id, settingsOf(result));
     return normalizeSession(result);
   }
 
@@ -166,7 +170,7 @@ export class AppServerSession {
     // codex 0.169 refuses an ephemeral fork of a paginated thread unless the turns are left out of the answer.
     const excludeTurns = params.excludeTurns ?? (params.ephemeral === true ? true : undefined);
     const result = await this.request<ThreadSession>('thread/fork', compact({ ...params, excludeTurns }));
-    this.loaded.add(result.thread.id);
+    this.loaded.set(result.thread.id, settingsOf(result));
     return normalizeSession(result);
   }
 
@@ -290,6 +294,9 @@ export class AppServerSession {
       // the caller does next (its response headers, its records) reaches the event loop ahead of it.
       if (this.closed || !this.process?.isAlive || !this.loaded.has(params.threadId)) await this.ensureLoaded(params.threadId);
       const process = this.process!;
+      const current = this.loaded.get(params.threadId);
+      const model = params.model !== undefined && params.model !== current?.model ? params.model : undefined;
+      const effort = params.effort !== undefined && params.effort !== current?.effort ? params.effort : undefined;
       if (params.developerMessage) {
         await process.connection.request('thread/inject_items', {
           threadId: params.threadId,
@@ -301,14 +308,16 @@ export class AppServerSession {
         compact({
           threadId: params.threadId,
           input: params.input.map(toCodexInput),
-          model: params.model,
-          effort: params.effort,
+          model,
+          effort,
           cwd: params.cwd,
           approvalPolicy: params.approvalPolicy,
           sandboxPolicy: params.sandbox ? sandboxPolicy(params.sandbox, params.cwd) : undefined,
         }),
       );
       run.setTurnId(result.turn.id);
+      if (current && model !== undefined) current.model = model;
+      if (current && effort !== undefined) current.effort = effort;
       if (run.detached) this.sendInterrupt(run);
     } catch (error) {
       if (this.runs.get(params.threadId) === run) this.runs.delete(params.threadId);
@@ -357,7 +366,7 @@ export class AppServerSession {
     if (!loading) {
       loading = this.request<ThreadSession>('thread/resume', { threadId })
         .then((result) => {
-          this.loaded.add(result.thread.id);
+          this.loaded.set(result.thread.id, settingsOf(result));
         })
         .finally(() => this.loading.delete(threadId));
       this.loading.set(threadId, loading);
@@ -408,7 +417,7 @@ export class AppServerSession {
       await process.stop();
       throw new CodexTransportError(CodexErrorCode.SHUTTING_DOWN, 'the gateway is shutting down');
     }
-    this.loaded = new Set();
+    this.loaded = new Map();
     this.process = process;
     this.options.logger.log(`codex app-server started for tenant ${this.tenant} (pid ${process.pid})`, 'AppServerSession');
     return process;
@@ -417,7 +426,7 @@ export class AppServerSession {
   private onExit(process: AppServerProcess, generation: number, exit: ProcessExit): void {
     if (this.process === process) {
       this.process = null;
-      this.loaded = new Set();
+      this.loaded = new Map();
     }
     this.options.approvals.dropProcess(`${this.uid}:${generation}:`);
     const message = exit.expected
@@ -539,6 +548,16 @@ export class AppServerSession {
   private touch(): void {
     this.lastActivity = Date.now();
   }
+}
+
+/** What a loaded thread runs with, as codex last reported or was told. */
+interface ThreadSettings {
+  model: string | null;
+  effort: string | null;
+}
+
+function settingsOf(session: ThreadSession): ThreadSettings {
+  return { model: typeof session.model === 'string' ? session.model : null, effort: session.reasoningEffort ?? null };
 }
 
 const THREAD_ID = /^(urn:uuid:)?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
