@@ -119,7 +119,7 @@ export class AppServerSession {
 
   async startThread(params: StartThreadParams): Promise<ThreadSession> {
     const result = await this.request<ThreadSession>('thread/start', compact({ ...params }));
-    this.loaded.set(result.thread.id, settingsOf(result));
+    this.markLoaded(result);
     return normalizeSession(result);
   }
 
@@ -155,7 +155,7 @@ export class AppServerSession {
   async resumeThread(params: ResumeThreadParams): Promise<ThreadSession> {
     assertThreadId(params.threadId);
     const result = await this.request<ThreadSession>('thread/resume', compact({ ...params }));
-    this.loaded.set(result.thread.id, settingsOf(result));
+    this.markLoaded(result);
     return normalizeSession(result);
   }
 
@@ -170,7 +170,7 @@ export class AppServerSession {
     // codex 0.169 refuses an ephemeral fork of a paginated thread unless the turns are left out of the answer.
     const excludeTurns = params.excludeTurns ?? (params.ephemeral === true ? true : undefined);
     const result = await this.request<ThreadSession>('thread/fork', compact({ ...params, excludeTurns }));
-    this.loaded.set(result.thread.id, settingsOf(result));
+    this.markLoaded(result);
     return normalizeSession(result);
   }
 
@@ -366,7 +366,7 @@ export class AppServerSession {
     if (!loading) {
       loading = this.request<ThreadSession>('thread/resume', { threadId })
         .then((result) => {
-          this.loaded.set(result.thread.id, settingsOf(result));
+          this.markLoaded(result);
         })
         .finally(() => this.loading.delete(threadId));
       this.loading.set(threadId, loading);
@@ -545,6 +545,11 @@ export class AppServerSession {
     run.emit({ type: 'approval.requested', threadId, turnId, approval });
   }
 
+  /** The thread of a thread/start, resume or fork answer is loaded, with the model and effort codex reported. */
+  private markLoaded(session: ThreadSession): void {
+    this.loaded.set(session.thread.id, { model: typeof session.model === 'string' ? session.model : null, effort: session.reasoningEffort ?? null });
+  }
+
   private touch(): void {
     this.lastActivity = Date.now();
   }
@@ -554,10 +559,6 @@ export class AppServerSession {
 interface ThreadSettings {
   model: string | null;
   effort: string | null;
-}
-
-function settingsOf(session: ThreadSession): ThreadSettings {
-  return { model: typeof session.model === 'string' ? session.model : null, effort: session.reasoningEffort ?? null };
 }
 
 const THREAD_ID = /^(urn:uuid:)?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
