@@ -1,11 +1,12 @@
 /**
- * npm run bench [-- --quick] [--deltas N] [--words N] [--delay MS] [--out DIR]
+ * npm run bench [-- --quick] [--configs 1,8,32,8x4] [--only REGEX] [--deltas N] [--words N] [--delay MS] [--out DIR]
  *
  * Measures, in one run and against one offline provider: the direct app-server limit (a minimal JSON-RPC
  * client on stdio), the transport in-process, every HTTP surface of the production gateway process, and
  * the exec backend for contrast; at concurrency 1, 8 and 32 on one tenant and 8 tenants x 4. Then holds
  * slow streams open to measure their memory cost and keepalive timing, and times a cold start. Prints a
- * markdown table (every row also as a ratio to the direct limit) and writes bench/results/<date>-<host>.json.
+ * markdown table (every row also as a ratio to the direct limit) and writes bench/results/<date>-<host>.json
+ * (`-quick` for a quick run, `-partial` for one limited by --configs or --only).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -78,10 +79,10 @@ interface Config {
 }
 
 const FULL_CONFIGS: Config[] = [
-  { key: '1', label: '1 tenant', tenants: 1, perTenant: 1, rounds: 8, perWorker: 4, statelessRounds: 8 },
+  { key: '1', label: '1 tenant', tenants: 1, perTenant: 1, rounds: 8, perWorker: 3, statelessRounds: 4 },
   { key: '8', label: '1 tenant', tenants: 1, perTenant: 8, rounds: 3, perWorker: 1, statelessRounds: 1 },
   { key: '32', label: '1 tenant', tenants: 1, perTenant: 32, rounds: 3, perWorker: 1, statelessRounds: 1 },
-  // Its 7 new tenants per surface (codex processes, threads, first turns) take most of its time.
+  // Its 7 new tenants (codex processes, and every surface's threads and first turns in them) take most of its time.
   { key: '8x4', label: '8 tenants × 4', tenants: 8, perTenant: 4, rounds: 2, perWorker: 1, statelessRounds: 1 },
 ];
 const QUICK_CONFIGS: Config[] = [
@@ -180,12 +181,13 @@ async function measureConfig(entries: Entry[], config: Config, prompt: string): 
   const spent: string[] = [];
   for (const entry of entries) {
     const began = performance.now();
+    const busyBefore = machineBusyMs();
     const pool = (entry.pool ??= new Map());
     const workers: Tally['workers'] = [];
     const fresh: Tally['workers'] = [];
     await Promise.all(
       Array.from({ length: config.tenants }, async (_, t) => {
-        const tenant = `${entry.surface.key}-${t}`;
+        const tenant = `${entry.surface.tenants}-${t}`;
         const kept = pool.get(tenant) ?? [];
         pool.set(tenant, kept);
         const added = await Promise.all(Array.from({ length: Math.max(0, config.perTenant - kept.length) }, () => entry.surface.prepare(tenant)));
@@ -200,7 +202,8 @@ async function measureConfig(entries: Entry[], config: Config, prompt: string): 
     // gateway's spare thread), as a tenant in use has them.
     const warm = entry.surface.stateless ? fresh.filter((w, i) => fresh.findIndex((x) => x.tenant === w.tenant) === i) : fresh;
     await Promise.all(warm.map((w) => entry.surface.turn(w.state, prompt).catch(() => undefined)));
-    spent.push(`${entry.surface.key} ${((performance.now() - began) / 1000).toFixed(1)}`);
+    const wall = performance.now() - began;
+    spent.push(`${entry.surface.key} ${(wall / 1000).toFixed(1)} (${Math.round(((machineBusyMs() - busyBefore) / wall / cpus().length) * 100)}%)`);
     tallies.push({ workers, timings: [], errors: 0, seconds: 0, cpuMs: 0, codexCpuMs: 0, machineCpuMs: 0, rounds: [], last: null });
   }
   log(`    prepared and warmed the workers in ${((performance.now() - preparing) / 1000).toFixed(0)} s (${spent.join(', ')})`);
@@ -276,8 +279,8 @@ async function startGateway(dataDir: string, providerUrl: string, home: string, 
     CODEX_MODEL_PROVIDER: 'bench',
     CODEX_MAX_CONCURRENCY: '64',
     CODEX_RATE_LIMIT_PER_MINUTE: '0',
-    // Every surface has 8 tenants of its own (see Surface.key), plus the stream-capacity tenant.
-    MAX_SESSIONS: '48',
+    // The gateway's surfaces share 8 tenants (see Surface.tenants), plus the stream-capacity tenant.
+    MAX_SESSIONS: '16',
     // Workers are kept from one configuration to the next; their tenants' processes must not be reaped meanwhile.
     IDLE_TIMEOUT_SECONDS: '3600',
     ALLOW_USER_ID_OVERRIDE: 'true',
@@ -419,6 +422,7 @@ function table(rows: Row[]): string {
 }
 
 async function main(): Promise<void> {
+  const began = performance.now();
   const o = parseArgs(process.argv.slice(2));
   const prompt = `[[words: ${o.words}]] [[deltas: ${o.deltas}]] [[delay: ${o.delay}]] bench`;
   const configs = (o.quick ? QUICK_CONFIGS : FULL_CONFIGS).filter((c) => !o.configs || o.configs.includes(c.key));
@@ -436,12 +440,12 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   const children: Array<() => Promise<void>> = [];
   try {
-    // 1. The limit: one app-server per tenant, straight over stdio; the two limits on processes of their own.
+    // 1. The limit: one app-server per tenant, straight over stdio, shared by the two limits (see Surface.tenants).
     const directDir = join(work, 'direct');
     mkdirSync(join(directDir, 'workspace'), { recursive: true });
-    /** The limits' app-servers by tenant (`direct-3`, `direct-new-0`), each started when its tenant is first used, as the gateway's are. */
+    /** The limits' app-servers by tenant (`direct-3`), each started when its tenant is first used, as the gateway's are. */
     const directServers = new Map<string, Promise<DirectAppServer>>();
-    const startedDirect = new Map<string, DirectAppServer>();
+    const startedDirect: DirectAppServer[] = [];
     const startDirect = async (tenant: string): Promise<DirectAppServer> => {
       const home = join(directDir, tenant);
       writeCodexHome(home, {
@@ -454,7 +458,7 @@ async function main(): Promise<void> {
       const server = new DirectAppServer(binary.path, { PATH: [...binary.extraPath, process.env.PATH].join(':'), HOME: shellHome, CODEX_HOME: home, RUST_LOG: 'warn' }, join(directDir, 'workspace'));
       children.push(() => server.stop());
       await server.initialize();
-      startedDirect.set(tenant, server);
+      startedDirect.push(server);
       return server;
     };
     const directServer = (tenant: string): Promise<DirectAppServer> => {
@@ -464,15 +468,10 @@ async function main(): Promise<void> {
     };
     const direct = directSurface(directServer, join(directDir, 'workspace'));
     const directNewThread = directNewThreadSurface(directServer, join(directDir, 'workspace'));
-    const limitSample = (surface: Surface) => () => {
-      const own = new RegExp(`^${surface.key}-\\d+$`);
-      return codexSample([...startedDirect].filter(([tenant]) => own.test(tenant)).map(([, server]) => server.pid));
-    };
-    const directSample = limitSample(direct);
-    const newThreadSample = limitSample(directNewThread);
+    const directSample = () => codexSample(startedDirect.map((server) => server.pid));
     // codex's share of a cold start: one app-server's spawn and initialize handshake, on a quiet machine.
     const codexStarted = performance.now();
-    await directServer(`${direct.key}-0`);
+    await directServer(`${direct.tenants}-0`);
     const codexColdStartMs = performance.now() - codexStarted;
 
     // 2. The transport in-process.
@@ -505,14 +504,14 @@ async function main(): Promise<void> {
     children.push(() => stopGateway(gw));
     const agent = agentStreamSurface(gw.h2Url);
     children.push(async () => agent.close());
-    /** The gateway, and the codex processes of the surface's own tenants. */
+    /** The gateway, and the codex processes of the surface's tenants. */
     const onGateway = (surface: Surface): Entry => ({
       surface,
-      sample: () => ({ ...codexSample(pidsWithEnv(`${join(gw.dataDir, 'users', surface.key)}-`)), cpu: cpuTimes(gw.child.pid!).self, rss: rssMb(gw.child.pid!) }),
+      sample: () => ({ ...codexSample(pidsWithEnv(`${join(gw.dataDir, 'users', surface.tenants)}-`)), cpu: cpuTimes(gw.child.pid!).self, rss: rssMb(gw.child.pid!) }),
     });
     const entries: Entry[] = [
       { surface: direct, sample: directSample },
-      { surface: directNewThread, sample: newThreadSample },
+      { surface: directNewThread, sample: directSample },
       { surface: inProcess, sample: transportSample },
       onGateway(restSurface(gw.url)),
       onGateway(chatCompletionsSurface(gw.url)),
@@ -528,12 +527,16 @@ async function main(): Promise<void> {
     }
     for (const { surface, pool } of entries) for (const states of pool?.values() ?? []) for (const state of states) await surface.release?.(state);
 
-    // 4. The exec backend (a codex process per request), for contrast.
+    // 4. Stream capacity on the main gateway, idle now; meanwhile (the streams are silent but for their
+    // keepalives) the exec backend, a codex process per request, for contrast, on a gateway of its own.
+    log('  stream capacity, and meanwhile the exec backend');
+    // Held past the 15 s keepalive interval in a full run, so the first keepalive of every stream is timed.
+    const capacityRun = streamCapacity(gw, o.quick ? 50 : 200, o.quick ? 3000 : 16_500);
+    capacityRun.catch(() => undefined);
     const execGw = await startGateway(join(work, 'exec'), provider.baseUrl, shellHome, { CODEX_BACKEND: 'exec' });
     children.push(() => stopGateway(execGw));
     const execSurface = chatCompletionsSurface(execGw.url, 'exec backend /v1/chat/completions (stream)');
     execSurface.note = 'a codex exec process per request';
-    log(`  ${execSurface.name}`);
     // codex exec processes end with their request: their CPU is the gateway's reaped children's.
     const execSample = () => {
       const t = cpuTimes(execGw.child.pid!);
@@ -542,6 +545,7 @@ async function main(): Promise<void> {
     const execConfig: Config = { key: 'exec', label: '1 tenant', tenants: 1, perTenant: 1, rounds: 1, perWorker: o.quick ? 3 : 8, statelessRounds: 1 };
     const [execRow] = await measureConfig([{ surface: execSurface, sample: execSample }], execConfig, prompt);
     rows.push(execRow);
+    const capacity = await capacityRun;
 
     // Ratios to the direct limit of the same configuration (for stateless surfaces: the new-thread limit).
     const stateless = new Set([...entries, { surface: execSurface }].filter((e) => e.surface.stateless).map((e) => e.surface.name));
@@ -553,11 +557,6 @@ async function main(): Promise<void> {
     }
     const appServerChat = rows.find((r) => r.surface === 'OpenAI /v1/chat/completions (stream)' && r.concurrency === 1) ?? null;
 
-    // 5. Stream capacity and cold start.
-    log('  stream capacity');
-    // Held past the 15 s keepalive interval in a full run, so the first keepalive of every stream is timed.
-    const capacity = await streamCapacity(gw, o.quick ? 50 : 200, o.quick ? 3000 : 16_500);
-
     const result = {
       date: new Date().toISOString(),
       machine: { hostname: hostname(), cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version },
@@ -567,9 +566,11 @@ async function main(): Promise<void> {
       execVsAppServer: appServerChat ? { latencyP50Ratio: execRow.latencyMs.p50 / appServerChat.latencyMs.p50, ttftP50Ratio: execRow.ttftMs.p50 / appServerChat.ttftMs.p50 } : null,
       streamCapacity: capacity,
       coldStart: { gatewayReadyMs: gw.readyMs, codexInitializeMs: codexColdStartMs },
+      /** The run itself, from the bench's start to its results (the build before it not included). */
+      durationSeconds: Math.round((performance.now() - began) / 1000),
     };
     mkdirSync(o.out, { recursive: true });
-    const file = join(o.out, `${result.date.slice(0, 10)}-${hostname().replace(/[^A-Za-z0-9.-]/g, '_')}${o.quick ? '-quick' : ''}.json`);
+    const file = join(o.out, `${result.date.slice(0, 10)}-${hostname().replace(/[^A-Za-z0-9.-]/g, '_')}${o.quick ? '-quick' : ''}${o.configs || o.only ? '-partial' : ''}.json`);
     writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
     process.stdout.write(`${table(rows)}\n\n`);
     process.stdout.write(
@@ -582,7 +583,7 @@ async function main(): Promise<void> {
           : `first keepalive on ${capacity.keepalivesReceived}/${capacity.streams} streams, p50 ${fmt(capacity.keepaliveAfterMs?.p50, 0)} ms / p99 ${fmt(capacity.keepaliveAfterMs?.p99, 0)} ms after the stream opened (due after 15000 ms of silence)\n`),
     );
     process.stdout.write(`cold start: gateway process to /health/ready ${fmt(result.coldStart.gatewayReadyMs, 0)} ms, of which codex initialize ≈ ${fmt(result.coldStart.codexInitializeMs, 0)} ms\n`);
-    process.stdout.write(`results: ${file}\n`);
+    process.stdout.write(`run took ${result.durationSeconds} s; results: ${file}\n`);
   } finally {
     for (const stop of children.reverse()) await stop().catch(() => undefined);
     await provider.stop();

@@ -16,11 +16,16 @@ export interface TurnTiming {
 /** One way of running a turn; `prepare` sets up a worker (its thread or stream) outside the timing. */
 export interface Surface {
   name: string;
-  /**
-   * Names the surface's tenants (`<key>-<n>`): every surface runs on codex processes and CODEX_HOMEs of
-   * its own, so what one surface leaves behind in codex (threads, their history) does not weigh on another.
-   */
+  /** Names the surface in the log and in its workers' pool. */
   key: string;
+  /**
+   * Names the tenants the surface runs on (`<tenants>-<n>`). The surfaces of one server share them, as one
+   * user's clients of several protocols share that user's codex process: the gateway's surfaces run on
+   * `gw-<n>`, the two limits on `direct-<n>`; each surface has threads of its own in them. codex's cost of a
+   * turn does not grow with the threads its process holds, and a new process is the largest cost of a new
+   * tenant (and an idle one still costs CPU), so sharing keeps the run short and the machine quiet.
+   */
+  tenants: string;
   /** What one turn includes besides the turn itself (shown in the report). */
   note: string;
   /** Every turn starts a new conversation: compared with the limit that starts a thread per turn. */
@@ -103,6 +108,7 @@ export function directSurface(servers: DirectServers, cwd: string): Surface {
   return {
     name: 'direct app-server (limit)',
     key: 'direct',
+    tenants: 'direct',
     note: 'JSON-RPC over stdio, thread made beforehand',
     prepare: async (tenant) => {
       const server = await servers(tenant);
@@ -120,6 +126,7 @@ export function directNewThreadSurface(servers: DirectServers, cwd: string): Sur
   return {
     name: 'direct app-server, new thread per turn (limit for stateless requests)',
     key: 'direct-new',
+    tenants: 'direct',
     note: 'thread/start + turn/start over stdio',
     stateless: true,
     prepare: (tenant) => servers(tenant),
@@ -138,6 +145,7 @@ export function transportSurface(transport: AppServerTransport): Surface {
   return {
     name: 'transport runTurn (in-process)',
     key: 'transport',
+    tenants: 'transport',
     note: 'the gateway library without HTTP',
     prepare: async (tenant) => ({ tenant, threadId: (await transport.startThread(tenant)).thread.id }),
     turn: async (w, prompt) => {
@@ -161,6 +169,7 @@ export function restSurface(base: string): Surface {
   return {
     name: 'REST /api/turn/start (SSE)',
     key: 'rest',
+    tenants: 'gw',
     note: 'thread made beforehand',
     prepare: async (tenant) => ({ tenant, threadId: (await postJson(base, '/api/thread/start', {}, { 'x-user-id': tenant })).thread.id }),
     turn: (w, prompt) => {
@@ -174,6 +183,7 @@ export function chatCompletionsSurface(base: string, label = 'OpenAI /v1/chat/co
   return {
     name: label,
     key: 'completions',
+    tenants: 'gw',
     note: 'stateless: a new thread per request',
     stateless: true,
     prepare: async (tenant) => ({ tenant }),
@@ -192,6 +202,7 @@ export function responsesSurface(base: string): Surface {
   return {
     name: 'OpenAI /v1/responses (stream)',
     key: 'responses',
+    tenants: 'gw',
     note: 'chained with previous_response_id',
     prepare: async (tenant) => ({ tenant, previous: null as string | null }),
     turn: async (w, prompt) => {
@@ -214,6 +225,7 @@ export function chatSurface(base: string): Surface {
   return {
     name: 'chat /chat (SSE)',
     key: 'chat',
+    tenants: 'gw',
     note: 'continues a thread made beforehand',
     prepare: async (tenant) => ({ tenant, threadId: (await postJson(base, '/api/thread/start', {}, { 'x-user-id': tenant })).thread.id }),
     turn: (w, prompt) => {
@@ -229,6 +241,7 @@ export function agentStreamSurface(h2Url: string): Surface & { close(): void } {
   return {
     name: 'HTTP/2 /agent/stream',
     key: 'h2',
+    tenants: 'gw',
     note: 'one long-lived stream per worker',
     prepare: async (tenant) => {
       session ??= connect(h2Url);
