@@ -72,8 +72,9 @@ interface Config {
   /**
    * Stateless surfaces (and their limit) take part in the last this many rounds only: each of their
    * turns is a new thread, several times a turn's cost, and at high concurrency one round of them is
-   * already a long batch. The last, because the first round after a preparation runs slower for every
-   * surface (10-25% at concurrency 32 on a 2-CPU host), and one batch has no other round to even it out.
+   * already a long batch. The last, because the first round after a preparation often runs slower for
+   * every surface (by 9-34% at 8 tenants x 4 in one run on a 2-CPU host, not at all in another), and one
+   * batch has no other round to even it out.
    */
   statelessRounds: number;
   key: string;
