@@ -83,9 +83,9 @@ export function machineTicks(): { busy: number; total: number } {
 
 /**
  * Waits until the machine is quiet (under `threshold` of its CPUs busy in `windows` 50 ms windows in a
- * row), at most `maxMs`: codex finishes work of its own after a burst of new threads (login shells, state
- * writes), in spurts a single quiet window can fall between, and it would otherwise be charged to whatever
- * is measured next.
+ * row), at most `maxMs`: codex finishes work of its own after a burst of new threads or turns (state
+ * writes; login shells too when the shell snapshot is on), in spurts a single quiet window can fall
+ * between, and it would otherwise be charged to whatever is measured next.
  */
 export async function quiesce(threshold = 0.15, maxMs = 3000, windows = 3): Promise<number> {
   const started = performance.now();
