@@ -16,7 +16,7 @@ export interface TurnTiming {
 /** One way of running a turn; `prepare` sets up a worker (its thread or stream) outside the timing. */
 export interface Surface {
   name: string;
-  /** Names the surface in the log and in its workers' pool. */
+  /** Names the surface in the log (its tenants are named by `tenants`). */
   key: string;
   /**
    * Names the tenants the surface runs on (`<tenants>-<n>`). The surfaces of one server share them, as one
