@@ -15,7 +15,9 @@ export class DirectAppServer {
   private readonly turnWaiters = new Map<string, { onDelta: () => void; onDone: (status: string) => void }>();
 
   constructor(binary: string, env: NodeJS.ProcessEnv, cwd: string) {
-    this.child = spawn(binary, ['app-server'], { env, cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    // In a session of its own, as the gateway starts codex (to reap its process group): the scheduler
+    // shares the CPU between sessions first (autogroups), so the limit runs under the same terms.
+    this.child = spawn(binary, ['app-server'], { env, cwd, stdio: ['pipe', 'pipe', 'pipe'], detached: process.platform !== 'win32' });
     this.child.stdout.setEncoding('utf8');
     this.child.stdout.on('data', (chunk: string) => this.onData(chunk));
     this.child.stderr.resume();
