@@ -11,7 +11,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
-import { cpus, hostname, totalmem } from 'node:os';
+import { cpus, hostname, tmpdir, totalmem } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { AppServerTransport, resolveCodexBinary, writeCodexHome } from '@app/codex-transport';
 import { OfflineProvider } from '@app/offline-provider';
@@ -428,7 +428,9 @@ async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   const prompt = `[[words: ${o.words}]] [[deltas: ${o.deltas}]] [[delay: ${o.delay}]] bench`;
   const configs = (o.quick ? QUICK_CONFIGS : FULL_CONFIGS).filter((c) => !o.configs || o.configs.includes(c.key));
-  const work = mkdtempSync(join(ROOT, '.bench-data-'));
+  // Outside this checkout: in a git work tree codex runs git (rev-parse, remote, status) for every turn and
+  // new thread, about a tenth of a turn's cost here, which a gateway's workspace (a volume) does not pay.
+  const work = mkdtempSync(join(tmpdir(), 'codex-gateway-bench-'));
   const provider = new OfflineProvider();
   await provider.start();
   const binary = resolveCodexBinary();
