@@ -1,12 +1,12 @@
 /**
- * npm run bench [-- --quick] [--configs 1,8,32,8x4] [--only REGEX] [--deltas N] [--words N] [--delay MS] [--out DIR]
+ * npm run bench [-- --quick] [--configs 1,8,32,8x4] [--rounds N] [--only REGEX] [--deltas N] [--words N] [--delay MS] [--out DIR]
  *
  * Measures, in one run and against one offline provider: the direct app-server limit (a minimal JSON-RPC
  * client on stdio), the transport in-process, every HTTP surface of the production gateway process, and
  * the exec backend for contrast; at concurrency 1, 8 and 32 on one tenant and 8 tenants x 4. Then holds
  * slow streams open to measure their memory cost and keepalive timing, and times a cold start. Prints a
  * markdown table (every row also as a ratio to the direct limit) and writes bench/results/<date>-<host>.json
- * (`-quick` for a quick run, `-partial` for one limited by --configs or --only).
+ * (`-quick` for a quick run, `-partial` for one limited by --configs or --only, or with --rounds).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,7 +16,8 @@ import { join, relative, resolve } from 'node:path';
 import { AppServerTransport, resolveCodexBinary, writeCodexHome } from '@app/codex-transport';
 import { OfflineProvider } from '@app/offline-provider';
 import { DirectAppServer } from './direct-client';
-import { cpuTimes, distribution, type Distribution, machineBusyMs, pidsWithEnv, quiesce, rssMb, sumRssMb, treeCpuMs } from './stats';
+import { checkTargets, describeTargets, type Ratio, ratioToLimit } from './targets';
+import { cpuTimes, distribution, type Distribution, machineMs, pidsWithEnv, quiesce, roundOrder, rssMb, sumRssMb, treeCpuMs } from './stats';
 import {
   agentStreamSurface,
   chatCompletionsSurface,
@@ -38,6 +39,8 @@ interface Options {
   quick: boolean;
   /** Only these configurations (keys of FULL_CONFIGS: 1, 8, 32, 8x4). */
   configs: string[] | null;
+  /** Rounds at every configuration instead of its own number (more for more precision). */
+  rounds: number | null;
   /** Only surfaces whose name matches (the direct limits are always measured). */
   only: RegExp | null;
   deltas: number;
@@ -47,7 +50,7 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { quick: false, configs: null, only: null, deltas: 20, words: 60, delay: 2, out: join(ROOT, 'bench/results') };
+  const o: Options = { quick: false, configs: null, rounds: null, only: null, deltas: 20, words: 60, delay: 2, out: join(ROOT, 'bench/results') };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') o.quick = true;
@@ -56,6 +59,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--delay') o.delay = Number(argv[++i]);
     else if (a === '--out') o.out = resolve(argv[++i]);
     else if (a === '--configs') o.configs = argv[++i].split(',');
+    else if (a === '--rounds') o.rounds = Number(argv[++i]);
     else if (a === '--only') o.only = new RegExp(argv[++i], 'i');
     else throw new Error(`unknown argument ${a}`);
   }
@@ -88,9 +92,9 @@ const FULL_CONFIGS: Config[] = [
   // At 8 and 32, two turns per worker in a round: the throughput of a steady state, not of one burst of starts.
   { key: '8', label: '1 tenant', tenants: 1, perTenant: 8, rounds: 3, perWorker: 2, statelessRounds: 2 },
   { key: '1', label: '1 tenant', tenants: 1, perTenant: 1, rounds: 8, perWorker: 4, statelessRounds: 4 },
-  { key: '32', label: '1 tenant', tenants: 1, perTenant: 32, rounds: 3, perWorker: 2, statelessRounds: 2 },
+  { key: '32', label: '1 tenant', tenants: 1, perTenant: 32, rounds: 4, perWorker: 2, statelessRounds: 3 },
   // Its 7 new tenants (codex processes, and every surface's threads and first turns in them) take most of its time.
-  { key: '8x4', label: '8 tenants × 4', tenants: 8, perTenant: 4, rounds: 2, perWorker: 2, statelessRounds: 2 },
+  { key: '8x4', label: '8 tenants × 4', tenants: 8, perTenant: 4, rounds: 3, perWorker: 2, statelessRounds: 3 },
 ];
 const QUICK_CONFIGS: Config[] = [
   { key: '8', label: '1 tenant', tenants: 1, perTenant: 8, rounds: 2, perWorker: 1, statelessRounds: 1 },
@@ -99,6 +103,8 @@ const QUICK_CONFIGS: Config[] = [
 
 export interface Row {
   surface: string;
+  /** The surface's short name (in the log and the targets). */
+  key: string;
   note: string;
   config: string;
   concurrency: number;
@@ -111,11 +117,13 @@ export interface Row {
   codexCpuMsPerTurn: number;
   /** All CPU time spent on the machine during the surface's rounds (codex, gateway, bench client, provider). */
   machineCpuMsPerTurn: number;
+  /** Of the machine's CPU time during the surface's rounds, the share stolen by the hypervisor. */
+  stealPercent: number;
   gatewayRssMb: number | null;
   codexRssMb: number;
-  /** Each round's turns per second and p50s, for ratios paired with the limit's same round. */
+  /** Each round's turns per second, p50s and machine CPU per turn, for ratios paired with the limit's same round. */
   rounds: RoundResult[];
-  ratio?: { ttftP50: number; latencyP50: number; throughput: number };
+  ratio?: Ratio;
 }
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -138,12 +146,17 @@ interface Entry {
    * the end of the run.
    */
   pool?: Map<string, unknown[]>;
+  /** One of the gateway's HTTP surfaces (the targets are theirs). */
+  onGateway?: boolean;
 }
 
 interface RoundResult {
   turnsPerSecond: number;
   ttftP50: number;
   latencyP50: number;
+  machineCpuMsPerTurn: number;
+  /** Of the machine's CPU time during the batch, the share the hypervisor gave to other guests. */
+  stealPercent: number;
 }
 
 /** What one surface accumulates over the rounds of a configuration. */
@@ -155,6 +168,7 @@ interface Tally {
   cpuMs: number | null;
   codexCpuMs: number;
   machineCpuMs: number;
+  stealMs: number;
   rounds: RoundResult[];
   last: Sample | null;
 }
@@ -177,7 +191,7 @@ async function runTurns(entry: Entry, tally: Tally, perWorker: number, prompt: s
 /**
  * Measures every surface at one configuration, interleaved: each surface gets its workers (threads,
  * streams; those of an earlier configuration are reused) and a warm-up turn on each new one, then `rounds`
- * rounds in which every surface in turn runs `perWorker` turns on each worker, the order rotating from
+ * rounds in which every surface in turn runs `perWorker` turns on each worker, in an order that changes from
  * round to round. Whatever drifts during the run (loaded threads, caches, the machine) then weighs on
  * every surface alike.
  */
@@ -188,7 +202,7 @@ async function measureConfig(entries: Entry[], config: Config, prompt: string): 
   const spent: string[] = [];
   for (const entry of entries) {
     const began = performance.now();
-    const busyBefore = machineBusyMs();
+    const busyBefore = machineMs().busy;
     const pool = (entry.pool ??= new Map());
     const workers: Tally['workers'] = [];
     const fresh: Tally['workers'] = [];
@@ -210,34 +224,37 @@ async function measureConfig(entries: Entry[], config: Config, prompt: string): 
     const warm = entry.surface.stateless ? fresh.filter((w, i) => fresh.findIndex((x) => x.tenant === w.tenant) === i) : fresh;
     await Promise.all(warm.map((w) => entry.surface.turn(w.state, prompt).catch(() => undefined)));
     const wall = performance.now() - began;
-    spent.push(`${entry.surface.key} ${(wall / 1000).toFixed(1)} (${Math.round(((machineBusyMs() - busyBefore) / wall / cpus().length) * 100)}%)`);
-    tallies.push({ workers, timings: [], errors: 0, seconds: 0, cpuMs: 0, codexCpuMs: 0, machineCpuMs: 0, rounds: [], last: null });
+    spent.push(`${entry.surface.key} ${(wall / 1000).toFixed(1)} (${Math.round(((machineMs().busy - busyBefore) / wall / cpus().length) * 100)}%)`);
+    tallies.push({ workers, timings: [], errors: 0, seconds: 0, cpuMs: 0, codexCpuMs: 0, machineCpuMs: 0, stealMs: 0, rounds: [], last: null });
   }
   log(`    prepared and warmed the workers in ${((performance.now() - preparing) / 1000).toFixed(0)} s (${spent.join(', ')})`);
   let quietMs = 0;
   for (let round = 0; round < config.rounds; round++) {
-    for (let k = 0; k < entries.length; k++) {
-      const i = (k + round) % entries.length;
+    for (const i of roundOrder(entries.length, round)) {
       const tally = tallies[i];
       if (entries[i].surface.stateless && round < config.rounds - config.statelessRounds) continue;
       quietMs += await quiesce();
       const before = entries[i].sample();
-      const machineBefore = machineBusyMs();
+      const machineBefore = machineMs();
       const started = performance.now();
       const done = tally.timings.length;
       await runTurns(entries[i], tally, config.perWorker, prompt);
       const seconds = (performance.now() - started) / 1000;
       tally.seconds += seconds;
       const batch = tally.timings.slice(done);
+      const machine = machineMs();
       tally.rounds.push({
         turnsPerSecond: batch.length / seconds,
         ttftP50: distribution(batch.map((x) => x.ttftMs)).p50,
         latencyP50: distribution(batch.map((x) => x.latencyMs)).p50,
+        machineCpuMsPerTurn: (machine.busy - machineBefore.busy) / Math.max(1, batch.length),
+        stealPercent: ((machine.steal - machineBefore.steal) / (seconds * 1000 * cpus().length)) * 100,
       });
       const after = entries[i].sample();
       tally.cpuMs = tally.cpuMs !== null && before.cpu !== null && after.cpu !== null ? tally.cpuMs + (after.cpu - before.cpu) : null;
       tally.codexCpuMs += after.codexCpu - before.codexCpu;
-      tally.machineCpuMs += machineBusyMs() - machineBefore;
+      tally.machineCpuMs += machine.busy - machineBefore.busy;
+      tally.stealMs += machine.steal - machineBefore.steal;
       tally.last = after;
     }
   }
@@ -247,6 +264,7 @@ async function measureConfig(entries: Entry[], config: Config, prompt: string): 
     const t = tallies[i];
     rows.push({
       surface: surface.name,
+      key: surface.key,
       note: surface.note,
       config: config.label,
       concurrency: t.workers.length,
@@ -258,6 +276,7 @@ async function measureConfig(entries: Entry[], config: Config, prompt: string): 
       gatewayCpuMsPerTurn: t.cpuMs === null ? null : t.cpuMs / Math.max(1, t.timings.length),
       codexCpuMsPerTurn: t.codexCpuMs / Math.max(1, t.timings.length),
       machineCpuMsPerTurn: t.machineCpuMs / Math.max(1, t.timings.length),
+      stealPercent: (t.stealMs / (t.seconds * 1000 * cpus().length)) * 100,
       gatewayRssMb: t.last?.rss ?? null,
       codexRssMb: t.last?.codexRss ?? 0,
       rounds: t.rounds,
@@ -378,31 +397,6 @@ async function streamCapacity(g: GatewayProcess, count: number, holdMs: number) 
   };
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
-/**
- * A row relative to its limit. When both ran the same rounds, each ratio is the median over rounds of the
- * ratio within a round (a surface and its limit run seconds apart in one round, so slow drifts of the
- * machine cancel); otherwise the ratio of the pooled figures.
- */
-function ratioToLimit(row: Row, limit: Row): NonNullable<Row['ratio']> {
-  const a = row.rounds;
-  const b = limit.rounds;
-  if (a.length === 0 || a.length !== b.length) {
-    return {
-      ttftP50: row.ttftMs.p50 / limit.ttftMs.p50,
-      latencyP50: row.latencyMs.p50 / limit.latencyMs.p50,
-      throughput: row.turnsPerSecond / limit.turnsPerSecond,
-    };
-  }
-  const paired = (pick: (r: RoundResult) => number) => median(a.map((r, i) => pick(r) / pick(b[i])));
-  return { ttftP50: paired((r) => r.ttftP50), latencyP50: paired((r) => r.latencyP50), throughput: paired((r) => r.turnsPerSecond) };
-}
-
 function fmt(n: number | null | undefined, digits = 1): string {
   return n === null || n === undefined || Number.isNaN(n) ? '—' : n.toFixed(digits);
 }
@@ -432,7 +426,9 @@ async function main(): Promise<void> {
   const began = performance.now();
   const o = parseArgs(process.argv.slice(2));
   const prompt = `[[words: ${o.words}]] [[deltas: ${o.deltas}]] [[delay: ${o.delay}]] bench`;
-  const configs = (o.quick ? QUICK_CONFIGS : FULL_CONFIGS).filter((c) => !o.configs || o.configs.includes(c.key));
+  const configs = (o.quick ? QUICK_CONFIGS : FULL_CONFIGS)
+    .filter((c) => !o.configs || o.configs.includes(c.key))
+    .map((c) => (o.rounds ? { ...c, rounds: o.rounds, statelessRounds: Math.min(o.rounds, Math.max(1, c.statelessRounds + o.rounds - c.rounds)) } : c));
   // Outside this checkout: in a git work tree codex runs git (rev-parse, remote, status) for every turn and
   // new thread, about a tenth of a turn's cost here, which a gateway's workspace (a volume) does not pay.
   const work = mkdtempSync(join(tmpdir(), 'codex-gateway-bench-'));
@@ -516,6 +512,7 @@ async function main(): Promise<void> {
     /** The gateway, and the codex processes of the surface's tenants. */
     const onGateway = (surface: Surface): Entry => ({
       surface,
+      onGateway: true,
       sample: () => ({ ...codexSample(pidsWithEnv(`${join(gw.dataDir, 'users', surface.tenants)}-`)), cpu: cpuTimes(gw.child.pid!).self, rss: rssMb(gw.child.pid!) }),
     });
     const entries: Entry[] = [
@@ -558,12 +555,15 @@ async function main(): Promise<void> {
 
     // Ratios to the direct limit of the same configuration (for stateless surfaces: the new-thread limit).
     const stateless = new Set([...entries, { surface: execSurface }].filter((e) => e.surface.stateless).map((e) => e.surface.name));
-    for (const row of rows) {
+    const limitOf = (row: Row) => {
       const base = stateless.has(row.surface) && row.surface !== directNewThread.name ? directNewThread.name : direct.name;
-      const limit = rows.find((r) => r.surface === base && r.config === row.config && r.concurrency === row.concurrency);
-      if (!limit) continue;
-      row.ratio = ratioToLimit(row, limit);
+      return rows.find((r) => r.surface === base && r.config === row.config && r.concurrency === row.concurrency);
+    };
+    for (const row of rows) {
+      const limit = limitOf(row);
+      if (limit) row.ratio = ratioToLimit(row, limit);
     }
+    const targets = checkTargets(rows, new Set(entries.filter((e) => e.onGateway).map((e) => e.surface.name)), (row) => limitOf(row as Row));
     // Reported by configuration (one tenant by concurrency, then the pool, then the exec backend), whatever the order they ran in.
     const rank = (r: Row) => (r === execRow ? 3e6 : (r.config === '1 tenant' ? 0 : 1e6) + r.concurrency);
     rows.sort((a, b) => rank(a) - rank(b));
@@ -576,20 +576,23 @@ async function main(): Promise<void> {
       prompt,
       rows,
       execVsAppServer: appServerChat ? { latencyP50Ratio: execRow.latencyMs.p50 / appServerChat.latencyMs.p50, ttftP50Ratio: execRow.ttftMs.p50 / appServerChat.ttftMs.p50 } : null,
+      targets,
       streamCapacity: capacity,
       coldStart: { gatewayReadyMs: gw.readyMs, codexInitializeMs: codexColdStartMs },
       /** The run itself, from the bench's start to its results (the build before it not included). */
       durationSeconds: Math.round((performance.now() - began) / 1000),
     };
     mkdirSync(o.out, { recursive: true });
-    const file = join(o.out, `${result.date.slice(0, 10)}-${hostname().replace(/[^A-Za-z0-9.-]/g, '_')}${o.quick ? '-quick' : ''}${o.configs || o.only ? '-partial' : ''}.json`);
+    const file = join(o.out, `${result.date.slice(0, 10)}-${hostname().replace(/[^A-Za-z0-9.-]/g, '_')}${o.quick ? '-quick' : ''}${o.configs || o.only || o.rounds ? '-partial' : ''}.json`);
     writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
     process.stdout.write(`${table(rows)}\n\n`);
+    if (targets.length) process.stdout.write(`${describeTargets(targets)}\n`);
     process.stdout.write(
       `exec backend vs app-server, chat completion at concurrency 1: latency p50 ×${fmt(result.execVsAppServer?.latencyP50Ratio, 2)}, TTFT p50 ×${fmt(result.execVsAppServer?.ttftP50Ratio, 2)}\n`,
     );
     process.stdout.write(
-      `${capacity.streams} open streams: gateway RSS ${fmt(capacity.baselineRssMb, 0)} → ${fmt(capacity.heldRssMb, 0)} MB (${fmt(capacity.rssPerStreamKb, 0)} kB per stream); ` +
+      `${capacity.streams} open streams: gateway RSS ${fmt(capacity.baselineRssMb, 0)} → ${fmt(capacity.heldRssMb, 0)} MB (${fmt(capacity.rssPerStreamKb, 0)} kB per stream; ` +
+        `target under 50 MB in all: ${capacity.heldRssMb - capacity.baselineRssMb < 50 ? 'met' : 'MISSED'}); ` +
         (o.quick
           ? 'keepalive timing: full run only\n'
           : `first keepalive on ${capacity.keepalivesReceived}/${capacity.streams} streams, p50 ${fmt(capacity.keepaliveAfterMs?.p50, 0)} ms / p99 ${fmt(capacity.keepaliveAfterMs?.p99, 0)} ms after the stream opened (due after 15000 ms of silence)\n`),

@@ -72,13 +72,17 @@ export function sumRssMb(pids: number[]): number {
   return pids.reduce((n, pid) => n + rssMb(pid), 0);
 }
 
-/** Busy and total CPU time of the whole machine so far (all CPUs), in USER_HZ ticks (from /proc/stat). */
-export function machineTicks(): { busy: number; total: number } {
+/**
+ * CPU time of the whole machine so far (all CPUs), in USER_HZ ticks (from /proc/stat): busy (this
+ * machine's own work), stolen (time the hypervisor gave to other guests while this one had work), total.
+ */
+export function machineTicks(): { busy: number; steal: number; total: number } {
   const [, ...fields] = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/);
   const n = fields.map(Number);
   const idle = n[3] + (n[4] ?? 0);
+  const steal = n[7] ?? 0;
   const total = n.slice(0, 8).reduce((a, b) => a + b, 0);
-  return { busy: total - idle, total };
+  return { busy: total - idle - steal, steal, total };
 }
 
 /**
@@ -102,7 +106,30 @@ export async function quiesce(threshold = 0.15, maxMs = 3000, windows = 3): Prom
   return performance.now() - started;
 }
 
-/** Busy CPU time of the whole machine so far, in ms. */
-export function machineBusyMs(): number {
-  return (machineTicks().busy * 1000) / TICKS;
+/** Busy and stolen CPU time of the whole machine so far, in ms. */
+export function machineMs(): { busy: number; steal: number } {
+  const t = machineTicks();
+  return { busy: (t.busy * 1000) / TICKS, steal: (t.steal * 1000) / TICKS };
+}
+
+/**
+ * The order of the surfaces in a round: shuffled, the same in every run. With the order only rotating,
+ * every surface always ran right after the same other one, and whatever that one leaves behind (the
+ * transport's work in the bench process, codex finishing its state writes) weighed on it alone.
+ */
+export function roundOrder(count: number, round: number): number[] {
+  let seed = 0x9e3779b9 * (round + 1);
+  // mulberry32
+  const random = () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+  const order = Array.from({ length: count }, (_, i) => i);
+  for (let i = count - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  return order;
 }

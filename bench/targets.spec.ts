@@ -1,0 +1,105 @@
+import { roundOrder } from './stats';
+import { checkTargets, describeTargets, type Measured, ratioToLimit } from './targets';
+
+const rounds = (tps: number[], ttft: number[], latency: number[]) => tps.map((t, i) => ({ turnsPerSecond: t, ttftP50: ttft[i], latencyP50: latency[i] }));
+
+function row(surface: string, concurrency: number, r: ReturnType<typeof rounds>, config = '1 tenant'): Measured {
+  const mean = (pick: (x: (typeof r)[number]) => number) => r.reduce((n, x) => n + pick(x), 0) / r.length;
+  return {
+    surface,
+    key: surface.toLowerCase(),
+    config,
+    concurrency,
+    ttftMs: { p50: mean((x) => x.ttftP50) },
+    latencyMs: { p50: mean((x) => x.latencyP50) },
+    turnsPerSecond: mean((x) => x.turnsPerSecond),
+    rounds: r,
+  };
+}
+
+describe('ratioToLimit', () => {
+  it('takes the median over rounds of the ratio within each round', () => {
+    const limit = row('limit', 32, rounds([20, 30, 25], [100, 100, 100], [1000, 1000, 1000]));
+    const surface = row('REST', 32, rounds([19, 24, 25], [110, 90, 100], [1000, 1200, 900]));
+    const ratio = ratioToLimit(surface, limit);
+    expect(ratio.throughput).toBeCloseTo(0.95); // of 0.95, 0.80, 1.00
+    expect(ratio.ttftP50).toBeCloseTo(1.0);
+    expect(ratio.latencyP50).toBeCloseTo(1.0);
+    expect(ratio.rounds?.map((r) => Number(r.throughput.toFixed(2)))).toEqual([0.95, 0.8, 1]);
+  });
+
+  it('compares pooled figures when the two did not run the same rounds', () => {
+    const limit = row('limit', 1, rounds([10, 10], [40, 44], [100, 100]));
+    const exec = row('exec', 1, rounds([4], [200], [250]));
+    const ratio = ratioToLimit(exec, limit);
+    expect(ratio).toEqual({ ttftP50: 200 / 42, latencyP50: 2.5, throughput: 0.4 });
+  });
+});
+
+describe('checkTargets', () => {
+  const limit1 = row('limit', 1, rounds([10, 10], [40, 40], [100, 100]));
+  const limit32 = row('limit', 32, rounds([25, 25], [900, 900], [1400, 1400]));
+  const http = new Set(['REST', 'H2']);
+  const limitOf = (r: Measured) => (r.concurrency === 1 ? limit1 : limit32);
+
+  it('allows 10% or 3 ms at concurrency 1, whichever is more, and 0.90 of the throughput at 32', () => {
+    const rows = [
+      limit1,
+      limit32,
+      row('REST', 1, rounds([10, 10], [43.6, 43.6], [111, 111])), // +3.6 ms TTFT: within 10% (4 ms) of 40 ms
+      row('H2', 1, rounds([10, 10], [45, 45], [100, 100])), // +5 ms: over both
+      row('REST', 32, rounds([22.5, 23], [900, 900], [1400, 1400])),
+      row('H2', 32, rounds([21, 22.5], [900, 900], [1400, 1400])),
+      row('transport', 32, rounds([1, 1], [900, 900], [1400, 1400])), // not an HTTP surface: no target
+    ];
+    for (const r of rows) r.ratio = ratioToLimit(r, limitOf(r));
+    const checks = checkTargets(rows, http, limitOf);
+    const verdict = (target: string, key: string) => checks.find((c) => c.target === target && c.key === key);
+    expect(checks).toHaveLength(6);
+    expect(verdict('TTFT p50 at concurrency 1', 'rest')).toMatchObject({ met: true, bound: 1.1 });
+    expect(verdict('latency p50 at concurrency 1', 'rest')?.met).toBe(false);
+    expect(verdict('TTFT p50 at concurrency 1', 'h2')).toMatchObject({ met: false, ratio: 1.125 });
+    expect(verdict('throughput at concurrency 32', 'rest')).toMatchObject({ met: true, spread: [0.9, 0.92] });
+    expect(verdict('throughput at concurrency 32', 'h2')).toMatchObject({ met: false, spread: [0.84, 0.9] });
+
+    const text = describeTargets(checks);
+    expect(text).toContain('TTFT p50 at concurrency 1, ≤ 1.10× (or +3 ms): met by 1 of 2: rest 1.09, h2 1.13 MISSED (rounds 1.13–1.13)');
+    expect(text).toContain('throughput at concurrency 32, ≥ 0.90×: met by 1 of 2: rest 0.91, h2 0.87 MISSED (rounds 0.84–0.90)');
+  });
+
+  it('takes 3 ms as the allowance where a tenth of the limit is less', () => {
+    const fast = row('limit', 1, rounds([20, 20], [20, 20], [50, 50]));
+    const rest = row('REST', 1, rounds([20, 20], [22.9, 22.9], [55.5, 55.5]));
+    rest.ratio = ratioToLimit(rest, fast);
+    const checks = checkTargets([rest], http, () => fast);
+    expect(checks.map((c) => [c.target, c.met, Number(c.bound.toFixed(2))])).toEqual([
+      ['TTFT p50 at concurrency 1', true, 1.15],
+      ['latency p50 at concurrency 1', false, 1.1],
+    ]);
+  });
+});
+
+describe('roundOrder', () => {
+  it('is a permutation, the same in every run', () => {
+    for (let round = 0; round < 8; round++) {
+      const order = roundOrder(8, round);
+      expect([...order].sort()).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+      expect(roundOrder(8, round)).toEqual(order);
+    }
+  });
+
+  it('does not put any surface after the same one in every round', () => {
+    for (const count of [3, 8]) {
+      const before = new Map<number, Set<number>>();
+      let last = -1;
+      for (let round = 0; round < 3; round++) {
+        for (const i of roundOrder(count, round)) {
+          if (!before.has(i)) before.set(i, new Set());
+          before.get(i)!.add(last);
+          last = i;
+        }
+      }
+      for (const [, predecessors] of before) expect(predecessors.size).toBeGreaterThan(1);
+    }
+  });
+});

@@ -1,0 +1,131 @@
+/** Ratios of a row to its direct limit, and the issue's targets checked against them. */
+
+/** One round's figures of a row. */
+export interface RoundFigures {
+  turnsPerSecond: number;
+  ttftP50: number;
+  latencyP50: number;
+}
+
+export interface Ratios {
+  ttftP50: number;
+  latencyP50: number;
+  throughput: number;
+}
+
+export interface Ratio extends Ratios {
+  /** The ratio within each round (when the row and its limit ran the same rounds). */
+  rounds?: Ratios[];
+}
+
+/** What the ratios and targets need of a row of the report. */
+export interface Measured {
+  surface: string;
+  key: string;
+  config: string;
+  concurrency: number;
+  ttftMs: { p50: number };
+  latencyMs: { p50: number };
+  turnsPerSecond: number;
+  rounds: RoundFigures[];
+  ratio?: Ratio;
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/**
+ * A row relative to its limit. When both ran the same rounds, each ratio is the median over rounds of the
+ * ratio within a round (a surface and its limit run seconds apart in one round, so slow drifts of the
+ * machine cancel); otherwise the ratio of the pooled figures.
+ */
+export function ratioToLimit(row: Measured, limit: Measured): Ratio {
+  const a = row.rounds;
+  const b = limit.rounds;
+  if (a.length === 0 || a.length !== b.length) {
+    return {
+      ttftP50: row.ttftMs.p50 / limit.ttftMs.p50,
+      latencyP50: row.latencyMs.p50 / limit.latencyMs.p50,
+      throughput: row.turnsPerSecond / limit.turnsPerSecond,
+    };
+  }
+  const rounds = a.map((r, i) => ({
+    ttftP50: r.ttftP50 / b[i].ttftP50,
+    latencyP50: r.latencyP50 / b[i].latencyP50,
+    throughput: r.turnsPerSecond / b[i].turnsPerSecond,
+  }));
+  return {
+    ttftP50: median(rounds.map((r) => r.ttftP50)),
+    latencyP50: median(rounds.map((r) => r.latencyP50)),
+    throughput: median(rounds.map((r) => r.throughput)),
+    rounds,
+  };
+}
+
+export interface TargetCheck {
+  target: string;
+  key: string;
+  config: string;
+  ratio: number;
+  /** The highest ratio allowed (TTFT, latency) or the lowest (throughput). */
+  bound: number;
+  met: boolean;
+  /** The lowest and highest ratio of a single round, when there were rounds. */
+  spread: [number, number] | null;
+}
+
+/** Overhead targets at concurrency 1: within 1.10× of the limit, or 3 ms over it where that is more. */
+const OVERHEAD = 1.1;
+const OVERHEAD_MS = 3;
+/** Throughput at concurrency 32: at least this share of the limit's. */
+const THROUGHPUT = 0.9;
+
+/**
+ * The targets on the gateway's HTTP surfaces (`http`, by surface name): TTFT and latency p50 at
+ * concurrency 1 within 1.10× of the limit (or +3 ms), and throughput at concurrency 32 (one tenant, and
+ * eight tenants × 4) at least 0.90× of it. `limitOf` is the row a row is compared with.
+ */
+export function checkTargets(rows: Measured[], http: Set<string>, limitOf: (row: Measured) => Measured | undefined): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  for (const row of rows) {
+    const limit = limitOf(row);
+    if (!http.has(row.surface) || !row.ratio || !limit) continue;
+    const spread = (pick: (r: Ratios) => number): [number, number] | null =>
+      row.ratio?.rounds?.length ? [Math.min(...row.ratio.rounds.map(pick)), Math.max(...row.ratio.rounds.map(pick))] : null;
+    const config = row.config.includes('×') ? row.config : `${row.config} × ${row.concurrency}`;
+    if (row.concurrency === 1) {
+      for (const [target, ratio, limitMs, pick] of [
+        ['TTFT p50 at concurrency 1', row.ratio.ttftP50, limit.ttftMs.p50, (r: Ratios) => r.ttftP50],
+        ['latency p50 at concurrency 1', row.ratio.latencyP50, limit.latencyMs.p50, (r: Ratios) => r.latencyP50],
+      ] as const) {
+        const bound = Math.max(OVERHEAD, 1 + OVERHEAD_MS / limitMs);
+        checks.push({ target, key: row.key, config, ratio, bound, met: ratio <= bound, spread: spread(pick) });
+      }
+    }
+    if (row.concurrency === 32) {
+      const ratio = row.ratio.throughput;
+      checks.push({ target: 'throughput at concurrency 32', key: row.key, config, ratio, bound: THROUGHPUT, met: ratio >= THROUGHPUT, spread: spread((r) => r.throughput) });
+    }
+  }
+  return checks;
+}
+
+/** One line per target: how many checks met it, each surface's ratio, and a miss with its rounds' spread. */
+export function describeTargets(checks: TargetCheck[]): string {
+  const lines: string[] = [];
+  for (const target of [...new Set(checks.map((c) => c.target))]) {
+    const of = checks.filter((c) => c.target === target);
+    const bound = target.startsWith('throughput') ? `≥ ${of[0].bound.toFixed(2)}×` : `≤ ${OVERHEAD.toFixed(2)}× (or +${OVERHEAD_MS} ms)`;
+    const configs = new Set(of.map((c) => c.config)).size > 1;
+    const each = of.map((c) => {
+      const name = configs ? `${c.key} (${c.config})` : c.key;
+      const miss = c.met ? '' : ` MISSED${c.spread ? ` (rounds ${c.spread[0].toFixed(2)}–${c.spread[1].toFixed(2)})` : ''}`;
+      return `${name} ${c.ratio.toFixed(2)}${miss}`;
+    });
+    lines.push(`${target}, ${bound}: met by ${of.filter((c) => c.met).length} of ${of.length}: ${each.join(', ')}`);
+  }
+  return lines.join('\n');
+}
