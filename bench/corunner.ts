@@ -11,7 +11,6 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { resolveCodexBinary, writeCodexHome } from '@app/codex-transport';
 import { OfflineProvider } from '@app/offline-provider';
 import { DirectAppServer } from './direct-client';
 import { cpuTimes, quiesce } from './stats';
@@ -47,20 +46,11 @@ async function main(): Promise<void> {
   let server: DirectAppServer | null = null;
   let corunner: ChildProcess | null = null;
   try {
-    const binary = resolveCodexBinary();
-    const home = join(work, 'codex-home');
     const shellHome = join(work, 'home');
     const workspace = join(work, 'workspace');
     mkdirSync(shellHome);
     mkdirSync(workspace);
-    writeCodexHome(home, {
-      model: 'gpt-5-codex',
-      reasoningEffort: 'medium',
-      sandbox: 'read-only',
-      approvalPolicy: 'never',
-      provider: { id: 'bench', name: 'bench', baseUrl: provider.baseUrl, hasApiKey: false, requestMaxRetries: 0, streamMaxRetries: 0, streamIdleTimeoutMs: 120_000 },
-    });
-    const direct = new DirectAppServer(binary.path, { PATH: [...binary.extraPath, process.env.PATH].join(':'), HOME: shellHome, CODEX_HOME: home, RUST_LOG: 'warn' }, workspace);
+    const direct = DirectAppServer.create({ codexHome: join(work, 'codex-home'), shellHome, workspace, providerBaseUrl: provider.baseUrl });
     server = direct;
     await direct.initialize();
     const prompt = '[[words: 60]] [[deltas: 20]] [[delay: 2]] bench';

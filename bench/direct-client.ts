@@ -1,4 +1,5 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { resolveCodexBinary, writeCodexHome } from '@app/codex-transport';
 
 type Message = { id?: number; method?: string; params?: Record<string, any>; result?: any; error?: any };
 
@@ -13,6 +14,23 @@ export class DirectAppServer {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (v: any) => void; reject: (e: Error) => void }>();
   private readonly turnWaiters = new Map<string, { onDelta: () => void; onDone: (status: string) => void }>();
+
+  /**
+   * An app-server as the bench runs the limit: its own CODEX_HOME with the gateway's defaults (read-only
+   * sandbox, no approvals) and the given provider, an empty HOME for codex's shell, in `workspace`.
+   */
+  static create(options: { codexHome: string; shellHome: string; workspace: string; providerBaseUrl: string }): DirectAppServer {
+    const binary = resolveCodexBinary();
+    writeCodexHome(options.codexHome, {
+      model: 'gpt-5-codex',
+      reasoningEffort: 'medium',
+      sandbox: 'read-only',
+      approvalPolicy: 'never',
+      provider: { id: 'bench', name: 'bench', baseUrl: options.providerBaseUrl, hasApiKey: false, requestMaxRetries: 0, streamMaxRetries: 0, streamIdleTimeoutMs: 120_000 },
+    });
+    const env = { PATH: [...binary.extraPath, process.env.PATH].join(':'), HOME: options.shellHome, CODEX_HOME: options.codexHome, RUST_LOG: 'warn' };
+    return new DirectAppServer(binary.path, env, options.workspace);
+  }
 
   constructor(binary: string, env: NodeJS.ProcessEnv, cwd: string) {
     // In a session of its own, as the gateway starts codex (to reap its process group): the scheduler

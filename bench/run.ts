@@ -13,7 +13,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { cpus, hostname, tmpdir, totalmem } from 'node:os';
 import { join, relative, resolve } from 'node:path';
-import { AppServerTransport, resolveCodexBinary, writeCodexHome } from '@app/codex-transport';
+import { AppServerTransport } from '@app/codex-transport';
 import { OfflineProvider } from '@app/offline-provider';
 import { DirectAppServer } from './direct-client';
 import { checkTargets, describeTargets, type Ratio, ratioToLimit } from './targets';
@@ -434,7 +434,6 @@ async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'codex-gateway-bench-'));
   const provider = new OfflineProvider();
   await provider.start();
-  const binary = resolveCodexBinary();
   log(`bench: prompt ${JSON.stringify(prompt)}, ${o.quick ? 'quick' : 'full'} run, data under ${work}`);
 
   // Every codex runs under an empty HOME, as in the container image: codex runs the user's login shell
@@ -452,15 +451,7 @@ async function main(): Promise<void> {
     const directServers = new Map<string, Promise<DirectAppServer>>();
     const startedDirect: DirectAppServer[] = [];
     const startDirect = async (tenant: string): Promise<DirectAppServer> => {
-      const home = join(directDir, tenant);
-      writeCodexHome(home, {
-        model: 'gpt-5-codex',
-        reasoningEffort: 'medium',
-        sandbox: 'read-only',
-        approvalPolicy: 'never',
-        provider: { id: 'bench', name: 'bench', baseUrl: provider.baseUrl, hasApiKey: false, requestMaxRetries: 0, streamMaxRetries: 0, streamIdleTimeoutMs: 120_000 },
-      });
-      const server = new DirectAppServer(binary.path, { PATH: [...binary.extraPath, process.env.PATH].join(':'), HOME: shellHome, CODEX_HOME: home, RUST_LOG: 'warn' }, join(directDir, 'workspace'));
+      const server = DirectAppServer.create({ codexHome: join(directDir, tenant), shellHome, workspace: join(directDir, 'workspace'), providerBaseUrl: provider.baseUrl });
       children.push(() => server.stop());
       await server.initialize();
       startedDirect.push(server);
