@@ -16,7 +16,7 @@ import { join, relative, resolve } from 'node:path';
 import { AppServerTransport } from '@app/codex-transport';
 import { OfflineProvider } from '@app/offline-provider';
 import { DirectAppServer } from './direct-client';
-import { checkTargets, describeTargets, type Ratio, ratioToLimit } from './targets';
+import { checkTargets, describeTargets, type Ratio, ratioToLimit, type RoundFigures } from './targets';
 import { cpuTimes, distribution, type Distribution, machineMs, pidsWithEnv, quiesce, roundOrder, rssMb, sumRssMb, treeCpuMs } from './stats';
 import {
   agentStreamSurface,
@@ -150,10 +150,7 @@ interface Entry {
   onGateway?: boolean;
 }
 
-interface RoundResult {
-  turnsPerSecond: number;
-  ttftP50: number;
-  latencyP50: number;
+interface RoundResult extends RoundFigures {
   machineCpuMsPerTurn: number;
   /** Of the machine's CPU time during the batch, the share the hypervisor gave to other guests. */
   stealPercent: number;
