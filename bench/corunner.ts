@@ -57,7 +57,8 @@ async function main(): Promise<void> {
     const threads = await Promise.all(Array.from({ length: o.concurrency }, () => direct.startThread(workspace)));
     await Promise.all(threads.map((t) => direct.runTurn(t, prompt)));
 
-    const results = { alone: [] as Array<{ tps: number; codexMs: number; corunnerMs: number }>, beside: [] as Array<{ tps: number; codexMs: number; corunnerMs: number }> };
+    type Batch = { tps: number; codexMs: number; corunnerMs: number };
+    const results: Record<'alone' | 'beside', Batch[]> = { alone: [], beside: [] };
     for (let pair = 0; pair < o.pairs; pair++) {
       for (const mode of pair % 2 ? (['beside', 'alone'] as const) : (['alone', 'beside'] as const)) {
         if (mode === 'beside') {

@@ -551,7 +551,7 @@ async function main(): Promise<void> {
       const limit = limitOf(row);
       if (limit) row.ratio = ratioToLimit(row, limit);
     }
-    const targets = checkTargets(rows, new Set(entries.filter((e) => e.onGateway).map((e) => e.surface.name)), (row) => limitOf(row as Row));
+    const targets = checkTargets(rows, new Set(entries.filter((e) => e.onGateway).map((e) => e.surface.name)), limitOf);
     // Reported by configuration (one tenant by concurrency, then the pool, then the exec backend), whatever the order they ran in.
     const rank = (r: Row) => (r === execRow ? 3e6 : (r.config === '1 tenant' ? 0 : 1e6) + r.concurrency);
     rows.sort((a, b) => rank(a) - rank(b));

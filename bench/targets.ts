@@ -88,7 +88,7 @@ const THROUGHPUT = 0.9;
  * concurrency 1 within 1.10× of the limit (or +3 ms), and throughput at concurrency 32 (one tenant, and
  * eight tenants × 4) at least 0.90× of it. `limitOf` is the row a row is compared with.
  */
-export function checkTargets(rows: Measured[], http: Set<string>, limitOf: (row: Measured) => Measured | undefined): TargetCheck[] {
+export function checkTargets<T extends Measured>(rows: T[], http: Set<string>, limitOf: (row: T) => Measured | undefined): TargetCheck[] {
   const checks: TargetCheck[] = [];
   for (const row of rows) {
     const limit = limitOf(row);
