@@ -38,8 +38,8 @@ function frame(message: SseMessage): string {
 
 /**
  * Streams an Observable as `text/event-stream`, the way Nest's own SSE support does (same headers), plus:
- * headers go out with the first message — so an error before it still gets a real HTTP status through the
- * exception filter (the returned promise rejects) — writes wait for `drain`, a keepalive comment is sent
+ * headers go out with the first message, in the same write — so an error before it still gets a real HTTP
+ * status through the exception filter (the returned promise rejects) — writes wait for `drain`, a keepalive comment is sent
  * after silence, a client that goes away unsubscribes (which cancels the work), and an error after the
  * headers becomes an in-band message before the stream ends.
  */
@@ -54,11 +54,12 @@ export function writeSse(res: Response, source: Observable<SseMessage>, options:
     let finished = false;
     let subscription: Subscription | null = null;
     let keepalive: NodeJS.Timeout | null = null;
-    let counted = false;
+    /** The status and headers are set; they leave with the first write. */
+    let opened = false;
 
     const openHeaders = () => {
-      if (res.headersSent) return;
-      counted = true;
+      if (opened || res.headersSent) return;
+      opened = true;
       openStreams++;
       res.status(200);
       res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
@@ -66,7 +67,6 @@ export function writeSse(res: Response, source: Observable<SseMessage>, options:
       res.setHeader('Connection', 'keep-alive');
       res.setHeader('X-Accel-Buffering', 'no');
       for (const [k, v] of Object.entries(options.headers ?? {})) res.setHeader(k, v);
-      res.flushHeaders();
       res.socket?.setNoDelay(true);
     };
     /** (Re)starts the silence timer; one timer per stream, refreshed rather than replaced. */
@@ -86,7 +86,7 @@ export function writeSse(res: Response, source: Observable<SseMessage>, options:
     const finish = (error?: unknown) => {
       if (finished) return;
       finished = true;
-      if (counted) openStreams--;
+      if (opened) openStreams--;
       if (keepalive) clearTimeout(keepalive);
       res.off('close', onClose);
       res.off('drain', flush);
@@ -140,7 +140,7 @@ export function writeSse(res: Response, source: Observable<SseMessage>, options:
         armKeepalive();
       },
       error: (error: unknown) => {
-        if (!res.headersSent) {
+        if (!opened && !res.headersSent) {
           finish(error ?? new Error('stream failed'));
           return;
         }
