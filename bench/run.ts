@@ -17,7 +17,7 @@ import { AppServerTransport } from '@app/codex-transport';
 import { OfflineProvider } from '@app/offline-provider';
 import { DirectAppServer } from './direct-client';
 import { checkTargets, describeTargets, type Ratio, ratioToLimit, type RoundFigures } from './targets';
-import { cpuTimes, distribution, type Distribution, machineMs, pidsWithEnv, quiesce, roundOrder, rssMb, sumRssMb, treeCpuMs } from './stats';
+import { anotherRound, cpuTimes, distribution, type Distribution, machineMs, pidsWithEnv, quiesce, type RoundBudget, roundOrder, rssMb, sumRssMb, treeCpuMs } from './stats';
 import {
   agentStreamSurface,
   chatCompletionsSurface,
@@ -66,20 +66,18 @@ function parseArgs(argv: string[]): Options {
   return o;
 }
 
-interface Config {
+/** A configuration, and how many rounds over all surfaces it runs (see RoundBudget). */
+interface Config extends RoundBudget {
   label: string;
   tenants: number;
   perTenant: number;
-  /** Rounds over all surfaces, and turns per worker in each. */
-  rounds: number;
+  /** Turns per worker in a round. */
   perWorker: number;
   /**
-   * Stateless surfaces (and their limit) take part in the last this many rounds only: each of their
-   * turns starts a thread as well, so theirs are the longest batches. The last, because the first round
-   * after a preparation often runs slower for every surface (by 9-34% at 8 tenants x 4 in one run on a
-   * 2-CPU host, not at all in another).
+   * Stateless surfaces (and their limit) take part in every this many rounds (1: all), the last of each
+   * group: each of their turns starts a thread as well, so theirs are the longest batches.
    */
-  statelessRounds: number;
+  statelessEvery: number;
   key: string;
 }
 
@@ -90,15 +88,15 @@ interface Config {
  */
 const FULL_CONFIGS: Config[] = [
   // At 8 and 32, two turns per worker in a round: the throughput of a steady state, not of one burst of starts.
-  { key: '8', label: '1 tenant', tenants: 1, perTenant: 8, rounds: 3, perWorker: 2, statelessRounds: 2 },
-  { key: '1', label: '1 tenant', tenants: 1, perTenant: 1, rounds: 8, perWorker: 4, statelessRounds: 4 },
-  { key: '32', label: '1 tenant', tenants: 1, perTenant: 32, rounds: 4, perWorker: 2, statelessRounds: 3 },
+  { key: '8', label: '1 tenant', tenants: 1, perTenant: 8, perWorker: 2, minRounds: 2, maxRounds: 3, budgetSeconds: 25, statelessEvery: 1 },
+  { key: '1', label: '1 tenant', tenants: 1, perTenant: 1, perWorker: 4, minRounds: 4, maxRounds: 16, budgetSeconds: 30, statelessEvery: 2 },
+  { key: '32', label: '1 tenant', tenants: 1, perTenant: 32, perWorker: 2, minRounds: 2, maxRounds: 8, budgetSeconds: 66, statelessEvery: 1 },
   // Its 7 new tenants (codex processes, and every surface's threads and first turns in them) take most of its time.
-  { key: '8x4', label: '8 tenants × 4', tenants: 8, perTenant: 4, rounds: 3, perWorker: 2, statelessRounds: 3 },
+  { key: '8x4', label: '8 tenants × 4', tenants: 8, perTenant: 4, perWorker: 2, minRounds: 2, maxRounds: 6, budgetSeconds: 54, statelessEvery: 1 },
 ];
 const QUICK_CONFIGS: Config[] = [
-  { key: '8', label: '1 tenant', tenants: 1, perTenant: 8, rounds: 2, perWorker: 1, statelessRounds: 1 },
-  { key: '1', label: '1 tenant', tenants: 1, perTenant: 1, rounds: 3, perWorker: 4, statelessRounds: 3 },
+  { key: '8', label: '1 tenant', tenants: 1, perTenant: 8, perWorker: 1, minRounds: 2, maxRounds: 2, budgetSeconds: 0, statelessEvery: 2 },
+  { key: '1', label: '1 tenant', tenants: 1, perTenant: 1, perWorker: 4, minRounds: 3, maxRounds: 3, budgetSeconds: 0, statelessEvery: 1 },
 ];
 
 export interface Row {
@@ -226,10 +224,12 @@ async function measureConfig(entries: Entry[], config: Config, prompt: string): 
   }
   log(`    prepared and warmed the workers in ${((performance.now() - preparing) / 1000).toFixed(0)} s (${spent.join(', ')})`);
   let quietMs = 0;
-  for (let round = 0; round < config.rounds; round++) {
+  const roundSeconds: number[] = [];
+  for (let round = 0; anotherRound(config, roundSeconds); round++) {
+    const roundStarted = performance.now();
     for (const i of roundOrder(entries.length, round)) {
       const tally = tallies[i];
-      if (entries[i].surface.stateless && round < config.rounds - config.statelessRounds) continue;
+      if (entries[i].surface.stateless && round % config.statelessEvery !== config.statelessEvery - 1) continue;
       quietMs += await quiesce();
       const before = entries[i].sample();
       const machineBefore = machineMs();
@@ -254,8 +254,9 @@ async function measureConfig(entries: Entry[], config: Config, prompt: string): 
       tally.stealMs += machine.steal - machineBefore.steal;
       tally.last = after;
     }
+    roundSeconds.push((performance.now() - roundStarted) / 1000);
   }
-  log(`    waited ${(quietMs / 1000).toFixed(1)} s in all for the machine to be quiet before each batch`);
+  log(`    ${roundSeconds.length} rounds of ${roundSeconds.map((x) => x.toFixed(0)).join(', ')} s; waited ${(quietMs / 1000).toFixed(1)} s in all for the machine to be quiet before each batch`);
   const rows: Row[] = [];
   for (const [i, { surface }] of entries.entries()) {
     const t = tallies[i];
@@ -425,7 +426,7 @@ async function main(): Promise<void> {
   const prompt = `[[words: ${o.words}]] [[deltas: ${o.deltas}]] [[delay: ${o.delay}]] bench`;
   const configs = (o.quick ? QUICK_CONFIGS : FULL_CONFIGS)
     .filter((c) => !o.configs || o.configs.includes(c.key))
-    .map((c) => (o.rounds ? { ...c, rounds: o.rounds, statelessRounds: Math.min(o.rounds, Math.max(1, c.statelessRounds + o.rounds - c.rounds)) } : c));
+    .map((c) => (o.rounds ? { ...c, minRounds: o.rounds, maxRounds: o.rounds } : c));
   // Outside this checkout: in a git work tree codex runs git (rev-parse, remote, status) for every turn and
   // new thread, about a tenth of a turn's cost here, which a gateway's workspace (a volume) does not pay.
   const work = mkdtempSync(join(tmpdir(), 'codex-gateway-bench-'));
@@ -514,7 +515,8 @@ async function main(): Promise<void> {
       onGateway(agent),
     ].filter((e) => e.surface === direct || e.surface === directNewThread || !o.only || o.only.test(e.surface.name));
     for (const config of configs) {
-      log(`  ${config.label} × ${config.tenants * config.perTenant}: ${config.rounds} rounds of ${config.perWorker} turn(s) per worker on ${entries.length} surfaces`);
+      const rounds = config.minRounds === config.maxRounds ? `${config.minRounds} rounds` : `${config.minRounds}-${config.maxRounds} rounds (as many as fit in ${config.budgetSeconds} s)`;
+      log(`  ${config.label} × ${config.tenants * config.perTenant}: ${rounds} of ${config.perWorker} turn(s) per worker on ${entries.length} surfaces`);
       const started = performance.now();
       rows.push(...(await measureConfig(entries, config, prompt)));
       log(`    took ${((performance.now() - started) / 1000).toFixed(0)} s`);
@@ -536,7 +538,7 @@ async function main(): Promise<void> {
       const t = cpuTimes(execGw.child.pid!);
       return { ...codexSample(codexPidsOf(execGw)), cpu: t.self, rss: rssMb(execGw.child.pid!), codexCpu: t.children };
     };
-    const execConfig: Config = { key: 'exec', label: '1 tenant', tenants: 1, perTenant: 1, rounds: 1, perWorker: o.quick ? 3 : 8, statelessRounds: 1 };
+    const execConfig: Config = { key: 'exec', label: '1 tenant', tenants: 1, perTenant: 1, perWorker: o.quick ? 3 : 8, minRounds: 1, maxRounds: 1, budgetSeconds: 0, statelessEvery: 1 };
     const [execRow] = await measureConfig([{ surface: execSurface, sample: execSample }], execConfig, prompt);
     rows.push(execRow);
     const capacity = await capacityRun;

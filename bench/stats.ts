@@ -133,3 +133,25 @@ export function roundOrder(count: number, round: number): number[] {
   }
   return order;
 }
+
+/**
+ * How many rounds over all surfaces a configuration runs: at least `minRounds`; then another while it
+ * still fits in `budgetSeconds` of rounds (judged by the rounds so far), up to `maxRounds`. A host at half
+ * the speed (where a turn costs codex twice the CPU) then takes about as long as a fast one, and a fast
+ * one gets the more rounds, so the more precise ratios.
+ */
+export interface RoundBudget {
+  minRounds: number;
+  maxRounds: number;
+  budgetSeconds: number;
+}
+
+/** Whether one more round runs, given how long each so far took (seconds). */
+export function anotherRound(budget: RoundBudget, roundSeconds: number[]): boolean {
+  const done = roundSeconds.length;
+  if (done < budget.minRounds) return true;
+  if (done >= budget.maxRounds) return false;
+  // The next one as long as the longer of the last two (rounds with and without stateless surfaces may alternate).
+  const next = Math.max(...roundSeconds.slice(-2));
+  return roundSeconds.reduce((a, b) => a + b, 0) + next <= budget.budgetSeconds;
+}

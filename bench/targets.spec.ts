@@ -1,4 +1,4 @@
-import { roundOrder } from './stats';
+import { anotherRound, roundOrder } from './stats';
 import { checkTargets, describeTargets, type Measured, ratioToLimit } from './targets';
 
 const rounds = (tps: number[], ttft: number[], latency: number[]) => tps.map((t, i) => ({ turnsPerSecond: t, ttftP50: ttft[i], latencyP50: latency[i] }));
@@ -101,5 +101,33 @@ describe('roundOrder', () => {
       }
       for (const [, predecessors] of before) expect(predecessors.size).toBeGreaterThan(1);
     }
+  });
+});
+
+describe('anotherRound', () => {
+  const budget = { minRounds: 2, maxRounds: 5, budgetSeconds: 60 };
+
+  it('always runs the minimum, however long the rounds take', () => {
+    expect(anotherRound(budget, [])).toBe(true);
+    expect(anotherRound(budget, [100])).toBe(true);
+    expect(anotherRound(budget, [100, 100])).toBe(false);
+  });
+
+  it('adds rounds while the next one (as long as the longer of the last two) fits in the budget', () => {
+    expect(anotherRound(budget, [15, 15])).toBe(true); // 30 + 15 <= 60
+    expect(anotherRound(budget, [15, 15, 15])).toBe(true); // 45 + 15 <= 60
+    expect(anotherRound(budget, [15, 15, 15, 15])).toBe(false); // 60 + 15 > 60
+    expect(anotherRound(budget, [10, 20, 10])).toBe(true); // 40 + 20 <= 60
+    expect(anotherRound(budget, [10, 20, 10, 20])).toBe(false); // 60 + 20 > 60
+  });
+
+  it('stops at the maximum', () => {
+    expect(anotherRound({ ...budget, budgetSeconds: 1000 }, [1, 1, 1, 1])).toBe(true);
+    expect(anotherRound({ ...budget, budgetSeconds: 1000 }, [1, 1, 1, 1, 1])).toBe(false);
+  });
+
+  it('with a minimum equal to the maximum runs exactly that many', () => {
+    const fixed = { minRounds: 3, maxRounds: 3, budgetSeconds: 0 };
+    expect([0, 1, 2, 3].map((n) => anotherRound(fixed, Array(n).fill(5)))).toEqual([true, true, true, false]);
   });
 });
