@@ -219,7 +219,9 @@ async function measureConfig(entries: Entry[], config: Config, prompt: string): 
     const warm = entry.surface.stateless ? fresh.filter((w, i) => fresh.findIndex((x) => x.tenant === w.tenant) === i) : fresh;
     await Promise.all(warm.map((w) => entry.surface.turn(w.state, prompt).catch(() => undefined)));
     const wall = performance.now() - began;
-    spent.push(`${entry.surface.key} ${(wall / 1000).toFixed(1)} (${Math.round(((machineMs().busy - busyBefore) / wall / cpus().length) * 100)}%)`);
+    // How busy the machine was meanwhile (not said for a surface with nothing to prepare: 10 ms ticks over no time).
+    const busy = wall >= 100 ? ` (${Math.round(((machineMs().busy - busyBefore) / wall / cpus().length) * 100)}%)` : '';
+    spent.push(`${entry.surface.key} ${(wall / 1000).toFixed(1)}${busy}`);
     tallies.push({ workers, timings: [], errors: 0, seconds: 0, cpuMs: 0, codexCpuMs: 0, machineCpuMs: 0, stealMs: 0, rounds: [], last: null });
   }
   log(`    prepared and warmed the workers in ${((performance.now() - preparing) / 1000).toFixed(0)} s (${spent.join(', ')})`);
