@@ -120,6 +120,43 @@ describe('writeSse', () => {
     expect(raw).toBe('event: first\ndata: {}\n\nevent: error\ndata: {"message":"broke"}\n\n');
   });
 
+  it('sends the status and headers with the first event, in the same socket write', async () => {
+    const socketWrites: string[] = [];
+    const app = express();
+    app.get('/s', (req, res) => {
+      const socket = req.socket as unknown as { write: (...a: unknown[]) => boolean };
+      const write = socket.write.bind(socket);
+      socket.write = (...a: unknown[]) => (socketWrites.push(String(a[0])), write(...a));
+      void writeSse(res, new Observable<SseMessage>((sub) => void setTimeout(() => (sub.next({ event: 'a', data: 1 }), sub.complete()), 20)));
+    });
+    const server = createServer(app);
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { status, raw } = await read(`http://127.0.0.1:${(server.address() as AddressInfo).port}/s`);
+    expect(status).toBe(200);
+    expect(raw).toBe('event: a\ndata: 1\n\n');
+    // The head leaves once, in the write that starts the first chunk (its size line follows it), not alone.
+    const heads = socketWrites.filter((w) => w.startsWith('HTTP/1.1 200'));
+    expect(heads).toHaveLength(1);
+    expect(heads[0]).toMatch(/\r\n\r\n[0-9a-f]+$/);
+  });
+
+  it('keeps an error raised in the same tick as the first event in-band (the head is already set)', async () => {
+    const s = await serve(
+      () =>
+        new Observable<SseMessage>((sub) => {
+          sub.next({ event: 'first', data: {} });
+          sub.error(new Error('broke'));
+        }),
+      { errorMessage: (e) => ({ event: 'error', data: { message: (e as Error).message } }) },
+    );
+    servers.push(s.server);
+    const { status, raw } = await read(s.url);
+    expect(status).toBe(200);
+    expect(raw).toBe('event: first\ndata: {}\n\nevent: error\ndata: {"message":"broke"}\n\n');
+    expect(s.outcomes).toEqual(['done']);
+  });
+
   it('unsubscribes from the source when the client goes away', async () => {
     let unsubscribed = false;
     const ticks = new Subject<SseMessage>();
