@@ -40,8 +40,8 @@ function frame(message: SseMessage): string {
  * Streams an Observable as `text/event-stream`, the way Nest's own SSE support does (same headers), plus:
  * headers go out with the first message, in the same write — so an error before it still gets a real
  * HTTP status through the exception filter (the returned promise rejects) — writes wait for `drain`, a
- * keepalive comment is sent after silence, a client that goes away unsubscribes (which cancels the work), and an error after the
- * headers becomes an in-band message before the stream ends.
+ * keepalive comment is sent after silence, a client that goes away unsubscribes (which cancels the work),
+ * and an error after the headers becomes an in-band message before the stream ends.
  */
 export function writeSse(res: Response, source: Observable<SseMessage>, options: SseOptions = {}): Promise<void> {
   const keepaliveMs = options.keepaliveMs ?? DEFAULT_KEEPALIVE_MS;
