@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OfflineProvider } from '@app/offline-provider';
 import { DirectAppServer } from './direct-client';
-import { cpuTimes, quiesce } from './stats';
+import { cpuTimes, quiesce, treeCpuMs } from './stats';
 import { median } from './targets';
 
 const BUSY_LOOP = `
@@ -67,15 +67,14 @@ async function main(): Promise<void> {
         }
         await quiesce(0.3);
         const turns = threads.length * 2;
-        const codexBefore = cpuTimes(direct.pid);
+        const codexBefore = treeCpuMs([direct.pid]);
         const corunnerBefore = corunner ? cpuTimes(corunner.pid!).self : 0;
         const started = performance.now();
         await Promise.all(threads.map(async (t) => { for (let i = 0; i < 2; i++) await direct.runTurn(t, prompt); }));
         const seconds = (performance.now() - started) / 1000;
-        const codexAfter = cpuTimes(direct.pid);
         results[mode].push({
           tps: turns / seconds,
-          codexMs: (codexAfter.self + codexAfter.children - codexBefore.self - codexBefore.children) / turns,
+          codexMs: (treeCpuMs([direct.pid]) - codexBefore) / turns,
           corunnerMs: corunner ? (cpuTimes(corunner.pid!).self - corunnerBefore) / turns : 0,
         });
         if (corunner) {

@@ -188,9 +188,9 @@ async function runTurns(entry: Entry, tally: Tally, perWorker: number, prompt: s
 
 /**
  * Measures every surface at one configuration, interleaved: each surface gets its workers (threads,
- * streams; those of an earlier configuration are reused) and a warm-up turn on each new one, then `rounds`
- * rounds in which every surface in turn runs `perWorker` turns on each worker, in an order that changes from
- * round to round. Whatever drifts during the run (loaded threads, caches, the machine) then weighs on
+ * streams; those of an earlier configuration are reused) and a warm-up turn on each new one, then rounds
+ * (as many as its RoundBudget allows) in which every surface in turn runs `perWorker` turns on each worker,
+ * in an order that changes from round to round. Whatever drifts during the run (loaded threads, caches, the machine) then weighs on
  * every surface alike.
  */
 async function measureConfig(entries: Entry[], config: Config, prompt: string): Promise<Row[]> {
