@@ -34,6 +34,8 @@ export interface CodexTransportOptions {
   enableSearch?: boolean;
   /** codex's per-thread shell snapshot (`features.shell_snapshot`); off by default. */
   shellSnapshot?: boolean;
+  /** Models to describe to codex in a catalog of their own (see `CodexHomeConfig.modelCatalog`). */
+  modelCatalog?: string[] | null;
   /** Base environment of every codex child (the caller filters what it passes). */
   env: NodeJS.ProcessEnv;
   approvalTimeoutMs: number;
@@ -54,6 +56,11 @@ export interface CodexTransportOptions {
    * the turn lasts; after this long without progress the turn fails with PROVIDER_ERROR instead.
    */
   providerUnreachableMs?: number;
+  /**
+   * After a tenant's codex fails to start, requests fail at once with its reason for this long before
+   * another start is tried; the wait doubles with each failure, up to 30 s (or this, when longer).
+   */
+  startRetryMs?: number;
   /** Sees every JSON-RPC result the transport receives, with its method. */
   onIncomingResult?: (method: string, result: unknown) => void;
 }
@@ -67,4 +74,5 @@ export const TRANSPORT_DEFAULTS = {
   streamMaxRetries: 1,
   streamIdleTimeoutMs: 120_000,
   providerUnreachableMs: 15_000,
+  startRetryMs: 1000,
 } as const;

@@ -19,6 +19,7 @@ export function codexHomeConfig(options: CodexTransportOptions): CodexHomeConfig
     addDirs: options.addDirs,
     enableSearch: options.enableSearch,
     shellSnapshot: options.shellSnapshot,
+    modelCatalog: options.modelCatalog ?? null,
     provider: {
       id: p.id,
       name: p.name,

@@ -42,6 +42,7 @@ export class AppServerProcess extends EventEmitter {
   private readonly stderrTail: string[] = [];
   private stopping: Promise<void> | null = null;
   private exited = false;
+  private readonly stderrEnded: Promise<void>;
   private readonly exitPromise: Promise<ProcessExit>;
   readonly startedAt = Date.now();
 
@@ -59,6 +60,7 @@ export class AppServerProcess extends EventEmitter {
       onNoise: (line) => options.logger.debug?.(`non-protocol output: ${line.slice(0, 200)}`, 'AppServerProcess'),
     });
     let pendingStderr = '';
+    this.stderrEnded = new Promise((resolve) => this.child.stderr.once('close', () => resolve()));
     this.child.stderr.on('data', (chunk: Buffer) => {
       const text = pendingStderr + chunk.toString('utf8');
       const lines = text.split('\n');
@@ -118,12 +120,13 @@ export class AppServerProcess extends EventEmitter {
       return result;
     } catch (error) {
       await this.stop();
-      const stderr = this.stderrTail.slice(-5).join(' | ');
-      throw new CodexTransportError(
-        CodexErrorCode.START_FAILED,
-        `codex app-server did not initialize: ${(error as Error).message}`,
-        { stderr },
-      );
+      // What codex printed before exiting (its reason) may still be in the pipe.
+      await Promise.race([this.stderrEnded, new Promise((r) => setTimeout(r, 500).unref())]);
+      const reason = startFailureReason(error, this.stderrTail);
+      throw new CodexTransportError(CodexErrorCode.START_FAILED, `codex app-server did not initialize: ${reason}`, {
+        reason,
+        stderr: this.stderrTail.slice(-5).join(' | '),
+      });
     }
   }
 
@@ -215,4 +218,19 @@ export class AppServerProcess extends EventEmitter {
     const how = exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`;
     return exit.expected ? `codex app-server stopped (${how})` : `codex app-server exited unexpectedly (${how})`;
   }
+}
+
+/**
+ * codex's own words for a failed start: the message of a refused `initialize`, or the `Error: …` line it
+ * printed before exiting (codex exits at start on a config.toml it refuses, e.g. `approval_policy =
+ * "untrusted"`), else what happened to the process.
+ */
+export function startFailureReason(error: unknown, stderr: readonly string[]): string {
+  const rpc = (error as CodexTransportError)?.details?.rpc as { message?: unknown } | undefined;
+  if (typeof rpc?.message === 'string') return rpc.message;
+  const stated = [...stderr].reverse().find((line) => /^Error\b/.test(line));
+  if (stated) return stated.replace(/^Error:?\s*/, '');
+  const last = [...stderr].reverse().find((line) => !/^\d+:|^at |^Stack backtrace/.test(line));
+  const what = (error as Error)?.message ?? String(error);
+  return last ? `${what}: ${last}` : what;
 }

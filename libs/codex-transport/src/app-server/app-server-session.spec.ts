@@ -1,8 +1,9 @@
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lastValueFrom, toArray } from 'rxjs';
 import type { CodexEvent } from '../events';
+import type { CodexTransportError } from '../errors/codex-transport.error';
 import { silentLogger } from '../logger';
 import { AppServerSession } from './app-server-session';
 import { ApprovalsRegistry } from './approvals.registry';
@@ -67,6 +68,7 @@ describe('AppServerSession server requests (fake app-server)', () => {
       requestTimeoutMs: 5000,
       handshakeTimeoutMs: 5000,
       stopStageMs: 500,
+      startRetryMs: 1000,
       maxRunningTurns: 4,
       approvals,
       logger: silentLogger,
@@ -137,3 +139,77 @@ describe('AppServerSession server requests (fake app-server)', () => {
     expect(session.pid).not.toBe(firstPid);
   });
 });
+
+/** A codex that refuses to start: exits with codex's own error line, or answers initialize with an error. */
+const REFUSING_APP_SERVER = (how: 'exit' | 'rpc', starts: string) => `#!/usr/bin/env node
+require('node:fs').appendFileSync(${JSON.stringify(starts)}, 'start\\n');
+if (${JSON.stringify(how)} === 'exit') {
+  process.stderr.write('Error: approval_policy = "untrusted" is no longer supported; remove this setting\\n\\nStack backtrace:\\n   0: <unknown>\\n');
+  process.exit(1);
+}
+const rl = require('node:readline').createInterface({ input: process.stdin });
+rl.on('line', (line) => {
+  const m = JSON.parse(line);
+  if (m.method === 'initialize') process.stdout.write(JSON.stringify({ id: m.id, error: { code: -32600, message: "Invalid clientInfo.name: 'bad'. Must be a valid HTTP header value." } }) + '\\n');
+});
+`;
+
+describe('AppServerSession start failures (fake app-server)', () => {
+  let dir: string;
+  let session: AppServerSession | null = null;
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'refusing-app-server-'));
+  });
+
+  afterEach(async () => {
+    await session?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function refusing(how: 'exit' | 'rpc'): { starts: () => number } {
+    const binary = join(dir, 'fake-codex');
+    const startsFile = join(dir, 'starts');
+    writeFileSync(binary, REFUSING_APP_SERVER(how, startsFile));
+    chmodSync(binary, 0o755);
+    session = new AppServerSession({
+      tenant: 't',
+      binary,
+      env: { PATH: process.env.PATH },
+      cwd: dir,
+      clientName: 'test',
+      clientVersion: '0',
+      turnTimeoutMs: 10_000,
+      interruptGraceMs: 1000,
+      providerUnreachableMs: 15_000,
+      requestTimeoutMs: 5000,
+      handshakeTimeoutMs: 5000,
+      stopStageMs: 500,
+      // Far longer than the test: every call after the first failure comes within the back-off.
+      startRetryMs: 600_000,
+      maxRunningTurns: 4,
+      approvals: new ApprovalsRegistry(0),
+      logger: silentLogger,
+      prepare: () => undefined,
+    });
+    return { starts: () => readFileSync(startsFile, 'utf8').split('\n').filter(Boolean).length };
+  }
+
+  it.each([
+    ['exits with an error line', 'exit', 'approval_policy = "untrusted" is no longer supported; remove this setting'],
+    ['refuses initialize', 'rpc', "Invalid clientInfo.name: 'bad'. Must be a valid HTTP header value."],
+  ] as const)('codex %s: START_FAILED with its own reason, then the same at once until the back-off has passed', async (_name, how, reason) => {
+    const fake = refusing(how);
+    const first = await session!.startThread({}).catch((e: unknown) => e as CodexTransportError);
+    expect(first).toMatchObject({ code: 'START_FAILED', details: { reason, retryAfterMs: 600_000 } });
+    for (let i = 0; i < 3; i++) {
+      const again = await session!.startThread({}).catch((e: unknown) => e as CodexTransportError);
+      expect(again).toMatchObject({ code: 'START_FAILED', details: { reason } });
+      expect((again as CodexTransportError).details!.retryAfterMs).toBeGreaterThan(0);
+      expect((again as CodexTransportError).details!.retryAfterMs).toBeLessThanOrEqual(600_000);
+    }
+    // One codex was started, not four.
+    expect(fake.starts()).toBe(1);
+  });
+});
+

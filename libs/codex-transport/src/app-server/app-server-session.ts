@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Observable } from 'rxjs';
+import type { ApprovalPolicy } from '../codex-home/codex-home.writer';
 import type { ApprovalDecision, ApprovalKind, CodexEvent } from '../events';
 import { APPROVAL_DECISIONS } from '../events';
 import { CodexErrorCode, CodexTransportError, isCodexTransportError } from '../errors/codex-transport.error';
@@ -40,7 +41,14 @@ export interface AppServerSessionOptions {
   requestTimeoutMs: number;
   handshakeTimeoutMs: number;
   stopStageMs: number;
+  /** First wait after a failed start (see CodexTransportOptions.startRetryMs). */
+  startRetryMs: number;
   maxRunningTurns: number;
+  /**
+   * Sent with every thread/start, thread/resume and thread/fork that does not choose its own: the
+   * approval policy when config.toml cannot hold it (codex refuses `untrusted` there).
+   */
+  threadApprovalPolicy?: ApprovalPolicy | null;
   approvals: ApprovalsRegistry;
   logger: TransportLogger;
   /** Runs before every spawn (writes CODEX_HOME/config.toml). */
@@ -69,6 +77,8 @@ const PROGRESS = new Set(['item/agentMessage/delta', 'item/reasoning/summaryText
 export class AppServerSession {
   private process: AppServerProcess | null = null;
   private starting: Promise<AppServerProcess> | null = null;
+  /** The last failed start, and when another may be tried (the wait doubles with each failure). */
+  private startFailure: { error: CodexTransportError; retryAt: number; waitMs: number } | null = null;
   private generation = 0;
   private readonly uid = randomUUID().slice(0, 8);
   /**
@@ -118,7 +128,7 @@ export class AppServerSession {
   }
 
   async startThread(params: StartThreadParams): Promise<ThreadSession> {
-    const result = await this.request<ThreadSession>('thread/start', compact({ ...params }));
+    const result = await this.request<ThreadSession>('thread/start', this.threadParams({ ...params }));
     this.markLoaded(result);
     return normalizeSession(result);
   }
@@ -154,7 +164,7 @@ export class AppServerSession {
 
   async resumeThread(params: ResumeThreadParams): Promise<ThreadSession> {
     assertThreadId(params.threadId);
-    const result = await this.request<ThreadSession>('thread/resume', compact({ ...params }));
+    const result = await this.request<ThreadSession>('thread/resume', this.threadParams({ ...params }));
     this.markLoaded(result);
     return normalizeSession(result);
   }
@@ -169,7 +179,7 @@ export class AppServerSession {
     assertThreadId(params.threadId);
     // codex 0.169 refuses an ephemeral fork of a paginated thread unless the turns are left out of the answer.
     const excludeTurns = params.excludeTurns ?? (params.ephemeral === true ? true : undefined);
-    const result = await this.request<ThreadSession>('thread/fork', compact({ ...params, excludeTurns }));
+    const result = await this.request<ThreadSession>('thread/fork', this.threadParams({ ...params, excludeTurns }));
     this.markLoaded(result);
     return normalizeSession(result);
   }
@@ -364,7 +374,7 @@ export class AppServerSession {
     if (this.loaded.has(threadId)) return;
     let loading = this.loading.get(threadId);
     if (!loading) {
-      loading = this.request<ThreadSession>('thread/resume', { threadId })
+      loading = this.request<ThreadSession>('thread/resume', this.threadParams<ResumeThreadParams>({ threadId }))
         .then((result) => {
           this.markLoaded(result);
         })
@@ -380,11 +390,42 @@ export class AppServerSession {
     return process.connection.request<T>(method, params);
   }
 
+  /** Starts the process if it is not running (with the back-off of failed starts); resolves to its pid. */
+  async start(): Promise<number | undefined> {
+    return (await this.ensureProcess()).pid;
+  }
+
   private async ensureProcess(): Promise<AppServerProcess> {
     if (this.closed) throw new CodexTransportError(CodexErrorCode.SHUTTING_DOWN, 'the gateway is shutting down');
     if (this.process?.isAlive) return this.process;
     if (!this.starting) {
-      this.starting = this.spawn().finally(() => (this.starting = null));
+      const failed = this.startFailure;
+      // A codex that refused to start is not started again at every request: callers get its reason
+      // until the back-off has passed.
+      if (failed && Date.now() < failed.retryAt) throw withRetryAfter(failed.error, failed.retryAt - Date.now());
+      this.starting = this.spawn().then(
+        (process) => {
+          this.startFailure = null;
+          return process;
+        },
+        (error: unknown) => {
+          const failure = isCodexTransportError(error, CodexErrorCode.START_FAILED)
+            ? error
+            : new CodexTransportError(CodexErrorCode.START_FAILED, `codex could not be started: ${(error as Error)?.message ?? String(error)}`, {
+                reason: (error as Error)?.message ?? String(error),
+              });
+          if (this.closed || isCodexTransportError(error, CodexErrorCode.SHUTTING_DOWN)) throw error;
+          const first = this.options.startRetryMs;
+          const waitMs = failed ? Math.min(failed.waitMs * 2, Math.max(first, START_RETRY_MAX_MS)) : first;
+          this.startFailure = { error: failure, retryAt: Date.now() + waitMs, waitMs };
+          this.options.logger.error(
+            `codex app-server for tenant ${this.tenant} failed to start (next try in ${waitMs / 1000} s): ${failure.message}`,
+            'AppServerSession',
+          );
+          throw withRetryAfter(failure, waitMs);
+        },
+      );
+      this.starting.catch(() => undefined).finally(() => (this.starting = null));
     }
     return this.starting;
   }
@@ -545,6 +586,13 @@ export class AppServerSession {
     run.emit({ type: 'approval.requested', threadId, turnId, approval });
   }
 
+  /** Params of thread/start, resume or fork, with the thread defaults codex cannot read from config.toml. */
+  private threadParams<T extends { approvalPolicy?: ApprovalPolicy }>(params: T): T {
+    const policy = this.options.threadApprovalPolicy;
+    if (policy && params.approvalPolicy === undefined) params.approvalPolicy = policy;
+    return compact(params);
+  }
+
   /** The thread of a thread/start, resume or fork answer is loaded, with the model and effort codex reported. */
   private markLoaded(session: ThreadSession): void {
     this.loaded.set(session.thread.id, { model: typeof session.model === 'string' ? session.model : null, effort: session.reasoningEffort ?? null });
@@ -553,6 +601,14 @@ export class AppServerSession {
   private touch(): void {
     this.lastActivity = Date.now();
   }
+}
+
+/** The wait after failed starts doubles up to this. */
+const START_RETRY_MAX_MS = 30_000;
+
+/** The start failure as callers get it: the same code and reason, with how long to wait. */
+function withRetryAfter(error: CodexTransportError, waitMs: number): CodexTransportError {
+  return new CodexTransportError(error.code, error.message, { ...error.details, retryAfterMs: waitMs });
 }
 
 /** What a loaded thread runs with, as codex last reported or was told. */

@@ -1,7 +1,7 @@
-import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Observable, defer } from 'rxjs';
 import { type ResolvedBinary, resolveCodexBinary } from '../binary';
+import { perThreadApprovalPolicy } from '../codex-home/codex-home.writer';
 import type { ApprovalDecision, ApprovalRequest, CodexEvent } from '../events';
 import { CodexErrorCode, CodexTransportError } from '../errors/codex-transport.error';
 import { type TransportLogger, silentLogger } from '../logger';
@@ -19,7 +19,6 @@ import type {
   ThreadList,
   ThreadSession,
 } from '../types';
-import { AppServerProcess } from './app-server-process';
 import { AppServerSession } from './app-server-session';
 import { ApprovalsRegistry } from './approvals.registry';
 
@@ -190,29 +189,19 @@ export class AppServerTransport {
     return this.probing;
   }
 
-  /** Starts a throwaway codex (own CODEX_HOME under the data dir) and checks its handshake. */
+  /**
+   * Starts a throwaway codex exactly as a tenant's is started (same config writer, settings, environment
+   * and handshake; its CODEX_HOME is `<data dir>/health`) and checks that it initializes.
+   */
   private async probeProcess(binary: ResolvedBinary): Promise<{ binary: string; pid?: number }> {
-    const home = join(resolve(this.options.baseDataDir), 'health');
-    mkdirSync(home, { recursive: true });
-    const probe = new AppServerProcess({
-      binary: binary.path,
-      env: { ...childEnvironment(this.options, binary, home) },
-      cwd: home,
-      clientName: this.options.clientName,
-      clientVersion: this.options.clientVersion,
-      handshakeTimeoutMs: this.options.handshakeTimeoutMs ?? TRANSPORT_DEFAULTS.handshakeTimeoutMs,
-      requestTimeoutMs: this.options.requestTimeoutMs ?? TRANSPORT_DEFAULTS.requestTimeoutMs,
-      stopStageMs: this.options.stopStageMs ?? TRANSPORT_DEFAULTS.stopStageMs,
-      logger: this.logger,
-      handlers: { onNotification: () => undefined, onRequest: () => undefined },
-    });
+    const probe = this.newSession('(readiness probe)', join(resolve(this.options.baseDataDir), 'health'));
     try {
-      await probe.initialize();
+      const pid = await probe.start();
       this.lastProbeOk = Date.now();
-      return { binary: binary.path, pid: probe.pid };
+      return { binary: binary.path, pid };
     } finally {
       // The answer does not wait for the probe to exit; shutdown does.
-      const stopping = probe.stop().finally(() => this.probesStopping.delete(stopping));
+      const stopping = probe.close().finally(() => this.probesStopping.delete(stopping));
       this.probesStopping.add(stopping);
     }
   }
@@ -271,10 +260,16 @@ export class AppServerTransport {
         `all ${this.options.maxSessions} codex sessions are in use; retry shortly`,
       );
     }
+    const session = this.newSession(tenant, tenantHome(this.options.baseDataDir, tenant));
+    this.sessions.set(tenant, session);
+    return session;
+  }
+
+  /** A session whose codex runs with CODEX_HOME `home`, written from the options before every start. */
+  private newSession(tenant: string, home: string): AppServerSession {
     const binary = this.resolveBinary();
-    const home = tenantHome(this.options.baseDataDir, tenant);
     const o = this.options;
-    const session = new AppServerSession({
+    return new AppServerSession({
       tenant,
       binary: binary.path,
       env: childEnvironment(o, binary, home),
@@ -287,7 +282,9 @@ export class AppServerTransport {
       requestTimeoutMs: o.requestTimeoutMs ?? TRANSPORT_DEFAULTS.requestTimeoutMs,
       handshakeTimeoutMs: o.handshakeTimeoutMs ?? TRANSPORT_DEFAULTS.handshakeTimeoutMs,
       stopStageMs: o.stopStageMs ?? TRANSPORT_DEFAULTS.stopStageMs,
+      startRetryMs: o.startRetryMs ?? TRANSPORT_DEFAULTS.startRetryMs,
       maxRunningTurns: o.maxRunningTurnsPerTenant,
+      threadApprovalPolicy: perThreadApprovalPolicy(o.approvalPolicy),
       approvals: this.approvals,
       logger: this.logger,
       prepare: () => prepareTenantHome(o, home),
@@ -297,8 +294,6 @@ export class AppServerTransport {
         if (!exit.expected) this.unexpectedExits++;
       },
     });
-    this.sessions.set(tenant, session);
-    return session;
   }
 
   private withDefaults(params: StartThreadParams): StartThreadParams {

@@ -42,6 +42,12 @@ describe('CODEX_HOME writer', () => {
     expect(toml).toContain('writable_roots = ["/srv/shared"]');
   });
 
+  it('leaves approval_policy out of the file when codex takes that policy per thread only', () => {
+    expect(renderCodexConfig({ ...config, approvalPolicy: 'on-request' })).toContain('approval_policy = "on-request"');
+    // codex 0.169+ refuses to start with approval_policy = "untrusted" in config.toml.
+    expect(renderCodexConfig({ ...config, approvalPolicy: 'untrusted' })).not.toContain('approval_policy');
+  });
+
   it('omits env_key when there is no key', () => {
     const toml = renderCodexConfig({ ...config, provider: { ...config.provider, hasApiKey: false } });
     expect(toml).not.toContain('env_key');

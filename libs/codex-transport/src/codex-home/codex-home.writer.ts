@@ -8,6 +8,19 @@ export type ApprovalPolicy = 'untrusted' | 'on-request' | 'never';
 export const SANDBOX_MODES: readonly SandboxMode[] = ['read-only', 'workspace-write', 'danger-full-access'];
 export const APPROVAL_POLICIES: readonly ApprovalPolicy[] = ['untrusted', 'on-request', 'never'];
 
+/**
+ * The approval policies codex accepts as `approval_policy` in config.toml. codex 0.169+ exits at start on
+ * `approval_policy = "untrusted"` ("no longer supported; remove this setting") while its JSON-RPC API
+ * still takes `untrusted` per thread: that one is sent with every thread instead (see
+ * {@link perThreadApprovalPolicy}).
+ */
+export const FILE_APPROVAL_POLICIES: readonly ApprovalPolicy[] = ['on-request', 'never'];
+
+/** The policy the transport must send with each thread because config.toml cannot hold it; null when the file does. */
+export function perThreadApprovalPolicy(policy: ApprovalPolicy): ApprovalPolicy | null {
+  return FILE_APPROVAL_POLICIES.includes(policy) ? null : policy;
+}
+
 /** Name of the environment variable through which the child gets the provider key. */
 export const PROVIDER_KEY_ENV = 'CODEX_GATEWAY_PROVIDER_KEY';
 
@@ -34,6 +47,41 @@ export interface CodexHomeConfig {
    * commands run in. Off unless asked: it is most of what a new thread costs (see the README).
    */
   shellSnapshot?: boolean;
+  /**
+   * Model slugs to describe to codex in a catalog of their own (`model_catalog_json`), for a provider whose
+   * models codex does not know (the offline provider): otherwise every turn starts with codex's "Model
+   * metadata not found" warning. The catalog replaces codex's bundled one.
+   */
+  modelCatalog?: string[] | null;
+}
+
+/** The catalog file beside config.toml when {@link CodexHomeConfig.modelCatalog} is set. */
+export const MODEL_CATALOG_FILE = 'model-catalog.json';
+
+/**
+ * A catalog entry with what codex assumes for a model it does not know (the same tools, no base
+ * instructions, text and image input), so naming a model changes nothing but the warning. codex requires
+ * these fields (0.171.0).
+ */
+export function modelCatalogEntry(slug: string): Record<string, unknown> {
+  return {
+    slug,
+    display_name: slug,
+    description: 'A model of a provider codex has no metadata for.',
+    default_reasoning_level: 'medium',
+    supported_reasoning_levels: ['none', 'minimal', 'low', 'medium', 'high', 'xhigh'].map((effort) => ({ effort, description: effort })),
+    shell_type: 'unified_exec',
+    visibility: 'list',
+    supported_in_api: true,
+    priority: 0,
+    base_instructions: '',
+    support_verbosity: false,
+    supports_reasoning_summaries: true,
+    supports_parallel_tool_calls: true,
+    input_modalities: ['text', 'image'],
+    truncation_policy: { mode: 'tokens', limit: 10_000 },
+    experimental_supported_tools: [],
+  };
 }
 
 const q = (s: string): string => JSON.stringify(s); // a JSON string is a valid TOML basic string
@@ -46,8 +94,8 @@ export function providerTableId(id: string): string {
   return RESERVED_PROVIDER_IDS.includes(id) ? `${id}-custom` : id;
 }
 
-/** Renders the gateway-managed part of config.toml. */
-export function renderCodexConfig(config: CodexHomeConfig): string {
+/** Renders the gateway-managed part of config.toml (`home`: where the model catalog, if any, is written). */
+export function renderCodexConfig(config: CodexHomeConfig, home?: string): string {
   const p = config.provider;
   const table = providerTableId(p.id);
   const lines = [
@@ -55,9 +103,10 @@ export function renderCodexConfig(config: CodexHomeConfig): string {
     `model = ${q(config.model)}`,
     `model_provider = ${q(table)}`,
     `sandbox_mode = ${q(config.sandbox)}`,
-    `approval_policy = ${q(config.approvalPolicy)}`,
   ];
+  if (perThreadApprovalPolicy(config.approvalPolicy) === null) lines.push(`approval_policy = ${q(config.approvalPolicy)}`);
   if (config.reasoningEffort) lines.push(`model_reasoning_effort = ${q(config.reasoningEffort)}`);
+  if (config.modelCatalog?.length && home) lines.push(`model_catalog_json = ${q(join(home, MODEL_CATALOG_FILE))}`);
   lines.push(`web_search = ${q(config.enableSearch ? 'live' : 'disabled')}`);
   lines.push('', '[analytics]', 'enabled = false', '', '[features]', 'plugins = false', `shell_snapshot = ${config.shellSnapshot === true}`);
   if (config.addDirs && config.addDirs.length > 0) {
@@ -97,9 +146,13 @@ export function preservedTables(existing: string): string {
   return blocks.length > 0 ? `\n${blocks.join('\n\n')}\n` : '';
 }
 
-/** Writes `<home>/config.toml` (mode 0600), keeping codex-written skill settings. */
+/** Writes `<home>/config.toml` (mode 0600), keeping codex-written skill settings, and the model catalog if any. */
 export function writeCodexHome(home: string, config: CodexHomeConfig): string {
   mkdirSync(home, { recursive: true, mode: 0o700 });
+  if (config.modelCatalog?.length) {
+    const models = [...new Set(config.modelCatalog)].map(modelCatalogEntry);
+    writeFileSync(join(home, MODEL_CATALOG_FILE), `${JSON.stringify({ models })}\n`, { mode: 0o600 });
+  }
   const file = join(home, 'config.toml');
   let existing = '';
   try {
@@ -107,7 +160,7 @@ export function writeCodexHome(home: string, config: CodexHomeConfig): string {
   } catch {
     // first start of this tenant
   }
-  writeFileSync(file, renderCodexConfig(config) + preservedTables(existing), { mode: 0o600 });
+  writeFileSync(file, renderCodexConfig(config, home) + preservedTables(existing), { mode: 0o600 });
   chmodSync(file, 0o600); // `mode` above only applies when the file is created
   return file;
 }
