@@ -4,7 +4,8 @@ import { type LogLevel, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
 import { DrainService } from './common/lifecycle/drain.service';
-import { JsonLogger } from './common/logging/json-logger';
+import { AppServerTransport } from '@app/codex-transport';
+import { GatewayLogger, type LogFormat } from './common/logging/gateway-logger';
 import { ConfigurationError, type EnvironmentVariables, parseEnvironment } from './config/environment';
 import { configureGateway } from './gateway.setup';
 
@@ -12,7 +13,12 @@ async function bootstrap(): Promise<void> {
   const env = parseEnvironment(process.env); // fail fast with one message listing every bad variable
   // Loaded here so a configuration error (raised while the module graph is built) is reported cleanly.
   const { AppModule } = await import('./app.module');
-  const app = await NestFactory.create(AppModule, { abortOnError: false, logger: new JsonLogger(logLevel(env.LOG_LEVEL ?? 'info'), secretsOf(env)) });
+  // JSON for log collectors; a short line per entry for a person at a terminal.
+  const format = (env.LOG_FORMAT ?? (process.stdout.isTTY ? 'pretty' : 'json')) as LogFormat;
+  const app = await NestFactory.create(AppModule, {
+    abortOnError: false,
+    logger: new GatewayLogger(logLevel(env.LOG_LEVEL ?? 'info'), secretsOf(env), format),
+  });
   configureGateway(app);
   const config = app.get(ConfigService);
   const host = config.getOrThrow<string>('server.host');
@@ -21,6 +27,19 @@ async function bootstrap(): Promise<void> {
   const bound = (app.getHttpServer().address() as AddressInfo).port;
   const logger = new Logger('Bootstrap');
   logger.log(`Codex Gateway listening on http://${host}:${bound} (docs at /docs)`);
+  // Start a codex the way a tenant's is started, now: a setting codex refuses shows at boot, not at the
+  // first request (and /health/ready says the same until it is fixed).
+  app
+    .get(AppServerTransport)
+    .checkHealth()
+    .then(
+      () => logger.log('codex starts and initializes with this configuration'),
+      (error: unknown) =>
+        logger.error(
+          `CODEX CANNOT START with this configuration: ${(error as Error)?.message ?? String(error)}. ` +
+            'Every turn fails and /health/ready answers 503 until it is fixed.',
+        ),
+    );
 
   // Shutdown hooks of our own rather than enableShutdownHooks(): that one re-raises the signal after
   // closing, so the process would end "killed by SIGTERM" instead of exiting 0 after a clean stop.

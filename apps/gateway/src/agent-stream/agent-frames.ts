@@ -124,6 +124,8 @@ export interface ErrorFrame {
   message: string;
   code: string;
   retryable?: boolean;
+  /** Seconds to wait before trying again, when the gateway knows (codex failed to start: its back-off). */
+  retryAfter?: number;
 }
 
 export interface HeartbeatFrame {

@@ -4,6 +4,7 @@ import { HttpException, type LoggerService } from '@nestjs/common';
 import type { Subscription } from 'rxjs';
 import {
   type AppServerTransport,
+  CodexErrorCode,
   type CodexEvent,
   isCodexTransportError,
   type TokenUsage,
@@ -420,7 +421,17 @@ export class AgentStreamSession {
       this.send({ type: 'error', id, sessionId, code: error.getStatus() === 400 ? 'invalid_frame' : `http_${error.getStatus()}`, message });
     } else if (isCodexTransportError(error)) {
       const mapped = mapCodexError(error);
-      this.send({ type: 'error', id, sessionId, code: error.code, message: mapped.message, retryable: mapped.retryAfter !== undefined });
+      this.send({
+        type: 'error',
+        id,
+        sessionId,
+        code: error.code,
+        message: mapped.message,
+        retryable: mapped.retryAfter !== undefined,
+        ...(mapped.retryAfter !== undefined ? { retryAfter: mapped.retryAfter } : {}),
+      });
+      // Without a codex process the stream can do nothing more: it ends instead of idling on heartbeats.
+      if (error.code === CodexErrorCode.START_FAILED || error.code === CodexErrorCode.BINARY_NOT_FOUND) this.terminate(mapped.message);
     } else {
       this.deps.logger.error(`agent stream: ${(error as Error)?.stack ?? String(error)}`, 'AgentStream');
       this.send({ type: 'error', id, sessionId, code: 'internal', message: 'internal error' });

@@ -45,6 +45,10 @@ export class OfflineProviderModule {}
           addDirs: codex.addDirs,
           enableSearch: codex.enableSearch,
           shellSnapshot: codex.shellSnapshot,
+          // codex knows none of the offline provider's models: without a catalog of them, every turn would
+          // start with its "Model metadata not found" warning. A real provider's models keep codex's own
+          // catalog (and its warnings, which are then real).
+          modelCatalog: codex.offline ? [codex.model, ...codex.advertisedModels, ...Object.values(codex.modelAliases)] : null,
           env: codex.childEnv,
           approvalTimeoutMs: codex.approvalTimeoutMs,
           turnTimeoutMs: codex.turnTimeoutMs,

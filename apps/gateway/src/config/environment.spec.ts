@@ -78,4 +78,11 @@ describe('parseEnvironment', () => {
     ).toBe('Keycloak');
     expect(() => parseEnvironment({ CODEX_API_USE_TLS: 'true' })).toThrow(/CODEX_API_TLS_KEY_PATH/);
   });
+
+  it('refuses an approval policy the exec backend cannot honour (codex exec never asks)', () => {
+    expect(() => parseEnvironment({ CODEX_BACKEND: 'exec', CODEX_APPROVAL_POLICY: 'untrusted' })).toThrow(/CODEX_BACKEND=exec.*CODEX_APPROVAL_POLICY/);
+    expect(() => parseEnvironment({ CODEX_BACKEND: 'exec', CODEX_APPROVAL_POLICY: 'on-request' })).toThrow(/CODEX_APPROVAL_POLICY/);
+    expect(parseEnvironment({ CODEX_BACKEND: 'exec' }).CODEX_BACKEND).toBe('exec');
+    expect(parseEnvironment({ CODEX_APPROVAL_POLICY: 'untrusted' }).CODEX_APPROVAL_POLICY).toBe('untrusted');
+  });
 });

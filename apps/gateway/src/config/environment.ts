@@ -25,6 +25,7 @@ const toBool = ({ value }: { value: unknown }) => {
 export const SECURITY_METHODS = ['None', 'Token', 'Keycloak', 'JWT'] as const;
 export const BACKENDS = ['app-server', 'exec'] as const;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'verbose', 'trace'] as const;
+export const LOG_FORMATS = ['json', 'pretty'] as const;
 export const REASONING_EFFORTS = ['none', 'minimal', 'low', 'medium', 'high', 'xhigh'] as const;
 
 /**
@@ -87,6 +88,7 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toBool) @IsBoolean() CODEX_DEBUG_LOG?: boolean;
   @IsOptional() @Transform(toInt) @Min(100) @IsInt() CODEX_LOG_MAX_CHARS?: number;
   @IsOptional() @IsIn(LOG_LEVELS) LOG_LEVEL?: string;
+  @IsOptional() @IsIn(LOG_FORMATS) LOG_FORMAT?: string;
   @IsOptional() @IsString() @MinLength(1) CODEX_CLIENT_NAME?: string;
 }
 
@@ -138,6 +140,11 @@ function checkJson(env: EnvironmentVariables, problems: string[]): void {
   }
   if (method === 'Keycloak' && (!env.KEYCLOAK_CLIENT_ID || !env.KEYCLOAK_CLIENT_SECRET)) {
     problems.push('SECURITY_METHOD=Keycloak needs KEYCLOAK_CLIENT_ID and KEYCLOAK_CLIENT_SECRET (the gateway authenticates to the introspection endpoint)');
+  }
+  if (env.CODEX_BACKEND === 'exec' && (env.CODEX_APPROVAL_POLICY ?? 'never') !== 'never') {
+    problems.push(
+      'CODEX_BACKEND=exec runs `codex exec`, which never asks for approvals: CODEX_APPROVAL_POLICY must be never with it (or use CODEX_BACKEND=app-server)',
+    );
   }
   if (method === 'JWT' && !env.JWT_JWKS_URL) problems.push('SECURITY_METHOD=JWT needs JWT_JWKS_URL');
   for (const key of ['CODEX_API_BASE_URL', 'KEYCLOAK_BASE_URL', 'KEYCLOAK_INTROSPECTION_URL', 'JWT_JWKS_URL'] as const) {

@@ -4,6 +4,7 @@ import type { ConfigType } from '@nestjs/config';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { AppServerTransport } from '@app/codex-transport';
 import { DrainService } from '../common/lifecycle/drain.service';
+import { publicReason } from '../common/filters/codex-error-status';
 import { tenancyConfig } from '../config/gateway.config';
 
 /** Readiness facts: the codex binary exists, a codex process initializes, the data dir is writable. */
@@ -23,7 +24,7 @@ export class CodexHealthIndicator {
       await this.transport.checkHealth();
       return indicator.up({ binary: 'found', process: 'initialized' });
     } catch (error) {
-      return indicator.down({ message: publicReason(error) });
+      return indicator.down(downDetails(error));
     }
   }
 
@@ -45,11 +46,16 @@ export class CodexHealthIndicator {
   }
 }
 
-/** A reason safe to show on an open probe (no paths, no stderr). */
-function publicReason(error: unknown): string {
+/** What an open probe may show: the kind of failure and codex's own reason, without the server's paths. */
+export function downDetails(error: unknown): { message: string; reason?: string } {
   const code = (error as { code?: string })?.code;
-  if (code === 'BINARY_NOT_FOUND') return 'codex binary not found';
-  if (code === 'START_FAILED') return 'codex process failed to initialize';
-  if (code === 'SHUTTING_DOWN') return 'shutting down';
-  return 'codex unavailable';
+  const reason = (error as { details?: { reason?: unknown } })?.details?.reason;
+  if (code === 'BINARY_NOT_FOUND') return { message: 'codex binary not found' };
+  if (code === 'START_FAILED') {
+    return typeof reason === 'string'
+      ? { message: 'codex process failed to initialize', reason: publicReason(reason) }
+      : { message: 'codex process failed to initialize' };
+  }
+  if (code === 'SHUTTING_DOWN') return { message: 'shutting down' };
+  return { message: 'codex unavailable' };
 }

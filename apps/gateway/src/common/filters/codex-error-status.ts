@@ -34,7 +34,18 @@ export function mapTurnError(error: { code?: string | null; message: string }): 
 }
 
 /** The HTTP status, Retry-After and client-safe message for a transport error. */
-export function mapCodexError(error: Pick<CodexTransportError, 'code' | 'message'>): MappedError {
+export function mapCodexError(error: Pick<CodexTransportError, 'code' | 'message'> & { details?: Record<string, unknown> }): MappedError {
   const entry = STATUS[error.code as CodexErrorCode] ?? { status: HttpStatus.BAD_GATEWAY, publicMessage: 'codex failed' };
-  return { status: entry.status, retryAfter: entry.retryAfter, message: entry.publicMessage ?? error.message };
+  const waitMs = error.details?.retryAfterMs;
+  const retryAfter = typeof waitMs === 'number' ? Math.max(1, Math.ceil(waitMs / 1000)) : entry.retryAfter;
+  let message = entry.publicMessage ?? error.message;
+  // codex's own reason for refusing to start is what an operator needs to see (paths of the server left out).
+  const reason = error.details?.reason;
+  if (error.code === CodexErrorCode.START_FAILED && typeof reason === 'string') message = `${message}: ${publicReason(reason)}`;
+  return { status: entry.status, retryAfter, message };
+}
+
+/** A reason from codex with the server's file paths replaced, cut to a readable length. */
+export function publicReason(reason: string): string {
+  return reason.replace(/(?<![\w:/.])\/(?:[\w.@+-]+\/?)+/g, '<path>').slice(0, 500);
 }

@@ -14,18 +14,26 @@ const REDACTED = '[REDACTED]';
 /** Header-like and field names whose values are never written. */
 const SECRET_FIELD = /^(authorization|x-api-key|cookie|set-cookie|token|access_token|api_key|apikey|password|secret|client_secret)$/i;
 
+/** Contexts of Nest's start-up chatter (a line per module, route and mapping): debug, not info. */
+const STARTUP_CONTEXTS = new Set(['InstanceLoader', 'RoutesResolver', 'RouterExplorer', 'NestFactory', 'NestApplication']);
+
+export type LogFormat = 'json' | 'pretty';
+
 /**
- * Structured logs: one JSON object per line on stdout (`time`, `level`, `context`, `msg`, plus the fields
- * of an object message such as `requestId`, `tenant`, `threadId`, `turnId`). Secrets never reach a line:
- * the configured secret values (gateway tokens, provider key, client secret) are replaced wherever they
- * appear, bearer credentials are masked, and fields named like credentials are dropped.
+ * The gateway's logger. `json`: one JSON object per line (`time`, `level`, `pid`, `context`, `msg`, plus the
+ * fields of an object message such as `requestId`, `tenant`, `threadId`, `turnId`), for log collectors.
+ * `pretty`: one short line per entry (`12:00:01.234 INFO  [Context] message key=value …`), for a person at
+ * a terminal. Nest's start-up lines are debug. Secrets never reach a line in either format: the configured
+ * secret values (gateway tokens, provider key, client secret) are replaced wherever they appear, bearer
+ * credentials are masked, and fields named like credentials are dropped.
  */
-export class JsonLogger implements LoggerService {
+export class GatewayLogger implements LoggerService {
   private readonly enabled: Set<LogLevel>;
 
   constructor(
     level: LogLevel,
     private readonly secrets: string[] = [],
+    private readonly format: LogFormat = 'json',
     private readonly write: (line: string) => void = (line) => process.stdout.write(line),
   ) {
     this.enabled = new Set(ORDER.slice(0, Math.max(0, ORDER.indexOf(level)) + 1));
@@ -51,10 +59,11 @@ export class JsonLogger implements LoggerService {
     this.emit('fatal', message, rest);
   }
 
-  private emit(level: LogLevel, message: unknown, rest: unknown[]): void {
-    if (!this.enabled.has(level)) return;
+  private emit(requested: LogLevel, message: unknown, rest: unknown[]): void {
     // Nest passes the context last; an error's stack comes before it.
     const context = typeof rest.at(-1) === 'string' ? (rest.at(-1) as string) : undefined;
+    const level = requested === 'log' && context !== undefined && STARTUP_CONTEXTS.has(context) ? 'debug' : requested;
+    if (!this.enabled.has(level)) return;
     const stack = level === 'error' && rest.length >= 2 && typeof rest[0] === 'string' ? rest[0] : undefined;
     const entry: Record<string, unknown> = { time: new Date().toISOString(), level: LEVEL_NAMES[level], pid: process.pid, context };
     if (message instanceof Error) {
@@ -66,13 +75,23 @@ export class JsonLogger implements LoggerService {
       entry.msg = String(message);
     }
     if (stack) entry.stack = stack;
-    this.write(`${this.redact(JSON.stringify(entry))}\n`);
+    this.write(`${this.format === 'json' ? this.redact(JSON.stringify(entry)) : this.pretty(entry)}\n`);
   }
 
-  private redact(line: string): string {
+  private pretty(entry: Record<string, unknown>): string {
+    const { time, level, pid: _pid, context, msg, stack, ...fields } = entry;
+    const clock = String(time).slice(11, 23);
+    const head = `${clock} ${String(level).toUpperCase().padEnd(5)}${context ? ` [${String(context)}]` : ''}`;
+    const pairs = Object.entries(fields).map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`);
+    const text = [head, msg === undefined ? undefined : String(msg), ...pairs].filter((part) => part !== undefined).join(' ');
+    // Secrets are replaced in the raw text too (the JSON form redacts the escaped text).
+    return this.redact(stack ? `${text}\n${String(stack)}` : text, false);
+  }
+
+  private redact(line: string, jsonEncoded = true): string {
     let out = line;
     for (const secret of this.secrets) {
-      const encoded = JSON.stringify(secret).slice(1, -1);
+      const encoded = jsonEncoded ? JSON.stringify(secret).slice(1, -1) : secret;
       out = out.split(encoded).join(REDACTED);
     }
     return out.replace(/(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{4,}/gi, `$1 ${REDACTED}`);
