@@ -1,15 +1,14 @@
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import Ajv, { type ValidateFunction } from 'ajv';
 import { lastValueFrom, toArray } from 'rxjs';
 import { type CodexEvent, type OutgoingMessage, resolveCodexBinary } from '@app/codex-transport';
-import { createHarness, type Harness, makeDataDir } from './support/harness';
+import { describeDrift, diffProtocolSchemas, generateProtocolSchema, readSnapshot } from '../scripts/codex-schema';
+import { createHarness, type Harness } from './support/harness';
 
 /**
  * Protocol drift guard: every message the transport writes to `codex app-server`, and every result it
- * relies on, is validated against the JSON Schema that the installed codex binary prints. A codex upgrade
- * that changes the protocol fails here instead of in production.
+ * relies on, is validated against the committed protocol snapshot (`npm run codex:drift` keeps it), and
+ * the installed codex must print that same protocol. A codex upgrade that changes the protocol fails here
+ * instead of in production.
  */
 // codex refuses remote image URLs in turn/start ("use an inline data URL instead").
 const ONE_PIXEL_PNG =
@@ -18,38 +17,36 @@ const ONE_PIXEL_PNG =
 describe('app-server protocol drift guard', () => {
   const outgoing: OutgoingMessage[] = [];
   const results: Array<{ method: string; result: unknown }> = [];
-  let schemaDir: string;
+  const snapshot = readSnapshot();
   let h: Harness;
   const ajv = new Ajv({ strict: false, allErrors: false, validateFormats: false });
+  const { $schema: _draft, ...bundle } = snapshot;
+  ajv.addSchema(bundle, 'codex');
   const compiled = new Map<string, ValidateFunction>();
 
-  function validator(file: string): ValidateFunction {
-    let v = compiled.get(file);
+  /** The validator of one definition of the snapshot (`ClientRequest`, `v2/ThreadStartResponse`). */
+  function validator(definition: string): ValidateFunction {
+    let v = compiled.get(definition);
     if (!v) {
-      const schema = JSON.parse(readFileSync(join(schemaDir, file), 'utf8'));
-      delete schema.$schema;
-      v = ajv.compile(schema);
-      compiled.set(file, v);
+      v = ajv.getSchema(`codex#/definitions/${definition}`);
+      if (!v) throw new Error(`the snapshot has no definition ${definition}`);
+      compiled.set(definition, v);
     }
     return v;
   }
 
-  function check(file: string, value: unknown, label: string): string | null {
-    const validate = validator(file);
+  function check(definition: string, value: unknown, label: string): string | null {
+    const validate = validator(definition);
     if (validate(value)) return null;
-    return `${label} does not match ${file}: ${ajv.errorsText(validate.errors?.slice(0, 3))}`;
+    return `${label} does not match ${definition}: ${ajv.errorsText(validate.errors?.slice(0, 3))}`;
   }
 
+  it('the installed codex prints the protocol of the committed snapshot (else: npm run codex:drift)', () => {
+    const drift = diffProtocolSchemas(snapshot, generateProtocolSchema(resolveCodexBinary().path));
+    expect(describeDrift(drift)).toBe(describeDrift({ ...drift, from: drift.to, added: [], removed: [], changed: [] }));
+  });
+
   beforeAll(async () => {
-    schemaDir = makeDataDir('schema');
-    const home = join(schemaDir, 'home');
-    mkdirSync(home, { recursive: true });
-    execFileSync(resolveCodexBinary().path, ['app-server', 'generate-json-schema', '--out', join(schemaDir, 'out')], {
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, CODEX_HOME: home },
-      stdio: 'ignore',
-    });
-    schemaDir = join(schemaDir, 'out');
-    expect(existsSync(join(schemaDir, 'ClientRequest.json'))).toBe(true);
     h = await createHarness('drift', {
       onOutgoing: (m) => outgoing.push(m),
       onIncomingResult: (method, result) => results.push({ method, result }),
@@ -153,44 +150,42 @@ describe('app-server protocol drift guard', () => {
     const problems: string[] = [];
     for (const m of outgoing) {
       if (m.kind === 'request') {
-        const p = check('ClientRequest.json', { id: m.id, method: m.method, params: m.params }, `request ${m.method}`);
+        const p = check('ClientRequest', { id: m.id, method: m.method, params: m.params }, `request ${m.method}`);
         if (p) problems.push(p);
       } else if (m.kind === 'notification') {
         const msg = m.params === undefined ? { method: m.method } : { method: m.method, params: m.params };
-        const p = check('ClientNotification.json', msg, `notification ${m.method}`);
+        const p = check('ClientNotification', msg, `notification ${m.method}`);
         if (p) problems.push(p);
       } else if (m.kind === 'response') {
-        const p = check('CommandExecutionRequestApprovalResponse.json', m.result, 'approval answer');
+        const p = check('CommandExecutionRequestApprovalResponse', m.result, 'approval answer');
         if (p) problems.push(p);
       } else {
-        const p = check('JSONRPCError.json', { id: m.id, error: m.error }, 'error answer');
+        const p = check('JSONRPCError', { id: m.id, error: m.error }, 'error answer');
         if (p) problems.push(p);
       }
     }
     expect(problems).toEqual([]);
     // The guard itself can fail: requests codex would refuse do not pass.
-    expect(check('ClientRequest.json', { id: 1, method: 'turn/start', params: { threadId: 'x' } }, 'probe')).not.toBeNull();
-    expect(check('ClientRequest.json', { id: 1, method: 'thread/explode', params: {} }, 'probe')).not.toBeNull();
-    expect(
-      check('ClientRequest.json', { id: 1, method: 'thread/start', params: { approvalPolicy: 'sometimes' } }, 'probe'),
-    ).not.toBeNull();
+    expect(check('ClientRequest', { id: 1, method: 'turn/start', params: { threadId: 'x' } }, 'probe')).not.toBeNull();
+    expect(check('ClientRequest', { id: 1, method: 'thread/explode', params: {} }, 'probe')).not.toBeNull();
+    expect(check('ClientRequest', { id: 1, method: 'thread/start', params: { approvalPolicy: 'sometimes' } }, 'probe')).not.toBeNull();
   });
 
   it('every result the gateway relies on matches the schema', () => {
     const files: Record<string, string> = {
-      initialize: 'v1/InitializeResponse.json',
-      'thread/start': 'v2/ThreadStartResponse.json',
-      'thread/resume': 'v2/ThreadResumeResponse.json',
-      'thread/read': 'v2/ThreadReadResponse.json',
-      'thread/fork': 'v2/ThreadForkResponse.json',
-      'thread/list': 'v2/ThreadListResponse.json',
-      'turn/start': 'v2/TurnStartResponse.json',
-      'turn/interrupt': 'v2/TurnInterruptResponse.json',
-      'skills/list': 'v2/SkillsListResponse.json',
-      'skills/config/write': 'v2/SkillsConfigWriteResponse.json',
-      'thread/inject_items': 'v2/ThreadInjectItemsResponse.json',
-      'thread/turns/list': 'v2/ThreadTurnsListResponse.json',
-      'thread/unsubscribe': 'v2/ThreadUnsubscribeResponse.json',
+      initialize: 'InitializeResponse',
+      'thread/start': 'v2/ThreadStartResponse',
+      'thread/resume': 'v2/ThreadResumeResponse',
+      'thread/read': 'v2/ThreadReadResponse',
+      'thread/fork': 'v2/ThreadForkResponse',
+      'thread/list': 'v2/ThreadListResponse',
+      'turn/start': 'v2/TurnStartResponse',
+      'turn/interrupt': 'v2/TurnInterruptResponse',
+      'skills/list': 'v2/SkillsListResponse',
+      'skills/config/write': 'v2/SkillsConfigWriteResponse',
+      'thread/inject_items': 'v2/ThreadInjectItemsResponse',
+      'thread/turns/list': 'v2/ThreadTurnsListResponse',
+      'thread/unsubscribe': 'v2/ThreadUnsubscribeResponse',
     };
     const problems: string[] = [];
     const seen = new Set<string>();
