@@ -1,7 +1,7 @@
 import { type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { ThrottlerModule } from '@nestjs/throttler';
-import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, DiscoveryModule } from '@nestjs/core';
 import { AgentStreamModule } from './agent-stream/agent-stream.module';
 import { AuthGuard } from './common/auth/auth.guard';
 import { AuthModule } from './common/auth/auth.module';
@@ -43,6 +43,8 @@ import { TurnsModule } from './turns/turns.module';
         return { throttlers: [{ name: 'default', ttl: 60_000, limit: Math.max(limit, 1) }], skipIf: () => limit === 0 };
       },
     }),
+    // Lets the OpenAPI document read each route's auth metadata.
+    DiscoveryModule,
     AuthModule,
     LifecycleModule,
     MetricsModule,

@@ -2,7 +2,8 @@ import helmet from 'helmet';
 import { type INestApplication, ValidationPipe } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { limitJsonDepth } from './common/limits/json-depth';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
+import { buildOpenApiDocument } from './common/openapi/openapi-document';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 
 /**
@@ -36,17 +37,6 @@ export function configureGateway(app: INestApplication): INestApplication {
       stopAtFirstError: false,
     }),
   );
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('Codex Gateway')
-      .setDescription(
-        'The Codex coding agent over REST (app-server), OpenAI Chat Completions and Responses, a simple chat API and an HTTP/2 agent stream.',
-      )
-      .setVersion(process.env.npm_package_version ?? '0.1.0')
-      .addBearerAuth()
-      .build(),
-  );
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  SwaggerModule.setup('docs', app, buildOpenApiDocument(app), { jsonDocumentUrl: 'docs-json', swaggerOptions: { persistAuthorization: true } });
   return app;
 }

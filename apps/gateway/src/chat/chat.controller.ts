@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, Post, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { concatMap, lastValueFrom, toArray } from 'rxjs';
 import type { CodexEvent } from '@app/codex-transport';
@@ -33,7 +33,6 @@ export class ChatController {
 
   @Post('chat')
   @HttpCode(200)
-  @ApiBearerAuth()
   @ApiOperation({
     summary: 'Send a message: a new conversation, or the next turn of thread_id. SSE by default; JSON with "stream": false.',
     description:
@@ -82,7 +81,6 @@ export class ChatController {
   }
 
   @Get('threads')
-  @ApiBearerAuth()
   @ApiOperation({ summary: "The caller's conversations, newest first." })
   @ApiOkResponse({ type: ThreadsResponseDto })
   threads(@Ctx() ctx: RequestContext, @Query() query: ThreadsQueryDto): Promise<ThreadsResponseDto> {
@@ -90,7 +88,6 @@ export class ChatController {
   }
 
   @Get('history')
-  @ApiBearerAuth()
   @ApiOperation({ summary: 'One conversation: its messages in order with roles, and its turns with every item.' })
   @ApiOkResponse({ type: HistoryResponseDto })
   history(@Ctx() ctx: RequestContext, @Query() query: HistoryQueryDto): Promise<HistoryResponseDto> {

@@ -1,11 +1,10 @@
 import { Controller, Get, Header } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { SkipThrottle } from '@nestjs/throttler';
 import { PublicWhen } from '../common/auth/auth.guard';
 import { MetricsService } from './metrics.service';
 
 @ApiTags('operations')
-@ApiBearerAuth()
 @SkipThrottle()
 @PublicWhen('server.metricsPublic')
 @Controller('metrics')

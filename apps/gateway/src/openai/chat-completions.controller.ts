@@ -1,6 +1,6 @@
 import { Body, Controller, Headers, HttpCode, Inject, Post, Res, UseFilters } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
-import { ApiBearerAuth, ApiHeader, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiHeader, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { concatMap, from, lastValueFrom, map, tap, toArray } from 'rxjs';
 import { type CodexEvent, isCodexTransportError } from '@app/codex-transport';
@@ -20,7 +20,6 @@ import { OpenAiErrorFilter, openAiError } from './openai-error.filter';
 export const SESSION_HEADER = 'X-Codex-Session-Id';
 
 @ApiTags('openai')
-@ApiBearerAuth()
 @UseFilters(OpenAiErrorFilter)
 @Controller('v1/chat')
 export class ChatCompletionsController {

@@ -1,11 +1,10 @@
 import { Controller, Get, Param, UseFilters } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ModelDto, ModelListDto } from './dto/chat-completion-response.dto';
 import { ModelsService } from './models.service';
 import { OpenAiErrorFilter } from './openai-error.filter';
 
 @ApiTags('openai')
-@ApiBearerAuth()
 @UseFilters(OpenAiErrorFilter)
 @Controller('v1/models')
 export class ModelsController {

@@ -1,3 +1,4 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   Allow,
@@ -24,6 +25,7 @@ export class ChatMessageDto {
    * A string, or content parts (`{type:"text",text}`, `{type:"image_url",image_url:{url:"data:…"}}`).
    * @example "Summarize this repository in one sentence."
    */
+  @ApiPropertyOptional({ oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'object' } }] })
   @Allow()
   content?: unknown;
 }

@@ -1,5 +1,5 @@
 import { BadRequestException, Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req, Res, UseFilters } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiProduces, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiProduces, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { map, type Observable } from 'rxjs';
 import { mapCodexError } from '../../common/filters/codex-error-status';
@@ -8,6 +8,7 @@ import { Ctx, type RequestContext } from '../../common/request-context/request-c
 import { wantsEventStream, writeSse } from '../../common/sse/sse-writer';
 import { OpenAiErrorFilter, openAiError } from '../openai-error.filter';
 import { CreateResponseDto } from './dto/create-response.dto';
+import { DeletedResponseDto, InputItemListDto, ResponseObjectDto } from './dto/response-object.dto';
 import type { ResponseStreamEvent } from './response-builder';
 import { type LiveResponse, ResponsesService } from './responses.service';
 
@@ -25,7 +26,6 @@ function intParam(value: string | undefined, name: string, fallback: number, min
 }
 
 @ApiTags('openai')
-@ApiBearerAuth()
 @UseFilters(OpenAiErrorFilter)
 @Controller('v1/responses')
 export class ResponsesController {
@@ -43,6 +43,7 @@ export class ResponsesController {
       'this response, store:false keeps nothing, background:true returns at once. Codex activity appears as codex_* output items.',
   })
   @ApiProduces('application/json', 'text/event-stream')
+  @ApiOkResponse({ type: ResponseObjectDto, description: 'The Response object; with `stream` the response events as server-sent events.' })
   async create(@Ctx() ctx: RequestContext, @Body() dto: CreateResponseDto, @Req() req: Request, @Res() res: Response): Promise<void> {
     this.debug.write(ctx.requestId, 'responses request', dto);
     const live = await this.responses.create(ctx.tenant, dto, ctx.requestId);
@@ -75,6 +76,7 @@ export class ResponsesController {
   @ApiQuery({ name: 'stream', required: false, type: Boolean })
   @ApiQuery({ name: 'starting_after', required: false, type: Number })
   @ApiProduces('application/json', 'text/event-stream')
+  @ApiOkResponse({ type: ResponseObjectDto, description: 'The Response object; with `stream=true` its events after `starting_after`.' })
   async retrieve(
     @Ctx() ctx: RequestContext,
     @Param('id') id: string,
@@ -92,6 +94,7 @@ export class ResponsesController {
 
   @Delete(':id')
   @ApiOperation({ summary: 'Delete a stored response (a running one is cancelled first).' })
+  @ApiOkResponse({ type: DeletedResponseDto })
   remove(@Ctx() ctx: RequestContext, @Param('id') id: string) {
     return this.responses.delete(ctx.tenant, id);
   }
@@ -99,6 +102,7 @@ export class ResponsesController {
   @Post(':id/cancel')
   @HttpCode(200)
   @ApiOperation({ summary: 'Cancel a response in progress: its turn is interrupted; returns it with status "cancelled".' })
+  @ApiOkResponse({ type: ResponseObjectDto })
   cancel(@Ctx() ctx: RequestContext, @Param('id') id: string) {
     return this.responses.cancel(ctx.tenant, id);
   }
@@ -108,6 +112,7 @@ export class ResponsesController {
   @ApiQuery({ name: 'order', required: false, enum: ['asc', 'desc'] })
   @ApiQuery({ name: 'limit', required: false, type: Number })
   @ApiQuery({ name: 'after', required: false, type: String })
+  @ApiOkResponse({ type: InputItemListDto })
   async inputItems(
     @Ctx() ctx: RequestContext,
     @Param('id') id: string,

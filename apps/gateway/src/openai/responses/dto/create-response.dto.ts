@@ -1,3 +1,4 @@
+import { ApiProperty } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { Allow, IsBoolean, IsNotEmpty, IsObject, IsOptional, IsString, MaxLength, ValidateNested } from 'class-validator';
 
@@ -31,6 +32,7 @@ export class CreateResponseDto {
    * `input_image` with a `data:` URL; `output_text` for assistant messages). The last one must be the user's.
    * @example "Summarize this repository in one sentence."
    */
+  @ApiProperty({ oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'object' } }] })
   @Allow()
   input: unknown;
 
