@@ -107,7 +107,7 @@ export class StatusResponseDto {
   /** ok | unavailable @example "ok" */
   status: string;
   codex_available: boolean;
-  /** @example "codex-cli 0.169.0" */
+  /** @example "codex-cli 0.171.0" */
   codex_version: string | null;
   api_key_configured: boolean;
 }
