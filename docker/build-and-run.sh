@@ -8,6 +8,8 @@
 # Completion and one HTTP/2 turn (whose command shows the uid and that the sandbox holds), checks that
 # every process runs as uid 10001 and that the HEALTHCHECK passes, then stops the container during a
 # streaming request with podman's default stop timeout: the stream must end cleanly and the exit code be 0.
+# With two tenants it checks that one tenant's agent finds nothing of the other's (their namespaces hold
+# in the container), and that without an unmasked /proc such a gateway refuses to start.
 # It prints the image size, the build time and the time to ready, and a last line
 # `RESULT {json}` for scripts. Exit 0 when every check held, 1 when one failed, 2 when a tool is missing.
 #
@@ -30,6 +32,8 @@ NAME=codex-gateway-smoke-$$
 RUNTIME=(--runtime runc)
 # Raising these limits is not permitted in some sandboxes; podman's own defaults try to.
 LIMITS=(--ulimit nofile=20000:20000 --ulimit nproc=32768:32768)
+# Each tenant's codex gets a /proc of its own, which a container's masked /proc does not allow.
+PROC=(--security-opt 'unmask=/proc/*')
 WORK=$(mktemp -d)
 FAILED=0
 
@@ -113,7 +117,7 @@ SIZE=$(podman image inspect "$IMAGE" --format '{{.Size}}')
 
 # ---- run it -------------------------------------------------------------------------------------
 started=$(now)
-podman run -d --name "$NAME" "${RUNTIME[@]}" "${LIMITS[@]}" -p 127.0.0.1::8000 -p 127.0.0.1::8001 "$IMAGE" >/dev/null
+podman run -d --name "$NAME" "${RUNTIME[@]}" "${LIMITS[@]}" "${PROC[@]}" -p 127.0.0.1::8000 -p 127.0.0.1::8001 "$IMAGE" >/dev/null
 HTTP=$(podman port "$NAME" 8000 | head -1)
 H2=$(podman port "$NAME" 8001 | head -1)
 READY_SECONDS=null
@@ -130,6 +134,7 @@ if [[ $READY_SECONDS == null ]]; then
   exit 1
 fi
 say "ready after ${READY_SECONDS} s on http://$HTTP (HTTP/2 agent stream on $H2)"
+[[ $(curl -s "http://$HTTP/health/ready") == *'"isolation":{"mode":"namespace"'* ]] || fail "tenant isolation is not on in the container"
 
 answer=$(curl -s "http://$HTTP/v1/chat/completions" -H 'content-type: application/json' \
   -d '{"model":"gpt-5-codex","messages":[{"role":"user","content":"[[reply: answered by the image]]"}]}')
@@ -163,6 +168,34 @@ EXIT_CODE=$(podman inspect "$NAME" --format '{{.State.ExitCode}}')
 tail -c 100 "$WORK/stream" | grep -q '^data: \[DONE\]$' || fail "the stream running at stop did not end with [DONE]: $(tail -c 300 "$WORK/stream")"
 [[ $(podman inspect "$NAME" --format '{{.State.Status}}') == exited ]] || fail "the container is still running"
 say "stopped in ${STOP_SECONDS} s with exit code $EXIT_CODE"
+
+# ---- two tenants ----------------------------------------------------------------------------------
+FAILED_BEFORE=$FAILED
+podman rm -f "$NAME" >/dev/null 2>&1
+TOKENS=alice:alice-token-0123456789,bob:bob-token-0123456789
+podman run -d --name "$NAME" "${RUNTIME[@]}" "${LIMITS[@]}" "${PROC[@]}" -p 127.0.0.1::8000 \
+  -e CODEX_GATEWAY_TOKENS=$TOKENS -e CODEX_SANDBOX=workspace-write "$IMAGE" >/dev/null
+HTTP=$(podman port "$NAME" 8000 | head -1)
+for _ in $(seq 1 600); do curl -sf "http://$HTTP/health/ready" >/dev/null && break; sleep 0.1; done
+chat() { # tenant, prompt → the answer (asked from inside the container, where node is)
+  podman exec -e T="$1" -e P="$2" "$NAME" node -e 'fetch("http://127.0.0.1:8000/v1/chat/completions", { method: "POST",
+    headers: { authorization: `Bearer ${process.env.T}-token-0123456789`, "content-type": "application/json" },
+    body: JSON.stringify({ model: "gpt-5-codex", messages: [{ role: "user", content: process.env.P }] }) })
+    .then((r) => r.json()).then((j) => process.stdout.write(j.choices ? j.choices[0].message.content : JSON.stringify(j)))'
+}
+chat bob '[[shell: echo BOB-SECRET-4242 > bob-note.txt && echo wrote]]' >/dev/null
+chat bob 'remember BOB-SECRET-4242' >/dev/null
+podman exec "$NAME" grep -q BOB-SECRET-4242 /data/workspace/bob/bob-note.txt || fail "bob's file was not written"
+# What alice's agent runs; the words it looks for are assembled at run time, so its own command line has none.
+probe='S=BOB-SEC; S="${S}RET"; B=b; B="${B}ob"; ls /data /data/users /data/workspace; cat /data/workspace/$B/$B-note.txt; grep -rao "$S-[0-9]*" /data; for p in /proc/[0-9]*; do tr "\0" " " < $p/cmdline; echo; done | grep -a "$S"; echo probe-done'
+seen=$(chat alice "[[shell: $probe]]")
+[[ $seen == *probe-done* ]] || fail "alice's probe did not run: ${seen:0:300}"
+if [[ $seen == *BOB-SECRET-4242* ]] || grep -qx bob <<<"$seen"; then fail "alice's agent saw bob's data: ${seen:0:500}"; fi
+[[ $FAILED == "$FAILED_BEFORE" ]] && say "two tenants: one's agent finds nothing of the other's"
+podman stop "$NAME" >/dev/null 2>&1
+# Without an unmasked /proc, tenants cannot be kept apart, and a gateway with several refuses to start.
+refused=$(timeout 120 podman run --rm "${RUNTIME[@]}" "${LIMITS[@]}" -e CODEX_GATEWAY_TOKENS=$TOKENS "$IMAGE" 2>&1) && fail "a multi-tenant gateway started without isolation"
+[[ $refused == *'Tenant isolation is not available'* ]] || fail "no clear refusal without isolation: ${refused:0:300}"
 
 say "image $IMAGE: $((SIZE / 1000000)) MB; build ${BUILD_SECONDS} s; ready ${READY_SECONDS} s"
 say "RESULT {\"image\":\"$IMAGE\",\"imageBytes\":$SIZE,\"buildSeconds\":$BUILD_SECONDS,\"readySeconds\":$READY_SECONDS,\"stopSeconds\":$STOP_SECONDS,\"exitCode\":$EXIT_CODE,\"ok\":$([[ $FAILED == 0 ]] && echo true || echo false)}"

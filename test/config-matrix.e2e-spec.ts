@@ -37,12 +37,12 @@ const ROWS: Row[] = [
     CODEX_APPROVAL_POLICY: 'never', CODEX_SANDBOX: 'danger-full-access', CODEX_BACKEND: 'exec', SECURITY_METHOD: 'JWT',
     CODEX_ENABLE_SEARCH: 'false', CODEX_SHELL_SNAPSHOT: 'false', LOG_LEVEL: 'warn', LOG_FORMAT: 'json',
     CODEX_MODEL_REASONING_EFFORT: 'low', CODEX_API_USE_TLS: 'false', CODEX_STRIP_ANSWER_TAGS: 'false',
-    CODEX_DEBUG_LOG: 'true', ALLOW_USER_ID_OVERRIDE: 'false', METRICS_PUBLIC: 'true',
+    CODEX_DEBUG_LOG: 'true', ALLOW_USER_ID_OVERRIDE: 'false', METRICS_PUBLIC: 'true', CODEX_ALLOW_FULL_ACCESS_MULTI_TENANT: 'true',
   },
   { CODEX_APPROVAL_POLICY: 'never', CODEX_BACKEND: 'exec', SECURITY_METHOD: 'None', LOG_LEVEL: 'fatal', LOG_FORMAT: 'pretty', CODEX_MODEL_REASONING_EFFORT: 'medium' },
   { SECURITY_METHOD: 'Token', LOG_LEVEL: 'error', CODEX_MODEL_REASONING_EFFORT: 'high' },
   { SECURITY_METHOD: 'None', LOG_LEVEL: 'verbose', LOG_FORMAT: 'pretty', CODEX_MODEL_REASONING_EFFORT: 'xhigh', CODEX_SANDBOX: 'workspace-write' },
-  { SECURITY_METHOD: 'None', LOG_LEVEL: 'trace', CODEX_APPROVAL_POLICY: 'on-request' },
+  { SECURITY_METHOD: 'None', LOG_LEVEL: 'trace', CODEX_APPROVAL_POLICY: 'on-request', CODEX_TENANT_ISOLATION: 'off' },
 ];
 
 const TOKEN = 'matrix-token-0123456789';
@@ -250,10 +250,9 @@ describe('configuration matrix: every value of every fixed-value setting boots a
   }
 });
 
-/** A row's value of a variable: its own, or else the first of the variable's values in the order above. */
+/** A row's value of a variable: its own, else the first row's, else the variable's first value (its default). */
 function valueIn(row: Row, name: string): string {
-  if (row[name] !== undefined) return row[name];
-  return ROWS.find((r) => r[name] !== undefined)?.[name] ?? fixedValues(name)[0];
+  return row[name] ?? ROWS[0][name] ?? fixedValues(name)[0];
 }
 
 function fixedValues(name: string): string[] {

@@ -7,7 +7,7 @@ import { AppServerTransport } from '@app/codex-transport';
 import { AgentStreamServer } from '../../apps/gateway/src/agent-stream/agent-stream.server';
 import { startGateway, type TestGateway } from '../support/gateway';
 import { connectH2 } from '../support/h2';
-import { codexPidsWith, describePids } from '../support/harness';
+import { codexPidsWith, processGroupOf, describePids } from '../support/harness';
 import { APPROVAL_PROTOCOLS, type Outcome, PROTOCOLS, type Protocol, runTurn, type Target } from './drivers';
 
 /**
@@ -55,11 +55,12 @@ describe('reliability', () => {
     await until(() => transport().stats().runningTurns === 0, `${label}: no running turn`);
     await until(() => transport().stats().pendingApprovals === 0, `${label}: no pending approval`);
     await until(() => {
+      // A session's codex (and whatever it runs) is in the process group of the process the session started.
       const expected = transport()
         .processes()
         .map((p) => p.pid)
         .filter((p): p is number => p !== undefined);
-      return codexPidsWith(gw.dataDir).every((pid) => expected.includes(pid));
+      return codexPidsWith(gw.dataDir).every((pid) => expected.includes(processGroupOf(pid) ?? -1));
     }, `${label}: no orphan codex process`).catch((error) => {
       ledger.orphans++;
       throw new Error(`${(error as Error).message}\n${describePids(codexPidsWith(gw.dataDir))}`);

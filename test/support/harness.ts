@@ -132,7 +132,8 @@ export function codexPidsWith(marker: string): number[] {
   const pids: number[] = [];
   for (const line of out.split('\n')) {
     const m = /^\s*(\d+)\s+(.*)$/.exec(line);
-    if (!m || !/codex/.test(m[2])) continue;
+    // codex itself, its helpers and the commands it runs; not the bubblewrap that launches it in its namespaces.
+    if (!m || !/codex/.test(m[2]) || /^\S*bwrap /.test(m[2])) continue;
     try {
       const fs = require('node:fs') as typeof import('node:fs');
       const state = fs.readFileSync(`/proc/${m[1]}/stat`, 'utf8').replace(/^.*\) /, '')[0];
@@ -144,6 +145,16 @@ export function codexPidsWith(marker: string): number[] {
     }
   }
   return pids;
+}
+
+/** The process group of `pid` (every codex of a session shares its launcher's group); null once it is gone. */
+export function processGroupOf(pid: number): number | null {
+  try {
+    const stat = require('node:fs').readFileSync(`/proc/${pid}/stat`, 'utf8') as string;
+    return Number(stat.replace(/^.*\) /, '').split(' ')[2]);
+  } catch {
+    return null;
+  }
 }
 
 /**

@@ -29,6 +29,10 @@ export {
   tenantDirName,
   writeCodexHome,
 } from './codex-home/codex-home.writer';
+/** Keeping each tenant's codex in namespaces of its own. */
+export { type TenantIsolation, type TenantView, findBubblewrap, isolationUnavailable } from './isolation';
+/** A tenant's CODEX_HOME and workspace. */
+export { tenantHome, tenantWorkspace } from './tenant-home';
 /** Logger interface the transport writes to. */
 export { type TransportLogger, silentLogger } from './logger';
 /** Nest module providing both transports from options. */

@@ -1,5 +1,6 @@
 import type { ApprovalPolicy, SandboxMode } from './codex-home/codex-home.writer';
 import type { OutgoingMessage } from './app-server/json-rpc-connection';
+import type { TenantIsolation } from './isolation';
 import type { TransportLogger } from './logger';
 
 export interface ProviderOptions {
@@ -21,8 +22,18 @@ export interface CodexTransportOptions {
   binaryPath?: string | null;
   /** Tenant state lives in `<baseDataDir>/users/<tenant>/` (that directory is the tenant's CODEX_HOME). */
   baseDataDir: string;
-  /** Default working directory for threads and the processes. */
+  /**
+   * Default working directory for threads and the processes; with {@link tenantWorkspaces}, the parent of
+   * the tenants' own workspaces.
+   */
   workspace: string;
+  /** Each tenant works in `<workspace>/<tenant dir>` of its own (a gateway with several tenants). */
+  tenantWorkspaces?: boolean;
+  /**
+   * Runs each tenant's codex in namespaces of its own that hide everything of other tenants and of the
+   * gateway (see {@link TenantIsolation}); null or absent: codex sees what the gateway's user sees.
+   */
+  isolation?: TenantIsolation | null;
   clientName: string;
   clientVersion: string;
   model: string;

@@ -2,6 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 import type { ResolvedBinary } from './binary';
 import { type CodexHomeConfig, PROVIDER_KEY_ENV, tenantDirName, writeCodexHome } from './codex-home/codex-home.writer';
+import { CodexErrorCode, CodexTransportError } from './errors/codex-transport.error';
+import { findBubblewrap, isolationArgs, type TenantView } from './isolation';
 import { type CodexTransportOptions, TRANSPORT_DEFAULTS } from './options';
 
 /** The tenant's CODEX_HOME: `<base>/users/<safe tenant name>`. */
@@ -32,10 +34,37 @@ export function codexHomeConfig(options: CodexTransportOptions): CodexHomeConfig
   };
 }
 
-/** Writes the tenant's config.toml and makes sure the workspace exists. */
-export function prepareTenantHome(options: CodexTransportOptions, home: string): void {
+/** The tenant's workspace: its own directory under the workspace when tenants have their own, else the workspace. */
+export function tenantWorkspace(options: Pick<CodexTransportOptions, 'workspace' | 'tenantWorkspaces'>, tenant: string): string {
+  const root = resolve(options.workspace);
+  return options.tenantWorkspaces ? join(root, tenantDirName(tenant)) : root;
+}
+
+/** Writes the tenant's config.toml and makes sure its workspace exists. */
+export function prepareTenantHome(options: CodexTransportOptions, home: string, workspace: string): void {
   writeCodexHome(home, codexHomeConfig(options));
-  mkdirSync(options.workspace, { recursive: true });
+  mkdirSync(workspace, { recursive: true });
+}
+
+/**
+ * The command that starts codex (`binary` with `args`) for a tenant: inside its namespaces when the
+ * options ask for isolation, else codex itself.
+ */
+export function codexLaunch(
+  options: CodexTransportOptions,
+  binary: ResolvedBinary,
+  view: TenantView,
+  cwd: string,
+  args: string[],
+): { command: string; args: string[] } {
+  if (!options.isolation) return { command: binary.path, args };
+  const bwrap = findBubblewrap(binary, options.env.PATH);
+  if (!bwrap) {
+    throw new CodexTransportError(CodexErrorCode.START_FAILED, 'tenant isolation needs bubblewrap (bwrap), and none was found', {
+      reason: 'no bubblewrap (bwrap) found on PATH or beside the codex binary',
+    });
+  }
+  return { command: bwrap, args: [...isolationArgs(options.isolation, view, cwd), binary.path, ...args] };
 }
 
 /** The child's environment: the caller's base env, CODEX_HOME, codex's PATH extras and the provider key. */

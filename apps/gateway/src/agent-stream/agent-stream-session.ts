@@ -210,7 +210,7 @@ export class AgentStreamSession {
       workspace.checkSandbox(policy.sandbox);
       const started = await transport.startThread(this.tenant, {
         model: o?.model,
-        cwd: workspace.resolveCwd(o?.cwd, 'configOverrides.cwd'),
+        cwd: workspace.resolveCwd(this.tenant, o?.cwd, 'configOverrides.cwd'),
         approvalPolicy: policy.approvalPolicy,
         sandbox: policy.sandbox,
       });
@@ -231,10 +231,10 @@ export class AgentStreamSession {
     try {
       policy = codexPolicy(frame.configOverrides);
       workspace.checkSandbox(policy.sandbox);
-      cwd = frame.configOverrides?.cwd === undefined ? undefined : workspace.resolveCwd(frame.configOverrides.cwd, 'configOverrides.cwd');
+      cwd = frame.configOverrides?.cwd === undefined ? undefined : workspace.resolveCwd(this.tenant, frame.configOverrides.cwd, 'configOverrides.cwd');
       input = [
         { type: 'text', text: frame.content },
-        ...(frame.imagePaths ?? []).map((p, i) => ({ type: 'localImage' as const, path: workspace.resolveFile(p, `imagePaths[${i}]`) })),
+        ...(frame.imagePaths ?? []).map((p, i) => ({ type: 'localImage' as const, path: workspace.resolveFile(this.tenant, p, `imagePaths[${i}]`) })),
       ];
     } catch (error) {
       this.reportError(error, frame.id);

@@ -1,4 +1,4 @@
-import { ConfigurationError, parseEnvironment } from './environment';
+import { ConfigurationError, isMultiTenant, parseEnvironment } from './environment';
 
 describe('parseEnvironment', () => {
   it('accepts an empty environment (every variable has a default)', () => {
@@ -84,5 +84,23 @@ describe('parseEnvironment', () => {
     expect(() => parseEnvironment({ CODEX_BACKEND: 'exec', CODEX_APPROVAL_POLICY: 'on-request' })).toThrow(/CODEX_APPROVAL_POLICY/);
     expect(parseEnvironment({ CODEX_BACKEND: 'exec' }).CODEX_BACKEND).toBe('exec');
     expect(parseEnvironment({ CODEX_APPROVAL_POLICY: 'untrusted' }).CODEX_APPROVAL_POLICY).toBe('untrusted');
+  });
+
+  it('knows when several tenants can reach the gateway', () => {
+    expect(isMultiTenant(parseEnvironment({}))).toBe(false);
+    expect(isMultiTenant(parseEnvironment({ CODEX_GATEWAY_TOKEN: 'one-token-only' }))).toBe(false);
+    expect(isMultiTenant(parseEnvironment({ CODEX_GATEWAY_TOKENS: 'alice:alice-token-1' }))).toBe(false);
+    expect(isMultiTenant(parseEnvironment({ CODEX_GATEWAY_TOKENS: 'alice:alice-token-1,bob:bob-token-11' }))).toBe(true);
+    expect(isMultiTenant(parseEnvironment({ CODEX_GATEWAY_TOKENS: 'alice:alice-token-1', CODEX_GATEWAY_TOKEN: 'default-token' }))).toBe(true);
+    expect(isMultiTenant(parseEnvironment({ ALLOW_USER_ID_OVERRIDE: 'true' }))).toBe(true);
+    expect(isMultiTenant(parseEnvironment({ SECURITY_METHOD: 'JWT', JWT_JWKS_URL: 'http://idp/jwks' }))).toBe(true);
+  });
+
+  it('refuses danger-full-access with several tenants unless the operator opts in', () => {
+    const tenants = { CODEX_GATEWAY_TOKENS: 'alice:alice-token-1,bob:bob-token-11', CODEX_SANDBOX: 'danger-full-access' };
+    expect(() => parseEnvironment(tenants)).toThrow(/CODEX_SANDBOX=danger-full-access.*CODEX_ALLOW_FULL_ACCESS_MULTI_TENANT=true/);
+    expect(parseEnvironment({ ...tenants, CODEX_ALLOW_FULL_ACCESS_MULTI_TENANT: 'true' }).CODEX_SANDBOX).toBe('danger-full-access');
+    expect(parseEnvironment({ CODEX_SANDBOX: 'danger-full-access' }).CODEX_SANDBOX).toBe('danger-full-access');
+    expect(() => parseEnvironment({ CODEX_TENANT_ISOLATION: 'maybe' })).toThrow(/CODEX_TENANT_ISOLATION/);
   });
 });

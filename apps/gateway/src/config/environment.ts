@@ -26,6 +26,7 @@ export const SECURITY_METHODS = ['None', 'Token', 'Keycloak', 'JWT'] as const;
 export const BACKENDS = ['app-server', 'exec'] as const;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'verbose', 'trace'] as const;
 export const LOG_FORMATS = ['json', 'pretty'] as const;
+export const ISOLATION_MODES = ['namespace', 'off'] as const;
 export const REASONING_EFFORTS = ['none', 'minimal', 'low', 'medium', 'high', 'xhigh'] as const;
 
 /**
@@ -56,6 +57,9 @@ export class EnvironmentVariables {
   @IsOptional() @IsString() CODEX_ADD_DIRS?: string;
   @IsOptional() @Transform(toBool) @IsBoolean() CODEX_ENABLE_SEARCH?: boolean;
   @IsOptional() @Transform(toBool) @IsBoolean() CODEX_SHELL_SNAPSHOT?: boolean;
+  @IsOptional() @IsIn(ISOLATION_MODES) CODEX_TENANT_ISOLATION?: string;
+  @IsOptional() @IsString() CODEX_ISOLATION_HIDE?: string;
+  @IsOptional() @Transform(toBool) @IsBoolean() CODEX_ALLOW_FULL_ACCESS_MULTI_TENANT?: boolean;
   @IsOptional() @Transform(toInt) @Min(1) @IsInt() CODEX_APPROVAL_TIMEOUT_SECONDS?: number;
   @IsOptional() @Transform(toInt) @Min(1) @IsInt() CODEX_TIMEOUT_SECONDS?: number;
   @IsOptional() @Transform(toInt) @Min(1) @IsInt() CODEX_MAX_CONCURRENCY?: number;
@@ -146,11 +150,32 @@ function checkJson(env: EnvironmentVariables, problems: string[]): void {
       'CODEX_BACKEND=exec runs `codex exec`, which never asks for approvals: CODEX_APPROVAL_POLICY must be never with it (or use CODEX_BACKEND=app-server)',
     );
   }
+  if (env.CODEX_SANDBOX === 'danger-full-access' && isMultiTenant(env) && !env.CODEX_ALLOW_FULL_ACCESS_MULTI_TENANT) {
+    problems.push(
+      "CODEX_SANDBOX=danger-full-access lets every tenant's agent read and write everything the gateway can, other tenants' data and the gateway's secrets included; with several tenants set CODEX_ALLOW_FULL_ACCESS_MULTI_TENANT=true to run it anyway",
+    );
+  }
   if (method === 'JWT' && !env.JWT_JWKS_URL) problems.push('SECURITY_METHOD=JWT needs JWT_JWKS_URL');
   for (const key of ['CODEX_API_BASE_URL', 'KEYCLOAK_BASE_URL', 'KEYCLOAK_INTROSPECTION_URL', 'JWT_JWKS_URL'] as const) {
     const value = env[key];
     if (value && !/^https?:\/\/[^\s]+$/.test(value)) problems.push(`${key} must be an http(s) URL`);
   }
+}
+
+/**
+ * True when more than one tenant can reach the gateway: several tokens, an identity provider, or a
+ * tenant chosen by header.
+ */
+export function isMultiTenant(env: EnvironmentVariables): boolean {
+  const tenants = new Set(
+    (env.CODEX_GATEWAY_TOKENS ?? '')
+      .split(',')
+      .map((pair) => pair.trim())
+      .filter(Boolean)
+      .map((pair) => pair.slice(0, pair.indexOf(':'))),
+  );
+  if (env.CODEX_GATEWAY_TOKEN) tenants.add('default');
+  return tenants.size > 1 || env.SECURITY_METHOD === 'Keycloak' || env.SECURITY_METHOD === 'JWT' || env.ALLOW_USER_ID_OVERRIDE === true;
 }
 
 /**

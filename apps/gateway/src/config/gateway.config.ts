@@ -1,7 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { registerAs } from '@nestjs/config';
 import type { ApprovalPolicy, SandboxMode } from '@app/codex-transport';
-import { parseEnvironment } from './environment';
+import { isMultiTenant, parseEnvironment } from './environment';
 
 const list = (value: string | undefined): string[] =>
   (value ?? '')
@@ -84,6 +84,13 @@ export const codexConfig = registerAs('codex', () => {
     addDirs: list(env.CODEX_ADD_DIRS).map((d) => resolve(d)),
     enableSearch: env.CODEX_ENABLE_SEARCH ?? false,
     shellSnapshot: env.CODEX_SHELL_SNAPSHOT ?? false,
+    /** Several tenants can reach the gateway: each gets a workspace of its own. */
+    multiTenant: isMultiTenant(env),
+    /** `namespace`: each tenant's codex in namespaces of its own; `off`: as the gateway's user (opted out). */
+    isolation: (env.CODEX_TENANT_ISOLATION ?? 'namespace') as 'namespace' | 'off',
+    /** Files and directories no codex may see, besides the data dir and the TLS key. */
+    isolationHide: list(env.CODEX_ISOLATION_HIDE).map((p) => resolve(p)),
+    tlsKeyPath: env.CODEX_API_TLS_KEY_PATH ? resolve(env.CODEX_API_TLS_KEY_PATH) : null,
     approvalTimeoutMs: (env.CODEX_APPROVAL_TIMEOUT_SECONDS ?? 300) * 1000,
     turnTimeoutMs: (env.CODEX_TIMEOUT_SECONDS ?? 600) * 1000,
     maxConcurrency: env.CODEX_MAX_CONCURRENCY ?? 4,

@@ -5,6 +5,7 @@ import { HealthIndicatorService } from '@nestjs/terminus';
 import { AppServerTransport } from '@app/codex-transport';
 import { DrainService } from '../common/lifecycle/drain.service';
 import { publicReason } from '../common/filters/codex-error-status';
+import { TenantIsolationState } from '../codex/tenant-isolation';
 import { tenancyConfig } from '../config/gateway.config';
 
 /** Readiness facts: the codex binary exists, a codex process initializes, the data dir is writable. */
@@ -14,6 +15,7 @@ export class CodexHealthIndicator {
     private readonly health: HealthIndicatorService,
     private readonly transport: AppServerTransport,
     private readonly drainService: DrainService,
+    private readonly tenantIsolation: TenantIsolationState,
     @Inject(tenancyConfig.KEY) private readonly tenancy: ConfigType<typeof tenancyConfig>,
   ) {}
 
@@ -26,6 +28,12 @@ export class CodexHealthIndicator {
     } catch (error) {
       return indicator.down(downDetails(error));
     }
+  }
+
+  /** How tenants' agents are kept apart: informs, never fails (a gateway that needs isolation and lacks it does not boot). */
+  isolation(key = 'isolation') {
+    const { mode, reason } = this.tenantIsolation;
+    return this.health.check(key).up(reason ? { mode, reason } : { mode });
   }
 
   /** Down from the moment a drain starts, so the load balancer stops sending work here. */

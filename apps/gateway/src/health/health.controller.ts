@@ -28,7 +28,7 @@ export class HealthController {
   @ApiOperation({ summary: 'Readiness: not draining, codex binary present, a codex process initializes, data dir writable.' })
   @ApiServiceUnavailableResponse({ description: 'codex cannot serve right now, or the gateway is shutting down.' })
   ready() {
-    return this.health.check([() => this.codex.accepting(), () => this.codex.dataDir(), () => this.codex.codex()]);
+    return this.health.check([() => this.codex.accepting(), () => this.codex.dataDir(), () => this.codex.isolation(), () => this.codex.codex()]);
   }
 
   @Get('health')

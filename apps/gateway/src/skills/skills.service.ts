@@ -11,7 +11,7 @@ export class SkillsService {
   ) {}
 
   async list(tenant: string, dto: ListSkillsDto): Promise<SkillsListResponseDto> {
-    const cwds = (dto.cwds?.length ? dto.cwds : [undefined]).map((cwd, i) => this.workspace.resolveCwd(cwd, `cwds[${i}]`));
+    const cwds = (dto.cwds?.length ? dto.cwds : [undefined]).map((cwd, i) => this.workspace.resolveCwd(tenant, cwd, `cwds[${i}]`));
     const result = await this.transport.listSkills(tenant, { cwds, forceReload: dto.forceReload });
     return { data: result.data as Array<Record<string, unknown>> };
   }

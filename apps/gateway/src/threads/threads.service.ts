@@ -15,7 +15,7 @@ export class ThreadsService {
   async start(tenant: string, dto: StartThreadDto): Promise<ThreadSessionDto> {
     this.workspace.checkSandbox(dto.sandbox);
     const session = await this.transport.startThread(tenant, {
-      cwd: this.workspace.resolveCwd(dto.cwd),
+      cwd: this.workspace.resolveCwd(tenant, dto.cwd),
       approvalPolicy: dto.approvalPolicy,
       sandbox: dto.sandbox,
       model: dto.model,
@@ -28,7 +28,7 @@ export class ThreadsService {
     this.workspace.checkSandbox(dto.sandbox);
     const session = await this.transport.resumeThread(tenant, {
       threadId: dto.threadId,
-      cwd: dto.cwd === undefined ? undefined : this.workspace.resolveCwd(dto.cwd),
+      cwd: dto.cwd === undefined ? undefined : this.workspace.resolveCwd(tenant, dto.cwd),
       approvalPolicy: dto.approvalPolicy,
       sandbox: dto.sandbox,
       model: dto.model,

@@ -15,8 +15,8 @@ export class TurnsService {
   /** Checks the request and returns the turn as a cold stream of events (nothing runs until subscribed). */
   prepare(tenant: string, dto: StartTurnDto): Observable<CodexEvent> {
     this.workspace.checkSandbox(dto.sandbox);
-    const cwd = dto.cwd === undefined ? undefined : this.workspace.resolveCwd(dto.cwd);
-    const input = dto.input.map((item, i) => this.toInput(item, i));
+    const cwd = dto.cwd === undefined ? undefined : this.workspace.resolveCwd(tenant, dto.cwd);
+    const input = dto.input.map((item, i) => this.toInput(tenant, item, i));
     return this.transport.runTurn(tenant, {
       threadId: dto.threadId,
       input,
@@ -33,7 +33,7 @@ export class TurnsService {
     return { threadId: dto.threadId, turnId: dto.turnId, interrupted: true };
   }
 
-  private toInput(item: TurnInputDto, index: number): TurnInput {
+  private toInput(tenant: string, item: TurnInputDto, index: number): TurnInput {
     switch (item.type) {
       case 'text':
         return { type: 'text', text: item.text! };
@@ -41,7 +41,7 @@ export class TurnsService {
         this.workspace.checkImageUrl(item.url!);
         return { type: 'image', url: item.url! };
       case 'localImage':
-        return { type: 'localImage', path: this.workspace.resolveFile(item.path!, `input[${index}].path`) };
+        return { type: 'localImage', path: this.workspace.resolveFile(tenant, item.path!, `input[${index}].path`) };
       case 'skill':
         return { type: 'skill', name: item.name!, path: item.path! };
     }

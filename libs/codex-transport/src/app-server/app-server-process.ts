@@ -7,6 +7,8 @@ import { type JsonRpcConnectionOptions, JsonRpcConnection } from './json-rpc-con
 export interface AppServerProcessOptions {
   binary: string;
   args?: string[];
+  /** Starts `binary app-server …args` through another command (the tenant's namespaces); default: directly. */
+  launch?: (args: string[]) => { command: string; args: string[] };
   env: NodeJS.ProcessEnv;
   cwd: string;
   clientName: string;
@@ -48,7 +50,9 @@ export class AppServerProcess extends EventEmitter {
 
   constructor(private readonly options: AppServerProcessOptions) {
     super();
-    this.child = spawn(options.binary, ['app-server', ...(options.args ?? [])], {
+    const args = ['app-server', ...(options.args ?? [])];
+    const { command, args: argv } = options.launch?.(args) ?? { command: options.binary, args };
+    this.child = spawn(command, argv, {
       cwd: options.cwd,
       env: options.env,
       stdio: ['pipe', 'pipe', 'pipe'],

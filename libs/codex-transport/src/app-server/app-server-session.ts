@@ -29,6 +29,8 @@ export interface AppServerSessionOptions {
   tenant: string;
   binary: string;
   args?: string[];
+  /** How the process is started (see AppServerProcessOptions.launch). */
+  launch?: (args: string[]) => { command: string; args: string[] };
   env: NodeJS.ProcessEnv;
   cwd: string;
   clientName: string;
@@ -436,6 +438,7 @@ export class AppServerSession {
     const process = new AppServerProcess({
       binary: this.options.binary,
       args: this.options.args,
+      launch: this.options.launch,
       env: this.options.env,
       cwd: this.options.cwd,
       clientName: this.options.clientName,

@@ -6,7 +6,7 @@ import type { ApprovalDecision, ApprovalRequest, CodexEvent } from '../events';
 import { CodexErrorCode, CodexTransportError } from '../errors/codex-transport.error';
 import { type TransportLogger, silentLogger } from '../logger';
 import { type CodexTransportOptions, TRANSPORT_DEFAULTS } from '../options';
-import { childEnvironment, prepareTenantHome, tenantHome } from '../tenant-home';
+import { childEnvironment, codexLaunch, prepareTenantHome, tenantHome, tenantWorkspace } from '../tenant-home';
 import type {
   CodexThread,
   ForkThreadParams,
@@ -73,7 +73,7 @@ export class AppServerTransport {
   }
 
   async startThread(tenant: string, params: StartThreadParams = {}): Promise<ThreadSession> {
-    return this.session(tenant).startThread(this.withDefaults(params));
+    return this.session(tenant).startThread(this.withDefaults(tenant, params));
   }
 
   /**
@@ -82,7 +82,7 @@ export class AppServerTransport {
    * with the turn. One such thread per tenant is started ahead, so the request does not wait for it.
    */
   async takeThread(tenant: string): Promise<ThreadSession> {
-    return this.session(tenant).takeThread(this.withDefaults({}));
+    return this.session(tenant).takeThread(this.withDefaults(tenant, {}));
   }
 
   /** The id of the tenant's spare thread once started (see {@link takeThread}); null when there is none. */
@@ -194,7 +194,8 @@ export class AppServerTransport {
    * and handshake; its CODEX_HOME is `<data dir>/health`) and checks that it initializes.
    */
   private async probeProcess(binary: ResolvedBinary): Promise<{ binary: string; pid?: number }> {
-    const probe = this.newSession('(readiness probe)', join(resolve(this.options.baseDataDir), 'health'));
+    const home = join(resolve(this.options.baseDataDir), 'health');
+    const probe = this.newSession('(readiness probe)', home, this.options.tenantWorkspaces ? join(home, 'workspace') : resolve(this.options.workspace));
     try {
       const pid = await probe.start();
       this.lastProbeOk = Date.now();
@@ -260,20 +261,24 @@ export class AppServerTransport {
         `all ${this.options.maxSessions} codex sessions are in use; retry shortly`,
       );
     }
-    const session = this.newSession(tenant, tenantHome(this.options.baseDataDir, tenant));
+    const session = this.newSession(tenant, tenantHome(this.options.baseDataDir, tenant), tenantWorkspace(this.options, tenant));
     this.sessions.set(tenant, session);
     return session;
   }
 
-  /** A session whose codex runs with CODEX_HOME `home`, written from the options before every start. */
-  private newSession(tenant: string, home: string): AppServerSession {
+  /**
+   * A session whose codex runs with CODEX_HOME `home` (written from the options before every start) in
+   * `workspace`, inside the tenant's namespaces when the options ask for isolation.
+   */
+  private newSession(tenant: string, home: string, workspace: string): AppServerSession {
     const binary = this.resolveBinary();
     const o = this.options;
     return new AppServerSession({
       tenant,
       binary: binary.path,
+      launch: (args) => codexLaunch(o, binary, { home, workspace }, workspace, args),
       env: childEnvironment(o, binary, home),
-      cwd: o.workspace,
+      cwd: workspace,
       clientName: o.clientName,
       clientVersion: o.clientVersion,
       turnTimeoutMs: o.turnTimeoutMs,
@@ -287,7 +292,7 @@ export class AppServerTransport {
       threadApprovalPolicy: perThreadApprovalPolicy(o.approvalPolicy),
       approvals: this.approvals,
       logger: this.logger,
-      prepare: () => prepareTenantHome(o, home),
+      prepare: () => prepareTenantHome(o, home, workspace),
       onOutgoing: o.onOutgoing,
       onIncomingResult: o.onIncomingResult,
       onProcessExit: (_tenant, exit) => {
@@ -296,7 +301,7 @@ export class AppServerTransport {
     });
   }
 
-  private withDefaults(params: StartThreadParams): StartThreadParams {
-    return { cwd: this.options.workspace, ...params };
+  private withDefaults(tenant: string, params: StartThreadParams): StartThreadParams {
+    return { cwd: tenantWorkspace(this.options, tenant), ...params };
   }
 }

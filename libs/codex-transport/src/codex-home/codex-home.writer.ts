@@ -109,6 +109,8 @@ export function renderCodexConfig(config: CodexHomeConfig, home?: string): strin
   if (config.modelCatalog?.length && home) lines.push(`model_catalog_json = ${q(join(home, MODEL_CATALOG_FILE))}`);
   lines.push(`web_search = ${q(config.enableSearch ? 'live' : 'disabled')}`);
   lines.push('', '[analytics]', 'enabled = false', '', '[features]', 'plugins = false', `shell_snapshot = ${config.shellSnapshot === true}`);
+  // codex's model client reads the provider key from its environment; the commands it runs must not get it.
+  lines.push('', '[shell_environment_policy]', `exclude = [${q(PROVIDER_KEY_ENV)}]`);
   if (config.addDirs && config.addDirs.length > 0) {
     lines.push('', '[sandbox_workspace_write]', `writable_roots = [${config.addDirs.map(q).join(', ')}]`);
   }

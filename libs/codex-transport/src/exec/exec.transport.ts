@@ -8,7 +8,7 @@ import { CodexErrorCode, CodexTransportError } from '../errors/codex-transport.e
 import { LineFramer } from '../app-server/line-framer';
 import { type TransportLogger, silentLogger } from '../logger';
 import { type CodexTransportOptions, TRANSPORT_DEFAULTS } from '../options';
-import { childEnvironment, prepareTenantHome, tenantHome } from '../tenant-home';
+import { childEnvironment, codexLaunch, prepareTenantHome, tenantHome, tenantWorkspace } from '../tenant-home';
 import { PROVIDER_UNREACHABLE, providerUnreachableMessage } from '../provider-unreachable';
 import { ExecEventMapper } from './exec-event.mapper';
 
@@ -72,7 +72,8 @@ export class ExecTransport {
       };
       this.binary ??= resolveCodexBinary(this.options.binaryPath);
       const home = tenantHome(this.options.baseDataDir, tenant);
-      prepareTenantHome(this.options, home);
+      const workspace = tenantWorkspace(this.options, tenant);
+      prepareTenantHome(this.options, home, workspace);
       const args = ['exec'];
       if (params.threadId) args.push('resume', params.threadId);
       args.push('--json', '--skip-git-repo-check');
@@ -86,8 +87,17 @@ export class ExecTransport {
       for (const image of params.images ?? []) args.push('-i', image);
       args.push('-');
 
-      const child = spawn(this.binary.path, args, {
-        cwd: params.cwd ?? this.options.workspace,
+      const cwd = params.cwd ?? workspace;
+      let launch: { command: string; args: string[] };
+      try {
+        launch = codexLaunch(this.options, this.binary, { home, workspace }, cwd, args);
+      } catch (error) {
+        uncount();
+        subscriber.error(error);
+        return;
+      }
+      const child = spawn(launch.command, launch.args, {
+        cwd,
         env: childEnvironment(this.options, this.binary, home),
         stdio: ['pipe', 'pipe', 'pipe'],
         detached: process.platform !== 'win32',

@@ -2,16 +2,18 @@ import { existsSync, mkdirSync, realpathSync, statSync } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { BadRequestException, Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
-import type { SandboxMode } from '@app/codex-transport';
+import { type SandboxMode, tenantWorkspace } from '@app/codex-transport';
 import { codexConfig } from '../../config/gateway.config';
 
 /**
- * What a request may ask of the agent: working directories inside the workspace roots (after symlinks
- * are resolved), sandbox modes no weaker than the gateway allows, images codex can read.
+ * What a request may ask of the agent: working directories inside the tenant's workspace roots (after
+ * symlinks are resolved), sandbox modes no weaker than the gateway allows, images codex can read. With
+ * several tenants each has a workspace of its own (`<CODEX_WORKSPACE>/<tenant>`); other roots the operator
+ * lists in CODEX_WORKSPACE_ROOTS are shared by every tenant on purpose.
  */
 @Injectable()
 export class WorkspacePolicy implements OnModuleInit {
-  private roots: string[] | null = null;
+  private shared: string[] | null = null;
 
   constructor(@Inject(codexConfig.KEY) private readonly codex: ConfigType<typeof codexConfig>) {}
 
@@ -19,38 +21,39 @@ export class WorkspacePolicy implements OnModuleInit {
     mkdirSync(this.codex.workspace, { recursive: true });
   }
 
-  /** The default working directory (created if missing). */
-  get defaultCwd(): string {
-    mkdirSync(this.codex.workspace, { recursive: true });
-    return realpathSync(this.codex.workspace);
+  /** The tenant's default working directory, its workspace (created if missing). */
+  defaultCwd(tenant: string): string {
+    const workspace = tenantWorkspace({ workspace: this.codex.workspace, tenantWorkspaces: this.codex.multiTenant }, tenant);
+    mkdirSync(workspace, { recursive: true });
+    return realpathSync(workspace);
   }
 
   /**
-   * Resolves `cwd` (relative paths against the default workspace) to a real, existing directory
-   * inside a workspace root; throws 400 otherwise.
+   * Resolves `cwd` (relative paths against the tenant's workspace) to a real, existing directory inside
+   * one of the tenant's workspace roots; throws 400 otherwise.
    */
-  resolveCwd(cwd: string | undefined | null, field = 'cwd'): string {
-    if (cwd === undefined || cwd === null || cwd === '') return this.defaultCwd;
+  resolveCwd(tenant: string, cwd: string | undefined | null, field = 'cwd'): string {
+    if (cwd === undefined || cwd === null || cwd === '') return this.defaultCwd(tenant);
     if (typeof cwd !== 'string' || cwd.includes('\0')) throw new BadRequestException(`${field} must be a path`);
-    const absolute = isAbsolute(cwd) ? resolve(cwd) : resolve(this.defaultCwd, cwd);
+    const absolute = isAbsolute(cwd) ? resolve(cwd) : resolve(this.defaultCwd(tenant), cwd);
     if (!existsSync(absolute) || !statSync(absolute).isDirectory()) {
       throw new BadRequestException(`${field} must be an existing directory inside the workspace roots`);
     }
     const real = realpathSync(absolute);
-    if (!this.workspaceRoots().some((root) => isInside(real, root))) {
+    if (!this.workspaceRoots(tenant).some((root) => isInside(real, root))) {
       throw new BadRequestException(`${field} is outside the workspace roots this gateway allows`);
     }
     return real;
   }
 
-  /** Resolves a file path the same way as {@link resolveCwd}; it must exist inside a workspace root. */
-  resolveFile(path: string, field: string): string {
-    const absolute = isAbsolute(path) ? resolve(path) : resolve(this.defaultCwd, path);
+  /** Resolves a file path the same way as {@link resolveCwd}; it must exist inside one of the tenant's workspace roots. */
+  resolveFile(tenant: string, path: string, field: string): string {
+    const absolute = isAbsolute(path) ? resolve(path) : resolve(this.defaultCwd(tenant), path);
     if (path.includes('\0') || !existsSync(absolute) || !statSync(absolute).isFile()) {
       throw new BadRequestException(`${field} must be an existing file inside the workspace roots`);
     }
     const real = realpathSync(absolute);
-    if (!this.workspaceRoots().some((root) => isInside(real, root))) {
+    if (!this.workspaceRoots(tenant).some((root) => isInside(real, root))) {
       throw new BadRequestException(`${field} is outside the workspace roots this gateway allows`);
     }
     return real;
@@ -72,14 +75,18 @@ export class WorkspacePolicy implements OnModuleInit {
     }
   }
 
-  private workspaceRoots(): string[] {
-    if (!this.roots) {
-      this.roots = this.codex.workspaceRoots.map((root) => {
-        mkdirSync(root, { recursive: true });
-        return realpathSync(root);
-      });
+  /** The tenant's workspace and the roots every tenant shares (with one tenant: every configured root). */
+  private workspaceRoots(tenant: string): string[] {
+    if (!this.shared) {
+      const workspace = resolve(this.codex.workspace);
+      this.shared = this.codex.workspaceRoots
+        .filter((root) => !this.codex.multiTenant || resolve(root) !== workspace)
+        .map((root) => {
+          mkdirSync(root, { recursive: true });
+          return realpathSync(root);
+        });
     }
-    return this.roots;
+    return this.codex.multiTenant ? [this.defaultCwd(tenant), ...this.shared] : this.shared;
   }
 }
 

@@ -1,0 +1,69 @@
+import { existsSync, realpathSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { ConfigType } from '@nestjs/config';
+import { findBubblewrap, isolationUnavailable, resolveCodexBinary, type TenantIsolation } from '@app/codex-transport';
+import { ConfigurationError } from '../config/environment';
+import type { codexConfig, tenancyConfig } from '../config/gateway.config';
+
+/** Where container platforms mount credentials (Kubernetes service-account tokens, Docker secrets). */
+const MOUNTED_SECRETS = ['/var/run/secrets', '/run/secrets'];
+
+/** How tenants' agents are kept apart, decided once at boot (see {@link decideIsolation}). */
+export class TenantIsolationState {
+  constructor(
+    /** `namespace`: every codex in namespaces of its own; `off`: as the gateway's user. */
+    readonly mode: 'namespace' | 'off',
+    /** Why it is off (an operator's choice, danger-full-access, or a platform without namespaces). */
+    readonly reason: string | null,
+    readonly isolation: TenantIsolation | null,
+  ) {}
+}
+
+/**
+ * What every tenant's codex must not see — the data dir (other tenants' homes, responses, sessions), the
+ * parent of per-tenant workspaces, the TLS key, mounted credentials, what the operator lists — and checks
+ * that bubblewrap can build such a view here. A platform that cannot (no unprivileged user namespaces)
+ * stops the boot of a multi-tenant gateway unless the operator opted out (CODEX_TENANT_ISOLATION=off).
+ */
+export function decideIsolation(codex: ConfigType<typeof codexConfig>, tenancy: ConfigType<typeof tenancyConfig>): TenantIsolationState {
+  if (codex.sandbox === 'danger-full-access') {
+    return new TenantIsolationState('off', 'CODEX_SANDBOX=danger-full-access: commands run without a sandbox or namespaces', null);
+  }
+  if (codex.isolation === 'off') return new TenantIsolationState('off', 'CODEX_TENANT_ISOLATION=off', null);
+  const hidden = [...MOUNTED_SECRETS, ...codex.isolationHide, ...(codex.tlsKeyPath ? [codex.tlsKeyPath] : [])]
+    .filter((path) => existsSync(path))
+    .map((path) => realpathSync(path));
+  const isolation: TenantIsolation = {
+    // With one tenant the workspace is its own; with several, each has a directory under it.
+    hiddenDirs: [tenancy.baseDataDir, ...(codex.multiTenant ? [codex.workspace] : []), ...hidden.filter(isDirectory)],
+    hiddenFiles: hidden.filter((path) => !isDirectory(path)),
+    sharedDirs: [...codex.workspaceRoots.filter((root) => resolve(root) !== resolve(codex.workspace)), ...codex.addDirs],
+  };
+  let bwrap: string | null;
+  try {
+    bwrap = findBubblewrap(resolveCodexBinary(codex.binaryPath), codex.childEnv.PATH);
+  } catch {
+    // No codex binary: nothing can start, and readiness says why.
+    return new TenantIsolationState('namespace', null, isolation);
+  }
+  const probeHome = join(tenancy.baseDataDir, 'health');
+  const unavailable = isolationUnavailable(bwrap, isolation, { home: probeHome, workspace: join(probeHome, 'workspace') });
+  if (!unavailable) return new TenantIsolationState('namespace', null, isolation);
+  if (codex.multiTenant) {
+    throw new ConfigurationError(
+      `Tenant isolation is not available on this platform (${unavailable}). With several tenants the gateway does not run ` +
+        "without it: every tenant's agent could read the others' data. It needs unprivileged user namespaces and a /proc it " +
+        'may mount (in a container: podman run --security-opt unmask=/proc/*, docker run --security-opt systempaths=unconfined, ' +
+        'Kubernetes hostUsers: false with procMount: Unmasked), or set CODEX_TENANT_ISOLATION=off to run without isolation anyway.',
+    );
+  }
+  return new TenantIsolationState('off', `unavailable: ${unavailable}`, null);
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,33 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isolationArgs } from './isolation';
+
+describe('isolationArgs', () => {
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'isolation-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('hides the data dir and secrets, then binds back only the tenant’s own directories and the shared ones', () => {
+    const base = join(dir, 'data');
+    const key = join(dir, 'tls.key');
+    writeFileSync(key, 'secret');
+    const view = { home: join(base, 'users', 'alice'), workspace: join(base, 'workspace', 'alice') };
+    const args = isolationArgs(
+      { hiddenDirs: [base, join(base, 'workspace'), join(dir, 'missing-parent', 'x')], hiddenFiles: [key, join(dir, 'absent')], sharedDirs: [join(dir, 'shared')] },
+      view,
+      view.workspace,
+    );
+    const pairs = (flag: string) => args.flatMap((a, i) => (a === flag ? [args[i + 1]] : []));
+    // Own PID namespace and /proc, the rest of the system read-only, a private /tmp.
+    expect(args.slice(0, 11)).toEqual(['--die-with-parent', '--unshare-pid', '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp']);
+    // A hidden directory inside another is covered by the outer one.
+    expect(pairs('--tmpfs')).toEqual(['/tmp', base, join(dir, 'missing-parent', 'x')]);
+    expect(args.join(' ')).toContain(`--ro-bind /dev/null ${key}`);
+    expect(args.join(' ')).not.toContain(join(dir, 'absent'));
+    expect(pairs('--bind')).toEqual([view.home, view.workspace, join(dir, 'shared')]);
+    // Binds come after the tmpfs that hides their parent, and the command follows `--`.
+    expect(args.indexOf(view.home)).toBeGreaterThan(args.indexOf(base));
+    expect(args.slice(-3)).toEqual(['--chdir', view.workspace, '--']);
+  });
+});

@@ -1,0 +1,78 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { delimiter, join, resolve, sep } from 'node:path';
+import type { ResolvedBinary } from './binary';
+
+/**
+ * What every tenant's codex is kept from, and what all tenants share. Each codex process (app-server or
+ * exec) runs in a mount and PID namespace of its own (bubblewrap): the filesystem read-only, the hidden
+ * directories empty but for the tenant's own home and workspace (bound back writable), the hidden files
+ * empty, a private /tmp, a /proc that shows only the tenant's own processes. codex's own sandbox then
+ * confines each command further (read-only, workspace-write).
+ */
+export interface TenantIsolation {
+  /** Directories every codex sees empty: the data dir (other tenants' homes and records), the workspaces' parent. */
+  hiddenDirs: string[];
+  /** Files every codex sees empty (the TLS key, mounted credentials). */
+  hiddenFiles: string[];
+  /** Directories bound writable into every tenant's view (workspace roots shared on purpose, CODEX_ADD_DIRS). */
+  sharedDirs: string[];
+}
+
+/** The directories of one tenant's view: its CODEX_HOME and its workspace. */
+export interface TenantView {
+  home: string;
+  workspace: string;
+}
+
+/** Where the agent of a tenant may be run from; null when no bubblewrap is available. */
+export function findBubblewrap(binary: ResolvedBinary, path = process.env.PATH ?? ''): string | null {
+  for (const dir of path.split(delimiter)) {
+    if (dir && isFile(join(dir, 'bwrap'))) return join(dir, 'bwrap');
+  }
+  // codex ships a bubblewrap of its own beside the binary (it uses it for its command sandbox).
+  const bundled = resolve(binary.path, '..', '..', 'codex-resources', 'bwrap');
+  return isFile(bundled) ? bundled : null;
+}
+
+/** The bubblewrap arguments that put a codex of the tenant `view` in its own namespaces. */
+export function isolationArgs(isolation: TenantIsolation, view: TenantView, cwd: string): string[] {
+  const args = ['--die-with-parent', '--unshare-pid', '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp'];
+  for (const dir of outermost(isolation.hiddenDirs)) {
+    mkdirSync(dir, { recursive: true });
+    args.push('--tmpfs', dir);
+  }
+  for (const file of isolation.hiddenFiles) if (existsSync(file)) args.push('--ro-bind', '/dev/null', file);
+  for (const dir of [view.home, view.workspace, ...isolation.sharedDirs]) {
+    mkdirSync(dir, { recursive: true });
+    args.push('--bind', dir, dir);
+  }
+  args.push('--chdir', cwd, '--');
+  return args;
+}
+
+/**
+ * Runs `true` in a view like a tenant's, as codex would be run: null when it works, else why not (for
+ * example a platform without unprivileged user namespaces).
+ */
+export function isolationUnavailable(bwrap: string | null, isolation: TenantIsolation, probe: TenantView): string | null {
+  if (!bwrap) return 'no bubblewrap (bwrap) found on PATH or beside the codex binary';
+  const result = spawnSync(bwrap, [...isolationArgs(isolation, probe, probe.workspace), 'true'], { encoding: 'utf8', timeout: 10_000 });
+  if (result.error) return `${bwrap}: ${result.error.message}`;
+  if (result.status !== 0) return `${bwrap} exited with ${result.status}: ${(result.stderr ?? '').trim().split('\n').at(-1)}`;
+  return null;
+}
+
+/** Drops directories inside another in the list (their parent's tmpfs already hides them). */
+function outermost(dirs: string[]): string[] {
+  const all = [...new Set(dirs.map((d) => resolve(d)))];
+  return all.filter((dir) => !all.some((other) => other !== dir && (dir + sep).startsWith(other + sep)));
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
