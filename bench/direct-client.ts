@@ -26,8 +26,6 @@ export class DirectAppServer {
       reasoningEffort: 'medium',
       sandbox: 'read-only',
       approvalPolicy: 'never',
-      // As the gateway describes the offline provider's model to codex.
-      modelCatalog: ['gpt-5-codex'],
       provider: { id: 'bench', name: 'bench', baseUrl: options.providerBaseUrl, hasApiKey: false, requestMaxRetries: 0, streamMaxRetries: 0, streamIdleTimeoutMs: 120_000 },
     });
     const env = { PATH: [...binary.extraPath, process.env.PATH].join(':'), HOME: options.shellHome, CODEX_HOME: options.codexHome, RUST_LOG: 'warn' };
