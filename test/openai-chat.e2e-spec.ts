@@ -3,7 +3,7 @@ import { promisify } from 'node:util';
 import OpenAI from 'openai';
 import { AppServerTransport, ExecTransport } from '@app/codex-transport';
 import { OfflineProviderHost } from '../apps/gateway/src/codex/offline-provider.host';
-import { codexPidsWith, until } from './support/harness';
+import { codexProcessesWith, until } from './support/harness';
 import { startGateway, type TestGateway } from './support/gateway';
 import { postSse } from './support/sse';
 
@@ -208,17 +208,25 @@ describe.each(['app-server', 'exec'] as const)('OpenAI Chat Completions on the %
     expect(res.choices[0].message.content).toContain('what is my name?');
   });
 
-  it('disconnecting mid-stream leaves no running turn and no extra codex process', async () => {
-    const before = codexPidsWith(gw.dataDir).length;
+  it('disconnecting mid-stream interrupts the turn: codex lets go of the model stream, exec its process', async () => {
+    const provider = gw.app.get(OfflineProviderHost).instance!;
+    const execs = () => codexProcessesWith(gw.dataDir).filter((p) => / exec /.test(p.args));
+    // A turn that never ends by itself: the model streams one delta, then nothing until its client goes away.
+    const streaming = until(() => provider.openStreams === 1 && running() === 1 && (backend === 'app-server' || execs().length > 0), 'the turn is streaming');
     const res = await postSse(
       gw.url,
       '/v1/chat/completions',
-      { model: 'x', stream: true, messages: [{ role: 'user', content: '[[slow]] goodbye' }] },
-      { headers: { authorization: `Bearer ${TOKEN}` }, until: (events) => events.length >= 2 },
+      { model: 'x', stream: true, messages: [{ role: 'user', content: '[[stall: 1]] goodbye' }] },
+      // exec streams no text deltas: the client leaves once the model is streaming.
+      backend === 'app-server'
+        ? { headers: { authorization: `Bearer ${TOKEN}` }, until: (events) => events.some((e) => e.json?.choices?.[0]?.delta?.content) }
+        : { headers: { authorization: `Bearer ${TOKEN}` }, abortWhen: streaming },
     );
     expect(res.aborted).toBe(true);
+    await streaming;
     await until(() => running() === 0, 'no running turn');
-    await until(() => codexPidsWith(gw.dataDir).length <= Math.max(before, backend === 'exec' ? 0 : 1), 'no extra codex process');
+    await until(() => provider.openStreams === 0, "codex closed the model's stream");
+    expect(execs()).toEqual([]);
   });
 
   it('the two curl examples of the codex-api README work verbatim', async () => {

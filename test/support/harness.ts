@@ -121,30 +121,33 @@ export function describePids(pids: number[]): string {
   }
 }
 
-/** PIDs of live codex processes whose environment mentions `marker` (a data dir of this test run). */
-export function codexPidsWith(marker: string): number[] {
-  let out = '';
-  try {
-    out = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
-  } catch {
-    return [];
-  }
-  const pids: number[] = [];
+/**
+ * Live codex processes (codex itself, its helpers and the commands it runs; not the bubblewrap that
+ * launches it) whose environment mentions `marker` (a data dir of this test run). Throws when `ps` cannot
+ * be run: an empty answer must mean "none left", never "could not look".
+ */
+export function codexProcessesWith(marker: string): Array<{ pid: number; args: string }> {
+  const out = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
+  const found: Array<{ pid: number; args: string }> = [];
   for (const line of out.split('\n')) {
     const m = /^\s*(\d+)\s+(.*)$/.exec(line);
-    // codex itself, its helpers and the commands it runs; not the bubblewrap that launches it in its namespaces.
     if (!m || !/codex/.test(m[2]) || /^\S*bwrap /.test(m[2])) continue;
     try {
       const fs = require('node:fs') as typeof import('node:fs');
       const state = fs.readFileSync(`/proc/${m[1]}/stat`, 'utf8').replace(/^.*\) /, '')[0];
       if (state === 'Z') continue; // already dead, waiting to be reaped
       const env = fs.readFileSync(`/proc/${m[1]}/environ`, 'utf8');
-      if (env.includes(marker)) pids.push(Number(m[1]));
+      if (env.includes(marker)) found.push({ pid: Number(m[1]), args: m[2] });
     } catch {
       // exited meanwhile, or not ours to read
     }
   }
-  return pids;
+  return found;
+}
+
+/** PIDs of {@link codexProcessesWith}. */
+export function codexPidsWith(marker: string): number[] {
+  return codexProcessesWith(marker).map((p) => p.pid);
 }
 
 /** The process group of `pid` (every codex of a session shares its launcher's group); null once it is gone. */

@@ -53,6 +53,7 @@ export class OfflineProvider {
   private server: Server | null = null;
   private readonly recorded: RecordedRequest[] = [];
   private readonly sockets = new Set<import('node:net').Socket>();
+  private streaming = 0;
   port = 0;
 
   constructor(private readonly options: OfflineProviderOptions = {}) {}
@@ -65,6 +66,11 @@ export class OfflineProvider {
   /** Requests received so far (newest last). */
   get requests(): readonly RecordedRequest[] {
     return this.recorded;
+  }
+
+  /** Replies being streamed now: a client that goes away ends its stream (tests check codex let go of it). */
+  get openStreams(): number {
+    return this.streaming;
   }
 
   clearRequests(): void {
@@ -134,6 +140,8 @@ export class OfflineProvider {
       );
       return;
     }
+    this.streaming++;
+    res.once('close', () => this.streaming--);
     await new Stream(res, body, script, input, prompts, this.options.deltaChars ?? 8).run();
   }
 }
@@ -242,13 +250,20 @@ class Stream {
       part: { type: 'output_text', text: '', annotations: [] },
     });
     const pieces = splitText(text, this.script.deltas ?? Math.ceil(text.length / this.deltaChars));
-    const sent = this.script.cut ? pieces.slice(0, Math.max(1, Math.floor(pieces.length / 2))) : pieces;
+    const sent =
+      this.script.stall !== null
+        ? pieces.slice(0, this.script.stall)
+        : this.script.cut
+          ? pieces.slice(0, Math.max(1, Math.floor(pieces.length / 2)))
+          : pieces;
     for (const delta of sent) {
       await this.pause();
       if (this.closed) return;
       this.send('response.output_text.delta', { item_id: id, output_index: index, content_index: 0, delta });
     }
     if (this.script.cut) return;
+    if (this.script.stall !== null) await this.untilClosed();
+    if (this.closed) return;
     this.send('response.output_text.done', { item_id: id, output_index: index, content_index: 0, text });
     const item = {
       type: 'message',
@@ -303,6 +318,11 @@ class Stream {
             }
           : null,
     };
+  }
+
+  /** Resolves when the client goes away (the stream is never finished otherwise). */
+  private untilClosed(): Promise<void> {
+    return this.closed ? Promise.resolve() : new Promise((resolve) => this.res.once('close', () => resolve()));
   }
 
   private pause(): Promise<void> {

@@ -19,6 +19,9 @@ describe('offline provider script', () => {
       words: 4,
     });
     expect(parseScript('[[slow]]')).toMatchObject({ delayMs: 250, deltas: 20 });
+    expect(parseScript('[[stall: 3]]')).toMatchObject({ stall: 3 });
+    expect(parseScript('[[stall]]')).toMatchObject({ stall: 1 });
+    expect(parseScript('no stall')).toMatchObject({ stall: null });
     expect(parseScript('[[slow: 10]]')).toMatchObject({ delayMs: 10, deltas: 20 });
   });
 

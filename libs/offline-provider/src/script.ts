@@ -16,6 +16,8 @@ export interface Script {
   status: number | null;
   cut: boolean;
   hang: boolean;
+  /** Stream this many deltas of the reply, then nothing until the client goes away (a turn that never ends). */
+  stall: number | null;
   memory: boolean;
   /** Reply with the instructions (developer/system messages not written by codex) the request carried. */
   echoInstructions: boolean;
@@ -43,6 +45,7 @@ export function parseScript(prompt: string): Script {
     status: null,
     cut: false,
     hang: false,
+    stall: null,
     memory: false,
     echoInstructions: false,
     text: prompt.replace(TOKEN, ' ').replace(/\s+/g, ' ').trim(),
@@ -81,6 +84,9 @@ export function parseScript(prompt: string): Script {
         break;
       case 'hang':
         script.hang = true;
+        break;
+      case 'stall':
+        script.stall = positiveInt(arg, 1);
         break;
       case 'memory':
         script.memory = true;
