@@ -89,18 +89,15 @@ describe('HTTP/2 agent stream (node:http2 client, real codex)', () => {
 
   it('cancel during a slow turn ends it as interrupted at once; a message sent meanwhile is queued and runs next', async () => {
     const s = openAgentStream(h2, { headers: auth });
-    s.send({ type: 'user_message', content: '[[slow]] a long answer' });
+    // A turn that never ends by itself: only the cancel ends it.
+    s.send({ type: 'user_message', content: '[[stall: 2]] a long answer' });
     const first = await s.next((f) => f.type === 'item' && f.phase === 'delta');
     s.send({ type: 'user_message', sessionId: first.sessionId, id: 'queued', content: 'after the cancel' });
     expect(await s.next((f) => f.type === 'status' && f.message === 'queued')).toMatchObject({ id: 'queued', details: { position: 1 } });
-    const sentAt = Date.now();
     s.send({ type: 'cancel', sessionId: first.sessionId });
     const interrupted = await s.next((f) => f.type === 'turn_completed');
-    const took = Date.now() - sentAt;
     expect(interrupted.status).toBe('interrupted');
-    // The slow reply takes 5 s; the cancel cut it short.
     expect(deltaText(s.frames.slice(0, s.frames.indexOf(interrupted)))).not.toBe(REPLY('a long answer'));
-    expect(took).toBeLessThan(5000);
     const next = await s.next((f) => f.type === 'turn_completed' && f.id === 'queued');
     expect(next.status).toBe('completed');
     expect(deltaText(s.frames.slice(s.frames.indexOf(interrupted)))).toBe(REPLY('after the cancel'));

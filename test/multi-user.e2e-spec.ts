@@ -288,12 +288,15 @@ describe('MAX_SESSIONS, idle cleanup and the simple chat API', () => {
     const first = await call(gw, 'POST', '/chat', null, { messages: [{ content: 'u1 remembers this' }], stream: false }, as('u1'));
     expect(first.status).toBe(200);
     expect((await call(gw, 'POST', '/chat', null, { messages: [{ content: 'u2' }], stream: false }, as('u2'))).status).toBe(200);
+    expect([pidsOf(gw, 'u1').length, pidsOf(gw, 'u2').length]).toEqual([1, 1]);
     const full = await call(gw, 'GET', '/threads', null, undefined, as('u3'));
     expect(full.status).toBe(503);
     expect(Number(full.headers.get('retry-after'))).toBeGreaterThan(0);
-    // Once u1 (or u2) has been idle for IDLE_TIMEOUT_SECONDS, u3 is served.
+    // Once a tenant has been idle for IDLE_TIMEOUT_SECONDS, u3 is served: the one idle the longest, u1, makes room.
     await eventually(async () => ((await call(gw, 'GET', '/threads', null, undefined, as('u3'))).status === 200 ? true : null), 'u3 served');
-    // u1's process may have gone; its thread resumes with its history on the next request.
+    await eventually(async () => (pidsOf(gw, 'u1').length === 0 ? true : null), "u1's codex stopped");
+    expect(pidsOf(gw, 'u2').length).toBe(1);
+    // u1's thread resumes, with its history, in a new process.
     const again = await eventually(async () => {
       const r = await call(
         gw,

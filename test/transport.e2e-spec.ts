@@ -304,23 +304,22 @@ describe('AppServerTransport against the real codex binary', () => {
     expect(agentText(after)).toBe('new process');
   });
 
-  it('a provider answering HTTP 500 fails the turn within 10 s (bounded retries)', async () => {
+  it('a provider answering HTTP 500 fails the turn after a bounded number of retries', async () => {
     const retrying = await createHarness('provider-500', {
       provider: { id: 'offline', name: 'Offline', baseUrl: '', requestMaxRetries: 1, streamMaxRetries: 1 },
     });
     retrying.options.provider.baseUrl = retrying.provider.baseUrl;
     try {
       const { thread } = await retrying.transport.startThread(T);
-      const started = Date.now();
       const events = await collect(
         retrying.transport.runTurn(T, { threadId: thread.id, input: [{ type: 'text', text: '[[status: 500]]' }] }),
       );
-      const elapsed = Date.now() - started;
       const end = completed(events);
       expect(end.status).toBe('failed');
       expect(end.error?.code).toBe(CodexErrorCode.PROVIDER_ERROR);
-      expect(elapsed).toBeLessThan(10_000);
-      expect(retrying.provider.requests.length).toBeGreaterThan(1); // it did retry, a bounded number of times
+      // It did retry, as many times as configured and not more: each of its 1 + 1 stream attempts makes the
+      // request 1 + 1 times (stream_max_retries = request_max_retries = 1).
+      expect(retrying.provider.requests.length).toBe(4);
     } finally {
       await retrying.close();
     }
