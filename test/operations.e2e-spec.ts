@@ -4,13 +4,15 @@ import { join, resolve } from 'node:path';
 import OpenAI from 'openai';
 import { getMetadataStorage } from 'class-validator';
 import { parseAllDocuments } from 'yaml';
+import { AppServerTransport } from '@app/codex-transport';
 import { OfflineProvider } from '@app/offline-provider';
+import { AgentStreamServer } from '../apps/gateway/src/agent-stream/agent-stream.server';
 import { ALIASES, EnvironmentVariables } from '../apps/gateway/src/config/environment';
 import { startGateway, type TestGateway } from './support/gateway';
-import { makeDataDir, survivingCodexProcesses } from './support/harness';
+import { makeDataDir, survivingCodexProcesses, until } from './support/harness';
 import { whenListening } from './support/process';
 import { postSse } from './support/sse';
-import { connectH2 } from './support/h2';
+import { connectH2, openAgentStream } from './support/h2';
 import { PROTOCOLS, type Protocol, runTurn } from './reliability/drivers';
 
 const ROOT = resolve(__dirname, '..');
@@ -66,6 +68,57 @@ describe('metrics, limits and headers (in-process gateway)', () => {
     expect(sample(text, 'codex_gateway_provider_errors_total', { protocol: 'rest' })).toBeNull();
     // Raw paths (ids) never become labels.
     expect(text).not.toContain(thread.thread.id);
+  });
+
+  it('gauges while they are up (a running turn, its SSE and HTTP/2 streams, a pending approval), counters after their events', async () => {
+    const metrics = async () => (await fetch(`${gw.url}/metrics`, { headers: auth })).text();
+    const post = async (path: string, body: unknown) =>
+      (await (await fetch(`${gw.url}${path}`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(body) })).json()) as any;
+    const transport = gw.app.get(AppServerTransport);
+    // A turn that does not end until it is interrupted, streamed over SSE; an HTTP/2 stream held open beside it.
+    const thread = await post('/api/thread/start', {});
+    let turnId = '';
+    const streaming = postSse(gw.url, '/api/turn/start', { threadId: thread.thread.id, input: [{ type: 'text', text: '[[stall: 1]] held' }] }, {
+      headers: auth,
+      until: (events) => {
+        turnId ||= events.find((e) => e.event === 'item.delta')?.json.turnId ?? '';
+        return false;
+      },
+    });
+    await until(() => turnId !== '', 'the turn streams');
+    const h2 = connectH2(gw.app.get(AgentStreamServer).url);
+    const stream = openAgentStream(h2, { headers: auth });
+    stream.send({ type: 'ping' });
+    await stream.next((f) => f.type === 'heartbeat');
+    let text = await metrics();
+    expect(sample(text, 'codex_gateway_turns_running')).toBe(1);
+    expect(sample(text, 'codex_gateway_open_streams', { kind: 'sse' })).toBe(1);
+    expect(sample(text, 'codex_gateway_open_streams', { kind: 'http2' })).toBe(1);
+    expect(sample(text, 'codex_gateway_codex_processes', { state: 'busy' })).toBe(1);
+    await post('/api/turn/interrupt', { threadId: thread.thread.id, turnId });
+    await streaming;
+    stream.end();
+    await stream.closed;
+    h2.close();
+    // A pending approval.
+    const asking = await post('/api/thread/start', { approvalPolicy: 'untrusted' });
+    const approvalTurn = postSse(gw.url, '/api/turn/start', { threadId: asking.thread.id, input: [{ type: 'text', text: '[[shell: echo counted]]' }] }, { headers: auth });
+    await until(() => transport.listApprovals('default').length === 1, 'the approval is pending');
+    expect(sample(await metrics(), 'codex_gateway_approvals_pending')).toBe(1);
+    await post(`/api/approvals/${transport.listApprovals('default')[0].id}`, { decision: 'decline' });
+    await approvalTurn;
+    text = await metrics();
+    for (const [name, labels] of [['codex_gateway_turns_running', {}], ['codex_gateway_approvals_pending', {}], ['codex_gateway_open_streams', { kind: 'sse' }], ['codex_gateway_open_streams', { kind: 'http2' }]] as const) {
+      expect({ name, labels, value: sample(text, name, labels) }).toEqual({ name, labels, value: 0 });
+    }
+    // A provider error, counted by protocol; a codex process that dies, counted as a restart.
+    const restartsBefore = sample(text, 'codex_gateway_codex_process_restarts');
+    const failing = await post('/api/thread/start', {});
+    await postSse(gw.url, '/api/turn/start', { threadId: failing.thread.id, input: [{ type: 'text', text: '[[status: 500]] fail' }] }, { headers: auth });
+    expect(sample(await metrics(), 'codex_gateway_provider_errors_total', { protocol: 'rest' })).toBe(1);
+    process.kill(transport.processes().find((p) => p.tenant === 'default')!.pid!, 'SIGKILL');
+    await until(() => !transport.processes().some((p) => p.tenant === 'default' && p.pid), 'the gateway noticed');
+    expect(sample(await metrics(), 'codex_gateway_codex_process_restarts')).toBe((restartsBefore ?? 0) + 1);
   });
 
   it('rate limit per tenant: 429 with Retry-After and the right body on every surface; probes are not counted', async () => {
