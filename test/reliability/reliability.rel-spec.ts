@@ -244,7 +244,14 @@ describe('reliability', () => {
               status: 'not 5xx',
               text: '',
             });
-            if (res.status >= 400) expect(res.text).toMatch(/"message"/);
+            if (res.status >= 400) {
+              expect(res.text).toMatch(/"message"/);
+              // Nothing of the server in an error body: no URL of its own or its provider's, no path, no stack.
+              expect({ route: `${route.method} ${route.path}`, leak: /https?:\/\/(127\.0\.0\.1|localhost)|\n\s+at |node_modules|Stack backtrace/.test(res.text) || res.text.includes(gw.dataDir) }).toEqual({
+                route: `${route.method} ${route.path}`,
+                leak: false,
+              });
+            }
           }),
           { numRuns: 12, seed: 4242 },
         );

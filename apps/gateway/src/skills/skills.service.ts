@@ -20,6 +20,8 @@ export class SkillsService {
     if ((dto.name === undefined) === (dto.path === undefined)) {
       throw new BadRequestException('give exactly one of name or path');
     }
-    return this.transport.writeSkillConfig(tenant, { name: dto.name, path: dto.path, enabled: dto.enabled });
+    // A skill is a SKILL.md of the tenant's: under its CODEX_HOME or its workspace roots.
+    const path = dto.path === undefined ? undefined : this.workspace.resolveFile(tenant, dto.path, 'path', [this.transport.homeOf(tenant)]);
+    return this.transport.writeSkillConfig(tenant, { name: dto.name, path, enabled: dto.enabled });
   }
 }

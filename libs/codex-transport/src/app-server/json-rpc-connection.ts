@@ -55,6 +55,12 @@ export function rpcErrorToTransportError(method: string, error: JsonRpcErrorBody
       rpc: error,
     });
   }
+  if (/^turn not found/i.test(message)) {
+    return new CodexTransportError(CodexErrorCode.TURN_NOT_FOUND, 'turn not found in this thread', { method, rpc: error });
+  }
+  if (/^invalid cursor/i.test(message)) {
+    return new CodexTransportError(CodexErrorCode.INVALID_REQUEST, 'invalid cursor: use the nextCursor of a previous page', { method, rpc: error });
+  }
   if (/already has an active writer/i.test(message)) {
     return new CodexTransportError(CodexErrorCode.THREAD_BUSY, 'thread is held by another codex process', {
       method,

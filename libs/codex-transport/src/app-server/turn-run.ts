@@ -1,4 +1,5 @@
 import type { Subscriber } from 'rxjs';
+import { providerErrorMessage } from '../provider-error';
 import { type CodexEvent, type TokenUsage, type TurnError, type TurnStatus, EMPTY_USAGE, addUsage } from '../events';
 import { CodexErrorCode } from '../errors/codex-transport.error';
 import { mapThreadItem, mapTokenUsage } from './item.mapper';
@@ -91,7 +92,7 @@ export class TurnRun {
         return;
       }
       case 'warning':
-        this.emit({ type: 'warning', threadId: this.threadId, message: String(params.message ?? '') });
+        this.emit({ type: 'warning', threadId: this.threadId, message: providerErrorMessage(String(params.message ?? '')) });
         return;
       case 'error': {
         const error = (params.error ?? {}) as Params;
@@ -99,7 +100,7 @@ export class TurnRun {
           type: 'error',
           threadId: this.threadId,
           turnId,
-          message: String(error.message ?? 'codex reported an error'),
+          message: providerErrorMessage(String(error.message ?? 'codex reported an error')),
           willRetry: params.willRetry === true,
         });
         return;
@@ -112,7 +113,7 @@ export class TurnRun {
           status === 'failed'
             ? {
                 code: CodexErrorCode.PROVIDER_ERROR,
-                message: String(rawError?.message ?? 'the turn failed'),
+                message: providerErrorMessage(String(rawError?.message ?? 'the turn failed')),
               }
             : null;
         this.finish(status, error);

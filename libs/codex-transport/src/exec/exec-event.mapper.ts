@@ -1,4 +1,5 @@
 import type { CodexEvent, CodexItem, ItemStatus, TokenUsage } from '../events';
+import { providerErrorMessage } from '../provider-error';
 import { CodexErrorCode } from '../errors/codex-transport.error';
 
 type Raw = Record<string, unknown>;
@@ -110,7 +111,7 @@ export class ExecEventMapper {
       case 'item.completed': {
         const raw = (event.item ?? {}) as Raw;
         const item = mapExecItem(raw);
-        if (!item) return [{ type: 'warning', threadId: this.threadId || null, message: str(raw.message) }];
+        if (!item) return [{ type: 'warning', threadId: this.threadId || null, message: providerErrorMessage(str(raw.message)) }];
         const out: CodexEvent[] = [];
         if (!this.started.has(item.id)) {
           const empty = item.type === 'agentMessage' || item.type === 'reasoning' ? { ...item, text: '' } : item;
@@ -135,13 +136,13 @@ export class ExecEventMapper {
         ];
       case 'turn.failed': {
         this.finished = true;
-        const message = str((event.error as Raw | undefined)?.message) || 'the turn failed';
+        const message = providerErrorMessage(str((event.error as Raw | undefined)?.message)) || 'the turn failed';
         return [
           { type: 'turn.completed', ...scope(), status: 'failed', error: { code: CodexErrorCode.PROVIDER_ERROR, message } },
         ];
       }
       case 'error': {
-        const message = str(event.message);
+        const message = providerErrorMessage(str(event.message));
         return [
           {
             type: 'error',

@@ -75,9 +75,16 @@ export class HttpErrorFilter implements ExceptionFilter {
   }
 }
 
-/** Errors thrown by Express's body parsers carry a 4xx `status` and a `type` like `entity.parse.failed`. */
+/**
+ * Errors thrown by Express's body parsers carry a 4xx `status` and a `type` like `entity.parse.failed`; a
+ * body that its Content-Encoding does not decode fails in zlib with a `Z_…` code (gzip, deflate) or a
+ * brotli decoder code (`ERR__ERROR_…`).
+ */
 function bodyParserError(exception: unknown): { status: number; message: string } | null {
-  const e = exception as { status?: unknown; type?: unknown };
+  const e = exception as { status?: unknown; type?: unknown; code?: unknown };
+  if (typeof e?.code === 'string' && /^(Z_|ERR__ERROR_)/.test(e.code)) {
+    return { status: 400, message: 'Request body does not decode with its Content-Encoding' };
+  }
   if (!e || typeof e.status !== 'number' || e.status < 400 || e.status >= 500 || typeof e.type !== 'string') return null;
   if (e.type === 'entity.parse.failed') return { status: 400, message: 'Request body is not valid JSON' };
   if (e.type === 'entity.too.large') return { status: 413, message: 'Request body is too large' };

@@ -46,14 +46,18 @@ export class WorkspacePolicy implements OnModuleInit {
     return real;
   }
 
-  /** Resolves a file path the same way as {@link resolveCwd}; it must exist inside one of the tenant's workspace roots. */
-  resolveFile(tenant: string, path: string, field: string): string {
+  /**
+   * Resolves a file path the same way as {@link resolveCwd}; it must exist inside one of the tenant's
+   * workspace roots (or of `alsoInside`).
+   */
+  resolveFile(tenant: string, path: string, field: string, alsoInside: string[] = []): string {
     const absolute = isAbsolute(path) ? resolve(path) : resolve(this.defaultCwd(tenant), path);
     if (path.includes('\0') || !existsSync(absolute) || !statSync(absolute).isFile()) {
       throw new BadRequestException(`${field} must be an existing file inside the workspace roots`);
     }
     const real = realpathSync(absolute);
-    if (!this.workspaceRoots(tenant).some((root) => isInside(real, root))) {
+    const extra = alsoInside.filter((dir) => existsSync(dir)).map((dir) => realpathSync(dir));
+    if (![...this.workspaceRoots(tenant), ...extra].some((root) => isInside(real, root))) {
       throw new BadRequestException(`${field} is outside the workspace roots this gateway allows`);
     }
     return real;
