@@ -69,12 +69,19 @@ describe('JsonRpcConnection', () => {
     const { conn, send } = setup();
     const missing = conn.request('thread/read', { threadId: 'x' });
     const turn = conn.request('turn/interrupt', {});
-    const other = conn.request('thread/list', {});
+    const cursor = conn.request('thread/list', {});
+    const fork = conn.request('thread/fork', {});
+    const other = conn.request('skills/list', {});
     send({ id: 1, error: { code: -32600, message: 'invalid thread id: invalid character' } });
     send({ id: 2, error: { code: -32600, message: 'no active turn to interrupt' } });
     send({ id: 3, error: { code: -32600, message: 'invalid cursor: garbage' } });
+    send({ id: 4, error: { code: -32600, message: 'turn not found: 01a24700-0000-7000-8000-000000000000' } });
+    send({ id: 5, error: { code: -32603, message: 'something broke' } });
     await expect(missing).rejects.toMatchObject({ code: CodexErrorCode.THREAD_NOT_FOUND });
     await expect(turn).rejects.toMatchObject({ code: CodexErrorCode.TURN_NOT_FOUND });
+    // What the client got wrong is its error (a 4xx), not codex's.
+    await expect(cursor).rejects.toMatchObject({ code: CodexErrorCode.INVALID_REQUEST, message: expect.stringMatching(/invalid cursor/) });
+    await expect(fork).rejects.toMatchObject({ code: CodexErrorCode.TURN_NOT_FOUND });
     await expect(other).rejects.toMatchObject({ code: CodexErrorCode.RPC_ERROR });
   });
 
