@@ -2,6 +2,7 @@ import helmet from 'helmet';
 import { type INestApplication, ValidationPipe } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { limitJsonDepth } from './common/limits/json-depth';
+import { setStreamBufferLimit } from './common/sse/sse-writer';
 import { SwaggerModule } from '@nestjs/swagger';
 import { buildOpenApiDocument } from './common/openapi/openapi-document';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -26,6 +27,7 @@ export function configureGateway(app: INestApplication): INestApplication {
   // 100 kB default would refuse them first.
   express.useBodyParser('json', { limit: '10mb' });
   express.use(limitJsonDepth);
+  setStreamBufferLimit(app.get(ConfigService).getOrThrow<number>('server.streamBufferBytes'));
   const corsOrigins = app.get(ConfigService).get<string[]>('server.corsOrigins') ?? [];
   if (corsOrigins.length > 0) app.enableCors({ origin: corsOrigins, credentials: false });
   app.useGlobalPipes(

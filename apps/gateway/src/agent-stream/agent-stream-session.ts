@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { ServerHttp2Stream } from 'node:http2';
+import { constants, type ServerHttp2Stream } from 'node:http2';
 import { HttpException, type LoggerService } from '@nestjs/common';
 import type { Subscription } from 'rxjs';
 import {
@@ -29,6 +29,8 @@ export interface AgentStreamDeps {
   workspace: WorkspacePolicy;
   logger: LoggerService;
   metrics: MetricsService;
+  /** What the stream may hold for a client that does not read; past it the stream is reset and its turn interrupted. */
+  maxBufferedBytes: number;
 }
 
 interface RunningTurn {
@@ -450,7 +452,22 @@ export class AgentStreamSession {
       });
     }
     this.stream.write(encodeFrame(this.framing, frame));
+    if (this.stream.writableLength > this.deps.maxBufferedBytes) {
+      this.overflow();
+      return;
+    }
     this.armHeartbeat();
+  }
+
+  /** The client has not read what it was sent: it is dropped like a client that left (its turn is interrupted). */
+  private overflow(): void {
+    this.deps.logger.warn(
+      `agent stream: the client stopped reading (${this.stream.writableLength} bytes waiting, limit ${this.deps.maxBufferedBytes}); the stream is reset and its turn interrupted`,
+      'AgentStream',
+    );
+    this.ended = true;
+    this.stream.close(constants.NGHTTP2_CANCEL);
+    this.onClose();
   }
 
   private end(): void {

@@ -159,6 +159,7 @@ export class AgentStreamServer implements OnApplicationBootstrap, BeforeApplicat
       workspace: this.workspace,
       logger: this.logger,
       metrics: this.metrics,
+      maxBufferedBytes: this.config.streamBufferBytes,
     });
     this.streams.add(session);
     this.metrics.openAgentStreams = this.streams.size;

@@ -67,6 +67,7 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @Min(0) @IsInt() CODEX_RATE_LIMIT_PER_MINUTE?: number;
   @IsOptional() @Transform(toBool) @IsBoolean() METRICS_PUBLIC?: boolean;
   @IsOptional() @Transform(toInt) @Min(0) @Max(3600) @IsInt() SHUTDOWN_GRACE_SECONDS?: number;
+  @IsOptional() @Transform(toInt) @Min(1) @Max(1024) @IsInt() CODEX_STREAM_BUFFER_MB?: number;
 
   @IsOptional() @IsIn(SECURITY_METHODS) SECURITY_METHOD?: string;
   @IsOptional() @IsString() @MinLength(8) CODEX_GATEWAY_TOKEN?: string;

@@ -50,6 +50,8 @@ export const serverConfig = registerAs('server', () => {
     rateLimitPerMinute: env.CODEX_RATE_LIMIT_PER_MINUTE ?? 600,
     metricsPublic: env.METRICS_PUBLIC ?? false,
     shutdownGraceMs: (env.SHUTDOWN_GRACE_SECONDS ?? 25) * 1000,
+    /** What a stream may hold for a client that does not read before it is ended (SSE and HTTP/2 alike). */
+    streamBufferBytes: (env.CODEX_STREAM_BUFFER_MB ?? 8) * 2 ** 20,
   };
 });
 

@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import type { Observable, Subscription } from 'rxjs';
 
@@ -22,6 +23,16 @@ export interface SseOptions {
 export const DEFAULT_KEEPALIVE_MS = 15_000;
 
 let openStreams = 0;
+let bufferLimit = 8 * 2 ** 20;
+/** The most a stream may hold for a client that does not read (CODEX_STREAM_BUFFER_MB); set at boot. */
+export function setStreamBufferLimit(bytes: number): void {
+  bufferLimit = bytes;
+}
+let overflows = 0;
+/** Streams ended because their client stopped reading (for metrics). */
+export function sseOverflows(): number {
+  return overflows;
+}
 /** SSE streams whose headers are out and that have not ended yet (for metrics). */
 export function openSseStreams(): number {
   return openStreams;
@@ -41,7 +52,8 @@ function frame(message: SseMessage): string {
  * headers go out with the first message, in the same write — so an error before it still gets a real
  * HTTP status through the exception filter (the returned promise rejects) — writes wait for `drain`, a
  * keepalive comment is sent after silence, a client that goes away unsubscribes (which cancels the work),
- * and an error after the headers becomes an in-band message before the stream ends.
+ * and an error after the headers becomes an in-band message before the stream ends. A client that stops
+ * reading costs at most the stream buffer limit: past it the stream is ended as if the client had left.
  */
 export function writeSse(res: Response, source: Observable<SseMessage>, options: SseOptions = {}): Promise<void> {
   const keepaliveMs = options.keepaliveMs ?? DEFAULT_KEEPALIVE_MS;
@@ -115,7 +127,22 @@ export function writeSse(res: Response, source: Observable<SseMessage>, options:
     const push = (chunk: string) => {
       if (finished || res.writableEnded) return;
       pending += chunk;
+      if (waitingForDrain && pending.length + res.writableLength > bufferLimit) {
+        overflow();
+        return;
+      }
       schedule();
+    };
+    /** The client has not read what it was sent: it is not going to, or not soon; it is dropped like one that left. */
+    const overflow = () => {
+      overflows++;
+      new Logger('Sse').warn(
+        `a client stopped reading: ${pending.length + res.writableLength} bytes waiting (limit ${bufferLimit}); its stream is ended and its turn interrupted`,
+      );
+      pending = '';
+      subscription?.unsubscribe();
+      res.destroy();
+      finish();
     };
     const end = () => {
       ending = true;
