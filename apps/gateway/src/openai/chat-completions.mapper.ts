@@ -75,6 +75,10 @@ export class ChatChunkMapper {
         if (event.item.type !== 'commandExecution' && event.item.type !== 'fileChange' && event.item.type !== 'toolCall') return [];
         return this.withRole({}, { codex_event: { type: 'item.completed', item: event.item } });
       }
+      case 'approval.requested':
+      case 'approval.resolved':
+        // Extension: an approval codex waits on (answer it at POST /api/approvals/{id}), and its decision.
+        return this.ctx.codexEvents ? this.withRole({}, { codex_event: event }) : [];
       case 'usage':
         this.usage = event.usage;
         return [];

@@ -1,4 +1,4 @@
-import type { CodexEvent, CodexItem, ItemStatus as CodexItemStatus, TokenUsage } from '@app/codex-transport';
+import type { ApprovalRequest, CodexEvent, CodexItem, ItemStatus as CodexItemStatus, TokenUsage } from '@app/codex-transport';
 import { CodexErrorCode } from '@app/codex-transport';
 
 export type ResponseStatus = 'queued' | 'in_progress' | 'completed' | 'failed' | 'incomplete' | 'cancelled';
@@ -186,9 +186,46 @@ export class ResponseBuilder {
       case 'usage':
         this.usage = event.usage;
         return [];
+      case 'approval.requested':
+        return this.approvalRequested(event.approval);
+      case 'approval.resolved':
+        return this.approvalResolved(event.approvalId, event.decision, event.reason);
       default:
         return [];
     }
+  }
+
+  /**
+   * An approval codex waits on, as a `codex_approval_request` output item: open while it waits (answer it
+   * at `POST /api/approvals/{id}`), done with the decision.
+   */
+  private approvalRequested(approval: ApprovalRequest): ResponseStreamEvent[] {
+    if (this.open.has(approval.id) || this.closed.has(approval.id)) return [];
+    const item: CodexOutputItem = {
+      id: approval.id,
+      type: 'codex_approval_request',
+      status: 'in_progress',
+      kind: approval.kind,
+      command: approval.command,
+      cwd: approval.cwd,
+      reason: approval.reason,
+      available_decisions: approval.availableDecisions,
+      decision: null,
+    };
+    const index = this.response.output.push(item) - 1;
+    this.open.set(approval.id, { index, kind: 'codex', partOpen: false });
+    return [this.event('response.output_item.added', { output_index: index, item: structuredClone(item) })];
+  }
+
+  private approvalResolved(approvalId: string, decision: string, reason: string): ResponseStreamEvent[] {
+    const open = this.open.get(approvalId);
+    if (!open) return [];
+    const item = this.response.output[open.index] as CodexOutputItem;
+    item.decision = decision;
+    item.resolution = reason;
+    this.open.delete(approvalId);
+    this.closed.add(approvalId);
+    return this.closeItem(open, item, 'completed');
   }
 
   /** Closes items left open and emits the terminal event for `outcome`. */
