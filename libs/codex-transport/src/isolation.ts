@@ -25,11 +25,18 @@ export interface TenantView {
   workspace: string;
 }
 
+/** The first `name` on `path`, or null. */
+export function findOnPath(name: string, path = process.env.PATH ?? ''): string | null {
+  for (const dir of path.split(delimiter)) {
+    if (dir && isFile(join(dir, name))) return join(dir, name);
+  }
+  return null;
+}
+
 /** Where the agent of a tenant may be run from; null when no bubblewrap is available. */
 export function findBubblewrap(binary: ResolvedBinary, path = process.env.PATH ?? ''): string | null {
-  for (const dir of path.split(delimiter)) {
-    if (dir && isFile(join(dir, 'bwrap'))) return join(dir, 'bwrap');
-  }
+  const onPath = findOnPath('bwrap', path);
+  if (onPath) return onPath;
   // codex ships a bubblewrap of its own beside the binary (it uses it for its command sandbox).
   const bundled = resolve(binary.path, '..', '..', 'codex-resources', 'bwrap');
   return isFile(bundled) ? bundled : null;

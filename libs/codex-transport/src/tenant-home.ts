@@ -3,7 +3,7 @@ import { delimiter, join, resolve } from 'node:path';
 import type { ResolvedBinary } from './binary';
 import { type CodexHomeConfig, PROVIDER_KEY_ENV, tenantDirName, writeCodexHome } from './codex-home/codex-home.writer';
 import { CodexErrorCode, CodexTransportError } from './errors/codex-transport.error';
-import { findBubblewrap, isolationArgs, type TenantView } from './isolation';
+import { findBubblewrap, findOnPath, isolationArgs, type TenantView } from './isolation';
 import { type CodexTransportOptions, TRANSPORT_DEFAULTS } from './options';
 
 /** The tenant's CODEX_HOME: `<base>/users/<safe tenant name>`. */
@@ -57,7 +57,12 @@ export function codexLaunch(
   cwd: string,
   args: string[],
 ): { command: string; args: string[] } {
-  if (!options.isolation) return { command: binary.path, args };
+  if (!options.isolation) {
+    // Without the namespaces (whose bubblewrap dies with the gateway), the kernel still stops codex when
+    // the gateway dies, even by SIGKILL: `codex exec` would otherwise run its turn to the end unowned.
+    const setpriv = findOnPath('setpriv', options.env.PATH);
+    return setpriv ? { command: setpriv, args: ['--pdeathsig', 'SIGKILL', '--', binary.path, ...args] } : { command: binary.path, args };
+  }
   const bwrap = findBubblewrap(binary, options.env.PATH);
   if (!bwrap) {
     throw new CodexTransportError(CodexErrorCode.START_FAILED, 'tenant isolation needs bubblewrap (bwrap), and none was found', {
