@@ -5,7 +5,7 @@ import { getMetadataStorage } from 'class-validator';
 import { EnvironmentVariables } from '../apps/gateway/src/config/environment';
 import { ensureBuilt, MAIN_JS, ROOT } from './support/build';
 import { connectH2, openAgentStream } from './support/h2';
-import { makeDataDir, survivingCodexProcesses } from './support/harness';
+import { codexPidsWith, makeDataDir, survivingCodexProcesses } from './support/harness';
 import { TestIdentityProvider } from './support/identity-provider';
 import { type ProductionGateway, startProductionGateway } from './support/process';
 import { postSse } from './support/sse';
@@ -94,6 +94,7 @@ describe('configuration matrix: every value of every fixed-value setting boots a
     const gw = await startProductionGateway(env, { cwd: ROOT, main: MAIN_JS, tls: settings.CODEX_API_USE_TLS === 'true' });
     try {
       await serves(gw, settings, dataDir);
+      expect(codexPidsWith(dataDir).length).toBeGreaterThan(0);
     } finally {
       expect(await gw.stop()).toBe(0);
     }

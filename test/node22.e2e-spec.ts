@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ensureBuilt, MAIN_JS, ROOT } from './support/build';
 import { connectH2, openAgentStream } from './support/h2';
-import { makeDataDir, survivingCodexProcesses, TEST_DATA_ROOT } from './support/harness';
+import { codexPidsWith, makeDataDir, survivingCodexProcesses, TEST_DATA_ROOT } from './support/harness';
 import { startProductionGateway } from './support/process';
 
 const run = promisify(execFile);
@@ -64,6 +64,7 @@ describe(`the production build on Node ${IMAGE_NODE_MAJOR} (the image's Node)`, 
       } finally {
         h2.close();
       }
+      expect(codexPidsWith(dataDir).length).toBeGreaterThan(0);
     } finally {
       code = await gw.stop('SIGTERM');
     }

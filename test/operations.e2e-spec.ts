@@ -9,7 +9,7 @@ import { OfflineProvider } from '@app/offline-provider';
 import { AgentStreamServer } from '../apps/gateway/src/agent-stream/agent-stream.server';
 import { ALIASES, EnvironmentVariables } from '../apps/gateway/src/config/environment';
 import { startGateway, type TestGateway } from './support/gateway';
-import { makeDataDir, survivingCodexProcesses, until } from './support/harness';
+import { codexPidsWith, makeDataDir, survivingCodexProcesses, until } from './support/harness';
 import { whenListening } from './support/process';
 import { postSse } from './support/sse';
 import { connectH2, openAgentStream } from './support/h2';
@@ -268,6 +268,7 @@ describe('the production process: JSON logs without secrets, graceful drain', ()
       if (signalled) ready = (await fetch(`${gw.url}/health/ready`).catch(() => ({ status: 0 }))).status;
     }
     expect(ready).toBe(503);
+    expect(codexPidsWith(dataDir).length).toBeGreaterThan(0);
     const refused = await fetch(`${gw.url}/api/thread/start`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     expect(refused.status).toBe(503);
     expect(refused.headers.get('retry-after')).toBe('5');
@@ -306,6 +307,7 @@ describe('the production process: JSON logs without secrets, graceful drain', ()
       );
       for (let i = 0; i < 400 && started.size < PROTOCOLS.length; i++) await new Promise((r) => setTimeout(r, 25));
       expect([...started].sort()).toEqual([...PROTOCOLS].sort());
+      expect(codexPidsWith(dataDir).length).toBeGreaterThan(0);
       child.kill('SIGTERM');
       const ends = await Promise.all(outcomes);
       ends.forEach((end, i) => {
