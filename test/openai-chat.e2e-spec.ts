@@ -123,18 +123,18 @@ describe.each(['app-server', 'exec'] as const)('OpenAI Chat Completions on the %
 
   it('answers RateLimitError (with Retry-After) when the concurrency cap is full', async () => {
     const controller = new AbortController();
-    const slow = await client.chat.completions.create(
-      { model: 'x', messages: [{ role: 'user', content: '[[slow]] occupy the slot' }], stream: true },
-      { signal: controller.signal },
-    );
-    const iterator = slow[Symbol.asyncIterator]();
-    await iterator.next();
+    // A turn that holds the one slot until it is aborted (exec streams nothing before the end: wait on the slot).
+    const holding = client.chat.completions
+      .create({ model: 'x', messages: [{ role: 'user', content: '[[stall: 1]] occupy the slot' }], stream: true }, { signal: controller.signal })
+      .catch(() => undefined);
+    await until(() => running() === 1, 'the slot is taken');
     const err = await client.chat.completions
       .create({ model: 'x', messages: [{ role: 'user', content: 'second' }] })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.RateLimitError);
     expect((err as InstanceType<typeof OpenAI.RateLimitError>).headers?.get('retry-after')).toBe('1');
     controller.abort();
+    await holding;
     await until(() => running() === 0, 'no running turn after abort');
   });
 
