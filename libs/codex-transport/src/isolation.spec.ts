@@ -20,7 +20,7 @@ describe('isolationArgs', () => {
     );
     const pairs = (flag: string) => args.flatMap((a, i) => (a === flag ? [args[i + 1]] : []));
     // Own PID namespace and /proc, the rest of the system read-only, a private /tmp.
-    expect(args.slice(0, 11)).toEqual(['--die-with-parent', '--unshare-pid', '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp']);
+    expect(args.slice(0, 12)).toEqual(['--die-with-parent', '--unshare-user', '--unshare-pid', '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp']);
     // A hidden directory inside another is covered by the outer one.
     expect(pairs('--tmpfs')).toEqual(['/tmp', base, join(dir, 'missing-parent', 'x')]);
     expect(args.join(' ')).toContain(`--ro-bind /dev/null ${key}`);

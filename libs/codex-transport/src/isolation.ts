@@ -44,7 +44,8 @@ export function findBubblewrap(binary: ResolvedBinary, path = process.env.PATH ?
 
 /** The bubblewrap arguments that put a codex of the tenant `view` in its own namespaces. */
 export function isolationArgs(isolation: TenantIsolation, view: TenantView, cwd: string): string[] {
-  const args = ['--die-with-parent', '--unshare-pid', '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp'];
+  // A user namespace of its own even for root (which may lack the capabilities to build namespaces without one, in a container).
+  const args = ['--die-with-parent', '--unshare-user', '--unshare-pid', '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp'];
   for (const dir of outermost(isolation.hiddenDirs)) {
     mkdirSync(dir, { recursive: true });
     args.push('--tmpfs', dir);
