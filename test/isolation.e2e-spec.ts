@@ -52,12 +52,17 @@ async function call(b: Boot, tenant: keyof typeof TOKENS, path: string, body: un
   return json;
 }
 
-/** A REST turn running `command` (in a thread with `sandbox`); its command item. */
-async function restCommand(b: Boot, tenant: keyof typeof TOKENS, command: string, sandbox: string): Promise<{ output: string; status: string; turn: string }> {
+/**
+ * A REST turn running `command` (in a thread with `sandbox`): what the command printed, as the model got
+ * it (the offline provider's answer quotes it; codex, run as root in a container, reports a command its
+ * sandbox made fail with no command item of its own, only to the model).
+ */
+async function restCommand(b: Boot, tenant: keyof typeof TOKENS, command: string, sandbox: string): Promise<{ output: string; turn: string }> {
   const thread = await call(b, tenant, '/api/thread/start', { sandbox });
   const { turn } = await call(b, tenant, '/api/turn/start', { threadId: thread.thread.id, input: [{ type: 'text', text: `[[shell: ${command}]]` }] });
-  const item = turn.items.find((i: any) => i.type === 'commandExecution');
-  return { output: item.output ?? '', status: item.status, turn: turn.status };
+  const answer = turn.items.filter((i: any) => i.type === 'agentMessage').map((i: any) => i.text as string).join('\n');
+  expect(answer).toMatch(/^Command output:/);
+  return { output: answer, turn: turn.status };
 }
 
 /** A Chat Completion (the exec backend) running `command`; what the agent answered (it quotes the output). */

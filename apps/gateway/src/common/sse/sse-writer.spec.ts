@@ -160,10 +160,13 @@ describe('writeSse', () => {
   it('unsubscribes from the source when the client goes away', async () => {
     let unsubscribed = false;
     const ticks = new Subject<SseMessage>();
+    let subscribed!: () => void;
+    const serving = new Promise<void>((resolve) => (subscribed = resolve));
     const s = await serve(
       () =>
         new Observable<SseMessage>((sub) => {
           const inner = ticks.subscribe(sub);
+          subscribed();
           return () => {
             unsubscribed = true;
             inner.unsubscribe();
@@ -172,7 +175,9 @@ describe('writeSse', () => {
     );
     servers.push(s.server);
     const reading = read(s.url, (raw) => raw.includes('one'));
-    setTimeout(() => ticks.next({ event: 'one', data: {} }), 10);
+    // Once the request has reached the writer (a timer could fire before it does on a busy machine).
+    await serving;
+    ticks.next({ event: 'one', data: {} });
     await reading;
     while (!unsubscribed) await new Promise((r) => setTimeout(r, 5));
     expect(unsubscribed).toBe(true);
