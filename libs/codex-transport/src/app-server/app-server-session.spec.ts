@@ -1,12 +1,36 @@
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { lastValueFrom, toArray } from 'rxjs';
 import type { CodexEvent } from '../events';
 import type { CodexTransportError } from '../errors/codex-transport.error';
 import { silentLogger } from '../logger';
-import { AppServerSession } from './app-server-session';
+import { AppServerSession, type AppServerSessionOptions } from './app-server-session';
 import { ApprovalsRegistry } from './approvals.registry';
+
+/** Options for a session on a stand-in binary, with limits far above what the tests take. */
+function sessionOptions(binary: string, overrides: Partial<AppServerSessionOptions>): AppServerSessionOptions {
+  return {
+    tenant: 't',
+    binary,
+    env: { PATH: process.env.PATH },
+    cwd: dirname(binary),
+    clientName: 'test',
+    clientVersion: '0',
+    turnTimeoutMs: 10_000,
+    interruptGraceMs: 1000,
+    providerUnreachableMs: 15_000,
+    requestTimeoutMs: 5000,
+    handshakeTimeoutMs: 5000,
+    stopStageMs: 500,
+    startRetryMs: 1000,
+    maxRunningTurns: 4,
+    approvals: new ApprovalsRegistry(0),
+    logger: silentLogger,
+    prepare: () => undefined,
+    ...overrides,
+  };
+}
 
 /**
  * A stand-in for `codex app-server` that asks the gateway two server requests during a turn — one it
@@ -55,28 +79,14 @@ describe('AppServerSession server requests (fake app-server)', () => {
     chmodSync(binary, 0o755);
     approvals = new ApprovalsRegistry(0);
     requests = [];
-    session = new AppServerSession({
-      tenant: 't',
-      binary,
-      env: { PATH: process.env.PATH },
-      cwd: dir,
-      clientName: 'test',
-      clientVersion: '0',
-      turnTimeoutMs: 10_000,
-      interruptGraceMs: 1000,
-      providerUnreachableMs: 15_000,
-      requestTimeoutMs: 5000,
-      handshakeTimeoutMs: 5000,
-      stopStageMs: 500,
-      startRetryMs: 1000,
-      maxRunningTurns: 4,
-      approvals,
-      logger: silentLogger,
-      prepare: () => undefined,
-      onOutgoing: (message) => {
-        if (message.kind === 'request') requests.push(message.method);
-      },
-    });
+    session = new AppServerSession(
+      sessionOptions(binary, {
+        approvals,
+        onOutgoing: (message) => {
+          if (message.kind === 'request') requests.push(message.method);
+        },
+      }),
+    );
   });
 
   afterEach(async () => {
@@ -172,26 +182,8 @@ describe('AppServerSession start failures (fake app-server)', () => {
     const startsFile = join(dir, 'starts');
     writeFileSync(binary, REFUSING_APP_SERVER(how, startsFile));
     chmodSync(binary, 0o755);
-    session = new AppServerSession({
-      tenant: 't',
-      binary,
-      env: { PATH: process.env.PATH },
-      cwd: dir,
-      clientName: 'test',
-      clientVersion: '0',
-      turnTimeoutMs: 10_000,
-      interruptGraceMs: 1000,
-      providerUnreachableMs: 15_000,
-      requestTimeoutMs: 5000,
-      handshakeTimeoutMs: 5000,
-      stopStageMs: 500,
-      // Far longer than the test: every call after the first failure comes within the back-off.
-      startRetryMs: 600_000,
-      maxRunningTurns: 4,
-      approvals: new ApprovalsRegistry(0),
-      logger: silentLogger,
-      prepare: () => undefined,
-    });
+    // A back-off far longer than the test: every call after the first failure comes within it.
+    session = new AppServerSession(sessionOptions(binary, { startRetryMs: 600_000 }));
     return { starts: () => readFileSync(startsFile, 'utf8').split('\n').filter(Boolean).length };
   }
 
