@@ -40,7 +40,9 @@ const digits = ratios ? 2 : 1;
 const pct = (from: number, to: number) => `${to >= from ? '+' : ''}${(((to - from) / from) * 100).toFixed(1)}%`;
 const change = (from: number, to: number) => `${from.toFixed(digits)} → ${to.toFixed(digits)} (${pct(from, to)})`;
 let regressions = 0;
-const head = ratios ? '| row | TTFT p50 × limit | latency p50 × limit | turns/s × limit | verdict |' : '| row | TTFT p50 ms | latency p50 ms | turns/s | verdict |';
+const head = ratios
+  ? '| row | TTFT p50 × limit | latency p50 × limit | turns/s × limit | verdict |'
+  : '| row | TTFT p50 ms | latency p50 ms | turns/s | verdict |';
 const lines = [head, '|---|---|---|---|---|'];
 for (const row of b.rows) {
   const old = before.get(key(row));

@@ -50,7 +50,12 @@ async function main(): Promise<void> {
     const workspace = join(work, 'workspace');
     mkdirSync(shellHome);
     mkdirSync(workspace);
-    const direct = DirectAppServer.create({ codexHome: join(work, 'codex-home'), shellHome, workspace, providerBaseUrl: provider.baseUrl });
+    const direct = DirectAppServer.create({
+      codexHome: join(work, 'codex-home'),
+      shellHome,
+      workspace,
+      providerBaseUrl: provider.baseUrl,
+    });
     server = direct;
     await direct.initialize();
     const prompt = '[[words: 60]] [[deltas: 20]] [[delay: 2]] bench';
@@ -62,7 +67,9 @@ async function main(): Promise<void> {
     for (let pair = 0; pair < o.pairs; pair++) {
       for (const mode of pair % 2 ? (['beside', 'alone'] as const) : (['alone', 'beside'] as const)) {
         if (mode === 'beside') {
-          corunner = spawn(process.execPath, ['-e', BUSY_LOOP, String(o.busy)], { stdio: ['pipe', 'ignore', 'inherit'] });
+          corunner = spawn(process.execPath, ['-e', BUSY_LOOP, String(o.busy)], {
+            stdio: ['pipe', 'ignore', 'inherit'],
+          });
           await new Promise((r) => setTimeout(r, 500));
         }
         await quiesce(0.3);
@@ -70,7 +77,11 @@ async function main(): Promise<void> {
         const codexBefore = treeCpuMs([direct.pid]);
         const corunnerBefore = corunner ? cpuTimes(corunner.pid!).self : 0;
         const started = performance.now();
-        await Promise.all(threads.map(async (t) => { for (let i = 0; i < 2; i++) await direct.runTurn(t, prompt); }));
+        await Promise.all(
+          threads.map(async (t) => {
+            for (let i = 0; i < 2; i++) await direct.runTurn(t, prompt);
+          }),
+        );
         const seconds = (performance.now() - started) / 1000;
         results[mode].push({
           tps: turns / seconds,

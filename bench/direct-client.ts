@@ -19,23 +19,46 @@ export class DirectAppServer {
    * An app-server as the bench runs the limit: its own CODEX_HOME with the gateway's defaults (read-only
    * sandbox, no approvals) and the given provider, an empty HOME for codex's shell, in `workspace`.
    */
-  static create(options: { codexHome: string; shellHome: string; workspace: string; providerBaseUrl: string }): DirectAppServer {
+  static create(options: {
+    codexHome: string;
+    shellHome: string;
+    workspace: string;
+    providerBaseUrl: string;
+  }): DirectAppServer {
     const binary = resolveCodexBinary();
     writeCodexHome(options.codexHome, {
       model: 'gpt-5-codex',
       reasoningEffort: 'medium',
       sandbox: 'read-only',
       approvalPolicy: 'never',
-      provider: { id: 'bench', name: 'bench', baseUrl: options.providerBaseUrl, hasApiKey: false, requestMaxRetries: 0, streamMaxRetries: 0, streamIdleTimeoutMs: 120_000 },
+      provider: {
+        id: 'bench',
+        name: 'bench',
+        baseUrl: options.providerBaseUrl,
+        hasApiKey: false,
+        requestMaxRetries: 0,
+        streamMaxRetries: 0,
+        streamIdleTimeoutMs: 120_000,
+      },
     });
-    const env = { PATH: [...binary.extraPath, process.env.PATH].join(':'), HOME: options.shellHome, CODEX_HOME: options.codexHome, RUST_LOG: 'warn' };
+    const env = {
+      PATH: [...binary.extraPath, process.env.PATH].join(':'),
+      HOME: options.shellHome,
+      CODEX_HOME: options.codexHome,
+      RUST_LOG: 'warn',
+    };
     return new DirectAppServer(binary.path, env, options.workspace);
   }
 
   constructor(binary: string, env: NodeJS.ProcessEnv, cwd: string) {
     // In a session of its own, as the gateway starts codex (to reap its process group): the scheduler
     // shares the CPU between sessions first (autogroups), so the limit runs under the same terms.
-    this.child = spawn(binary, ['app-server'], { env, cwd, stdio: ['pipe', 'pipe', 'pipe'], detached: process.platform !== 'win32' });
+    this.child = spawn(binary, ['app-server'], {
+      env,
+      cwd,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      detached: process.platform !== 'win32',
+    });
     this.child.stdout.setEncoding('utf8');
     this.child.stdout.on('data', (chunk: string) => this.onData(chunk));
     this.child.stderr.resume();
@@ -48,7 +71,10 @@ export class DirectAppServer {
   async initialize(): Promise<void> {
     await this.request('initialize', {
       clientInfo: { name: 'bench-direct', title: null, version: '0' },
-      capabilities: { experimentalApi: false, optOutNotificationMethods: ['account/rateLimits/updated', 'remoteControl/status/changed'] },
+      capabilities: {
+        experimentalApi: false,
+        optOutNotificationMethods: ['account/rateLimits/updated', 'remoteControl/status/changed'],
+      },
     });
     this.write({ method: 'initialized' });
   }

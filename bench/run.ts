@@ -17,7 +17,20 @@ import { AppServerTransport } from '@app/codex-transport';
 import { OfflineProvider } from '@app/offline-provider';
 import { DirectAppServer } from './direct-client';
 import { checkTargets, describeTargets, type Ratio, ratioToLimit, type RoundFigures } from './targets';
-import { anotherRound, cpuTimes, distribution, type Distribution, machineMs, pidsWithEnv, quiesce, type RoundBudget, roundOrder, rssMb, sumRssMb, treeCpuMs } from './stats';
+import {
+  anotherRound,
+  cpuTimes,
+  distribution,
+  type Distribution,
+  machineMs,
+  pidsWithEnv,
+  quiesce,
+  type RoundBudget,
+  roundOrder,
+  rssMb,
+  sumRssMb,
+  treeCpuMs,
+} from './stats';
 import {
   agentStreamSurface,
   chatCompletionsSurface,
@@ -50,7 +63,16 @@ interface Options {
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { quick: false, configs: null, rounds: null, only: null, deltas: 20, words: 60, delay: 2, out: join(ROOT, 'bench/results') };
+  const o: Options = {
+    quick: false,
+    configs: null,
+    rounds: null,
+    only: null,
+    deltas: 20,
+    words: 60,
+    delay: 2,
+    out: join(ROOT, 'bench/results'),
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') o.quick = true;
@@ -88,18 +110,78 @@ interface Config extends RoundBudget {
  */
 const FULL_CONFIGS: Config[] = [
   // At 8, two turns per worker in a round: the throughput of a steady state, not of one burst of starts.
-  { key: '8', label: '1 tenant', tenants: 1, perTenant: 8, perWorker: 2, minRounds: 2, maxRounds: 3, budgetSeconds: 25, statelessEvery: 1 },
-  { key: '1', label: '1 tenant', tenants: 1, perTenant: 1, perWorker: 4, minRounds: 4, maxRounds: 16, budgetSeconds: 30, statelessEvery: 2 },
+  {
+    key: '8',
+    label: '1 tenant',
+    tenants: 1,
+    perTenant: 8,
+    perWorker: 2,
+    minRounds: 2,
+    maxRounds: 3,
+    budgetSeconds: 25,
+    statelessEvery: 1,
+  },
+  {
+    key: '1',
+    label: '1 tenant',
+    tenants: 1,
+    perTenant: 1,
+    perWorker: 4,
+    minRounds: 4,
+    maxRounds: 16,
+    budgetSeconds: 30,
+    statelessEvery: 2,
+  },
   // At 32, one turn per worker: 32 turns at once keep both CPUs busy until the last few, and the shorter
   // batches give twice the rounds in the same time (two rounds of two turns took 112 s on a host at a third
   // of its usual speed, past the run's five minutes).
-  { key: '32', label: '1 tenant', tenants: 1, perTenant: 32, perWorker: 1, minRounds: 2, maxRounds: 10, budgetSeconds: 60, statelessEvery: 1 },
+  {
+    key: '32',
+    label: '1 tenant',
+    tenants: 1,
+    perTenant: 32,
+    perWorker: 1,
+    minRounds: 2,
+    maxRounds: 10,
+    budgetSeconds: 60,
+    statelessEvery: 1,
+  },
   // Its 7 new tenants (codex processes, and every surface's threads and first turns in them) take most of its time.
-  { key: '8x4', label: '8 tenants × 4', tenants: 8, perTenant: 4, perWorker: 1, minRounds: 2, maxRounds: 10, budgetSeconds: 50, statelessEvery: 1 },
+  {
+    key: '8x4',
+    label: '8 tenants × 4',
+    tenants: 8,
+    perTenant: 4,
+    perWorker: 1,
+    minRounds: 2,
+    maxRounds: 10,
+    budgetSeconds: 50,
+    statelessEvery: 1,
+  },
 ];
 const QUICK_CONFIGS: Config[] = [
-  { key: '8', label: '1 tenant', tenants: 1, perTenant: 8, perWorker: 1, minRounds: 2, maxRounds: 2, budgetSeconds: 0, statelessEvery: 2 },
-  { key: '1', label: '1 tenant', tenants: 1, perTenant: 1, perWorker: 4, minRounds: 3, maxRounds: 3, budgetSeconds: 0, statelessEvery: 1 },
+  {
+    key: '8',
+    label: '1 tenant',
+    tenants: 1,
+    perTenant: 8,
+    perWorker: 1,
+    minRounds: 2,
+    maxRounds: 2,
+    budgetSeconds: 0,
+    statelessEvery: 2,
+  },
+  {
+    key: '1',
+    label: '1 tenant',
+    tenants: 1,
+    perTenant: 1,
+    perWorker: 4,
+    minRounds: 3,
+    maxRounds: 3,
+    budgetSeconds: 0,
+    statelessEvery: 1,
+  },
 ];
 
 export interface Row {
@@ -209,7 +291,9 @@ async function measureConfig(entries: Entry[], config: Config, prompt: string): 
         const tenant = `${entry.surface.tenants}-${t}`;
         const kept = pool.get(tenant) ?? [];
         pool.set(tenant, kept);
-        const added = await Promise.all(Array.from({ length: Math.max(0, config.perTenant - kept.length) }, () => entry.surface.prepare(tenant)));
+        const added = await Promise.all(
+          Array.from({ length: Math.max(0, config.perTenant - kept.length) }, () => entry.surface.prepare(tenant)),
+        );
         kept.push(...added);
         fresh.push(...added.map((state) => ({ tenant, state })));
         workers.push(...kept.slice(0, config.perTenant).map((state: unknown) => ({ tenant, state })));
@@ -219,15 +303,30 @@ async function measureConfig(entries: Entry[], config: Config, prompt: string): 
     // the new thread's setup (with the measured prompt, so the code that relays it is warm too). A stateless
     // surface starts a new thread every time; one turn on each new tenant starts its codex process (and the
     // gateway's spare thread), as a tenant in use has them.
-    const warm = entry.surface.stateless ? fresh.filter((w, i) => fresh.findIndex((x) => x.tenant === w.tenant) === i) : fresh;
+    const warm = entry.surface.stateless
+      ? fresh.filter((w, i) => fresh.findIndex((x) => x.tenant === w.tenant) === i)
+      : fresh;
     await Promise.all(warm.map((w) => entry.surface.turn(w.state, prompt).catch(() => undefined)));
     const wall = performance.now() - began;
     // How busy the machine was meanwhile (not said for a surface with nothing to prepare: 10 ms ticks over no time).
     const busy = wall >= 100 ? ` (${Math.round(((machineMs().busy - busyBefore) / wall / cpus().length) * 100)}%)` : '';
     spent.push(`${entry.surface.key} ${(wall / 1000).toFixed(1)}${busy}`);
-    tallies.push({ workers, timings: [], errors: 0, seconds: 0, cpuMs: 0, codexCpuMs: 0, machineCpuMs: 0, stealMs: 0, rounds: [], last: null });
+    tallies.push({
+      workers,
+      timings: [],
+      errors: 0,
+      seconds: 0,
+      cpuMs: 0,
+      codexCpuMs: 0,
+      machineCpuMs: 0,
+      stealMs: 0,
+      rounds: [],
+      last: null,
+    });
   }
-  log(`    prepared and warmed the workers in ${((performance.now() - preparing) / 1000).toFixed(0)} s (${spent.join(', ')})`);
+  log(
+    `    prepared and warmed the workers in ${((performance.now() - preparing) / 1000).toFixed(0)} s (${spent.join(', ')})`,
+  );
   let quietMs = 0;
   const roundSeconds: number[] = [];
   for (let round = 0; anotherRound(config, roundSeconds); round++) {
@@ -253,7 +352,10 @@ async function measureConfig(entries: Entry[], config: Config, prompt: string): 
         stealPercent: ((machine.steal - machineBefore.steal) / (seconds * 1000 * cpus().length)) * 100,
       });
       const after = entries[i].sample();
-      tally.cpuMs = tally.cpuMs !== null && before.cpu !== null && after.cpu !== null ? tally.cpuMs + (after.cpu - before.cpu) : null;
+      tally.cpuMs =
+        tally.cpuMs !== null && before.cpu !== null && after.cpu !== null
+          ? tally.cpuMs + (after.cpu - before.cpu)
+          : null;
       tally.codexCpuMs += after.codexCpu - before.codexCpu;
       tally.machineCpuMs += machine.busy - machineBefore.busy;
       tally.stealMs += machine.steal - machineBefore.steal;
@@ -261,7 +363,9 @@ async function measureConfig(entries: Entry[], config: Config, prompt: string): 
     }
     roundSeconds.push((performance.now() - roundStarted) / 1000);
   }
-  log(`    ${roundSeconds.length} rounds of ${roundSeconds.map((x) => x.toFixed(0)).join(', ')} s; waited ${(quietMs / 1000).toFixed(1)} s in all for the machine to be quiet before each batch`);
+  log(
+    `    ${roundSeconds.length} rounds of ${roundSeconds.map((x) => x.toFixed(0)).join(', ')} s; waited ${(quietMs / 1000).toFixed(1)} s in all for the machine to be quiet before each batch`,
+  );
   const rows: Row[] = [];
   for (const [i, { surface }] of entries.entries()) {
     const t = tallies[i];
@@ -296,7 +400,12 @@ interface GatewayProcess {
   readyMs: number;
 }
 
-async function startGateway(dataDir: string, providerUrl: string, home: string, extra: Record<string, string> = {}): Promise<GatewayProcess> {
+async function startGateway(
+  dataDir: string,
+  providerUrl: string,
+  home: string,
+  extra: Record<string, string> = {},
+): Promise<GatewayProcess> {
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: home,
@@ -331,7 +440,11 @@ async function startGateway(dataDir: string, providerUrl: string, home: string, 
     child.once('exit', (code) => reject(new Error(`gateway exited (${code}): ${text.slice(-2000)}`)));
   });
   for (;;) {
-    const status = await new Promise<number>((r) => httpRequest(`${ports.url}/health/ready`, (res) => (res.resume(), r(res.statusCode ?? 0))).on('error', () => r(0)).end());
+    const status = await new Promise<number>((r) =>
+      httpRequest(`${ports.url}/health/ready`, (res) => (res.resume(), r(res.statusCode ?? 0)))
+        .on('error', () => r(0))
+        .end(),
+    );
     if (status === 200) break;
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -361,23 +474,33 @@ async function stopGateway(g: GatewayProcess): Promise<void> {
 async function streamCapacity(g: GatewayProcess, count: number, holdMs: number) {
   const created = await new Promise<{ id: string }>((resolveCreated, reject) => {
     const payload = JSON.stringify({ input: '[[hang]] hold the line', background: true });
-    const req = httpRequest(`${g.url}/v1/responses`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } }, (res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => (text += c.toString('utf8')));
-      res.on('end', () => resolveCreated(JSON.parse(text)));
-    });
+    const req = httpRequest(
+      `${g.url}/v1/responses`,
+      { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } },
+      (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString('utf8')));
+        res.on('end', () => resolveCreated(JSON.parse(text)));
+      },
+    );
     req.on('error', reject);
     req.end(payload);
   });
   await new Promise((r) => setTimeout(r, 500));
   const baseline = rssMb(g.child.pid!);
-  const streams: Array<{ req: import('node:http').ClientRequest; opened: number; keepaliveAfterMs: number | null }> = [];
+  const streams: Array<{ req: import('node:http').ClientRequest; opened: number; keepaliveAfterMs: number | null }> =
+    [];
   for (let i = 0; i < count; i++) {
-    const entry = { req: null as unknown as import('node:http').ClientRequest, opened: performance.now(), keepaliveAfterMs: null as number | null };
+    const entry = {
+      req: null as unknown as import('node:http').ClientRequest,
+      opened: performance.now(),
+      keepaliveAfterMs: null as number | null,
+    };
     entry.req = httpRequest(`${g.url}/v1/responses/${created.id}?stream=true`, (res) => {
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
-        if (entry.keepaliveAfterMs === null && chunk.includes(': keepalive')) entry.keepaliveAfterMs = performance.now() - entry.opened;
+        if (entry.keepaliveAfterMs === null && chunk.includes(': keepalive'))
+          entry.keepaliveAfterMs = performance.now() - entry.opened;
       });
       res.on('error', () => undefined);
     });
@@ -389,7 +512,15 @@ async function streamCapacity(g: GatewayProcess, count: number, holdMs: number) 
   const held = rssMb(g.child.pid!);
   const keepalives = streams.map((s) => s.keepaliveAfterMs).filter((v): v is number => v !== null);
   for (const s of streams) s.req.destroy();
-  await new Promise<void>((r) => httpRequest(`${g.url}/v1/responses/${created.id}/cancel`, { method: 'POST' }, (res) => (res.resume(), res.on('end', () => r()))).on('error', () => r()).end());
+  await new Promise<void>((r) =>
+    httpRequest(
+      `${g.url}/v1/responses/${created.id}/cancel`,
+      { method: 'POST' },
+      (res) => (res.resume(), res.on('end', () => r())),
+    )
+      .on('error', () => r())
+      .end(),
+  );
   return {
     streams: count,
     baselineRssMb: baseline,
@@ -454,7 +585,12 @@ async function main(): Promise<void> {
     const directServers = new Map<string, Promise<DirectAppServer>>();
     const startedDirect: DirectAppServer[] = [];
     const startDirect = async (tenant: string): Promise<DirectAppServer> => {
-      const server = DirectAppServer.create({ codexHome: join(directDir, tenant), shellHome, workspace: join(directDir, 'workspace'), providerBaseUrl: provider.baseUrl });
+      const server = DirectAppServer.create({
+        codexHome: join(directDir, tenant),
+        shellHome,
+        workspace: join(directDir, 'workspace'),
+        providerBaseUrl: provider.baseUrl,
+      });
       children.push(() => server.stop());
       await server.initialize();
       startedDirect.push(server);
@@ -507,7 +643,11 @@ async function main(): Promise<void> {
     const onGateway = (surface: Surface): Entry => ({
       surface,
       onGateway: true,
-      sample: () => ({ ...codexSample(pidsWithEnv(`${join(gw.dataDir, 'users', surface.tenants)}-`)), cpu: cpuTimes(gw.child.pid!).self, rss: rssMb(gw.child.pid!) }),
+      sample: () => ({
+        ...codexSample(pidsWithEnv(`${join(gw.dataDir, 'users', surface.tenants)}-`)),
+        cpu: cpuTimes(gw.child.pid!).self,
+        rss: rssMb(gw.child.pid!),
+      }),
     });
     const entries: Entry[] = [
       { surface: direct, sample: directSample },
@@ -520,13 +660,19 @@ async function main(): Promise<void> {
       onGateway(agent),
     ].filter((e) => e.surface === direct || e.surface === directNewThread || !o.only || o.only.test(e.surface.name));
     for (const config of configs) {
-      const rounds = config.minRounds === config.maxRounds ? `${config.minRounds} rounds` : `${config.minRounds}-${config.maxRounds} rounds (as many as fit in ${config.budgetSeconds} s)`;
-      log(`  ${config.label} × ${config.tenants * config.perTenant}: ${rounds} of ${config.perWorker} turn(s) per worker on ${entries.length} surfaces`);
+      const rounds =
+        config.minRounds === config.maxRounds
+          ? `${config.minRounds} rounds`
+          : `${config.minRounds}-${config.maxRounds} rounds (as many as fit in ${config.budgetSeconds} s)`;
+      log(
+        `  ${config.label} × ${config.tenants * config.perTenant}: ${rounds} of ${config.perWorker} turn(s) per worker on ${entries.length} surfaces`,
+      );
       const started = performance.now();
       rows.push(...(await measureConfig(entries, config, prompt)));
       log(`    took ${((performance.now() - started) / 1000).toFixed(0)} s`);
     }
-    for (const { surface, pool } of entries) for (const states of pool?.values() ?? []) for (const state of states) await surface.release?.(state);
+    for (const { surface, pool } of entries)
+      for (const states of pool?.values() ?? []) for (const state of states) await surface.release?.(state);
 
     // 4. Stream capacity on the main gateway, idle now; meanwhile (the streams are silent but for their
     // keepalives) the exec backend, a codex process per request, for contrast, on a gateway of its own.
@@ -543,15 +689,28 @@ async function main(): Promise<void> {
       const t = cpuTimes(execGw.child.pid!);
       return { ...codexSample(codexPidsOf(execGw)), cpu: t.self, rss: rssMb(execGw.child.pid!), codexCpu: t.children };
     };
-    const execConfig: Config = { key: 'exec', label: '1 tenant', tenants: 1, perTenant: 1, perWorker: o.quick ? 3 : 8, minRounds: 1, maxRounds: 1, budgetSeconds: 0, statelessEvery: 1 };
+    const execConfig: Config = {
+      key: 'exec',
+      label: '1 tenant',
+      tenants: 1,
+      perTenant: 1,
+      perWorker: o.quick ? 3 : 8,
+      minRounds: 1,
+      maxRounds: 1,
+      budgetSeconds: 0,
+      statelessEvery: 1,
+    };
     const [execRow] = await measureConfig([{ surface: execSurface, sample: execSample }], execConfig, prompt);
     rows.push(execRow);
     const capacity = await capacityRun;
 
     // Ratios to the direct limit of the same configuration (for stateless surfaces: the new-thread limit).
-    const stateless = new Set([...entries, { surface: execSurface }].filter((e) => e.surface.stateless).map((e) => e.surface.name));
+    const stateless = new Set(
+      [...entries, { surface: execSurface }].filter((e) => e.surface.stateless).map((e) => e.surface.name),
+    );
     const limitOf = (row: Row) => {
-      const base = stateless.has(row.surface) && row.surface !== directNewThread.name ? directNewThread.name : direct.name;
+      const base =
+        stateless.has(row.surface) && row.surface !== directNewThread.name ? directNewThread.name : direct.name;
       return rows.find((r) => r.surface === base && r.config === row.config && r.concurrency === row.concurrency);
     };
     for (const row of rows) {
@@ -562,15 +721,27 @@ async function main(): Promise<void> {
     // Reported by configuration (one tenant by concurrency, then the pool, then the exec backend), whatever the order they ran in.
     const rank = (r: Row) => (r === execRow ? 3e6 : (r.config === '1 tenant' ? 0 : 1e6) + r.concurrency);
     rows.sort((a, b) => rank(a) - rank(b));
-    const appServerChat = rows.find((r) => r.surface === 'OpenAI /v1/chat/completions (stream)' && r.concurrency === 1) ?? null;
+    const appServerChat =
+      rows.find((r) => r.surface === 'OpenAI /v1/chat/completions (stream)' && r.concurrency === 1) ?? null;
 
     const result = {
       date: new Date().toISOString(),
-      machine: { hostname: hostname(), cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '', memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version },
+      machine: {
+        hostname: hostname(),
+        cpus: cpus().length,
+        cpuModel: cpus()[0]?.model ?? '',
+        memoryGb: Math.round(totalmem() / 2 ** 30),
+        node: process.version,
+      },
       options: { ...o, out: relative(ROOT, o.out) || '.', only: o.only?.source ?? null },
       prompt,
       rows,
-      execVsAppServer: appServerChat ? { latencyP50Ratio: execRow.latencyMs.p50 / appServerChat.latencyMs.p50, ttftP50Ratio: execRow.ttftMs.p50 / appServerChat.ttftMs.p50 } : null,
+      execVsAppServer: appServerChat
+        ? {
+            latencyP50Ratio: execRow.latencyMs.p50 / appServerChat.latencyMs.p50,
+            ttftP50Ratio: execRow.ttftMs.p50 / appServerChat.ttftMs.p50,
+          }
+        : null,
       targets,
       streamCapacity: capacity,
       coldStart: { gatewayReadyMs: gw.readyMs, codexInitializeMs: codexColdStartMs },
@@ -578,7 +749,10 @@ async function main(): Promise<void> {
       durationSeconds: Math.round((performance.now() - began) / 1000),
     };
     mkdirSync(o.out, { recursive: true });
-    const file = join(o.out, `${result.date.slice(0, 10)}-${hostname().replace(/[^A-Za-z0-9.-]/g, '_')}${o.quick ? '-quick' : ''}${o.configs || o.only || o.rounds ? '-partial' : ''}.json`);
+    const file = join(
+      o.out,
+      `${result.date.slice(0, 10)}-${hostname().replace(/[^A-Za-z0-9.-]/g, '_')}${o.quick ? '-quick' : ''}${o.configs || o.only || o.rounds ? '-partial' : ''}.json`,
+    );
     writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
     process.stdout.write(`${table(rows)}\n\n`);
     if (targets.length) process.stdout.write(`${describeTargets(targets)}\n`);
@@ -587,13 +761,17 @@ async function main(): Promise<void> {
     );
     process.stdout.write(
       `${capacity.streams} open streams: gateway RSS ${fmt(capacity.baselineRssMb, 0)} → ${fmt(capacity.heldRssMb, 0)} MB (${fmt(capacity.rssPerStreamKb, 0)} kB per stream; ` +
-        (capacity.streams >= 200 ? `target for 200, under 50 MB in all: ${capacity.heldRssMb - capacity.baselineRssMb < 50 ? 'met' : 'MISSED'}` : 'no target for fewer than 200') +
+        (capacity.streams >= 200
+          ? `target for 200, under 50 MB in all: ${capacity.heldRssMb - capacity.baselineRssMb < 50 ? 'met' : 'MISSED'}`
+          : 'no target for fewer than 200') +
         '); ' +
         (o.quick
           ? 'keepalive timing: full run only\n'
           : `first keepalive on ${capacity.keepalivesReceived}/${capacity.streams} streams, p50 ${fmt(capacity.keepaliveAfterMs?.p50, 0)} ms / p99 ${fmt(capacity.keepaliveAfterMs?.p99, 0)} ms after the stream opened (due after 15000 ms of silence)\n`),
     );
-    process.stdout.write(`cold start: gateway process to /health/ready ${fmt(result.coldStart.gatewayReadyMs, 0)} ms, of which codex initialize ≈ ${fmt(result.coldStart.codexInitializeMs, 0)} ms\n`);
+    process.stdout.write(
+      `cold start: gateway process to /health/ready ${fmt(result.coldStart.gatewayReadyMs, 0)} ms, of which codex initialize ≈ ${fmt(result.coldStart.codexInitializeMs, 0)} ms\n`,
+    );
     process.stdout.write(`run took ${result.durationSeconds} s; results: ${file}\n`);
   } finally {
     for (const stop of children.reverse()) await stop().catch(() => undefined);

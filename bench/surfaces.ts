@@ -60,7 +60,16 @@ function streamPost(
     const payload = JSON.stringify(body);
     const req = request(
       `${base}${path}`,
-      { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), accept: 'text/event-stream', ...headers } },
+      {
+        method: 'POST',
+        agent,
+        headers: {
+          'content-type': 'application/json',
+          'content-length': Buffer.byteLength(payload),
+          accept: 'text/event-stream',
+          ...headers,
+        },
+      },
       (res) => {
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => {
@@ -88,12 +97,20 @@ async function postJson(base: string, path: string, body: unknown, headers: Reco
     const payload = JSON.stringify(body);
     const req = request(
       `${base}${path}`,
-      { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), ...headers } },
+      {
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload), ...headers },
+      },
       (res) => {
         let text = '';
         res.setEncoding('utf8');
         res.on('data', (c: string) => (text += c));
-        res.on('end', () => (res.statusCode === 200 || res.statusCode === 201 ? resolve(JSON.parse(text)) : reject(new Error(`${path} ${res.statusCode}: ${text}`))));
+        res.on('end', () =>
+          res.statusCode === 200 || res.statusCode === 201
+            ? resolve(JSON.parse(text))
+            : reject(new Error(`${path} ${res.statusCode}: ${text}`)),
+        );
       },
     );
     req.on('error', reject);
@@ -171,10 +188,19 @@ export function restSurface(base: string): Surface {
     key: 'rest',
     tenants: 'gw',
     note: 'thread made beforehand',
-    prepare: async (tenant) => ({ tenant, threadId: (await postJson(base, '/api/thread/start', {}, { 'x-user-id': tenant })).thread.id }),
+    prepare: async (tenant) => ({
+      tenant,
+      threadId: (await postJson(base, '/api/thread/start', {}, { 'x-user-id': tenant })).thread.id,
+    }),
     turn: (w, prompt) => {
       const { tenant, threadId } = w as { tenant: string; threadId: string };
-      return streamPost(base, '/api/turn/start', { threadId, input: [{ type: 'text', text: prompt }], stream: true }, { 'x-user-id': tenant }, /event: item\.delta/);
+      return streamPost(
+        base,
+        '/api/turn/start',
+        { threadId, input: [{ type: 'text', text: prompt }], stream: true },
+        { 'x-user-id': tenant },
+        /event: item\.delta/,
+      );
     },
   };
 }
@@ -210,7 +236,12 @@ export function responsesSurface(base: string): Surface {
       const timing = await streamPost(
         base,
         '/v1/responses',
-        { model: 'gpt-5-codex', input: prompt, stream: true, ...(worker.previous ? { previous_response_id: worker.previous } : {}) },
+        {
+          model: 'gpt-5-codex',
+          input: prompt,
+          stream: true,
+          ...(worker.previous ? { previous_response_id: worker.previous } : {}),
+        },
         { 'x-user-id': worker.tenant },
         /response\.output_text\.delta/,
         /"id":"(resp_[0-9a-f]+)"/,
@@ -227,10 +258,19 @@ export function chatSurface(base: string): Surface {
     key: 'chat',
     tenants: 'gw',
     note: 'continues a thread made beforehand',
-    prepare: async (tenant) => ({ tenant, threadId: (await postJson(base, '/api/thread/start', {}, { 'x-user-id': tenant })).thread.id }),
+    prepare: async (tenant) => ({
+      tenant,
+      threadId: (await postJson(base, '/api/thread/start', {}, { 'x-user-id': tenant })).thread.id,
+    }),
     turn: (w, prompt) => {
       const { tenant, threadId } = w as { tenant: string; threadId: string };
-      return streamPost(base, '/chat', { thread_id: threadId, messages: [{ content: prompt }] }, { 'x-user-id': tenant }, /event: item\.delta/);
+      return streamPost(
+        base,
+        '/chat',
+        { thread_id: threadId, messages: [{ content: prompt }] },
+        { 'x-user-id': tenant },
+        /event: item\.delta/,
+      );
     },
   };
 }
@@ -245,7 +285,12 @@ export function agentStreamSurface(h2Url: string): Surface & { close(): void } {
     note: 'one long-lived stream per worker',
     prepare: async (tenant) => {
       session ??= connect(h2Url);
-      const stream = session.request({ ':method': 'POST', ':path': '/agent/stream', 'content-type': NDJSON, 'x-user-id': tenant });
+      const stream = session.request({
+        ':method': 'POST',
+        ':path': '/agent/stream',
+        'content-type': NDJSON,
+        'x-user-id': tenant,
+      });
       const decoder = new FrameDecoder(NDJSON, 64 * 1024 * 1024);
       const worker = { stream, waiter: null as null | ((frame: Record<string, any>) => void) };
       stream.on('data', (chunk: Buffer) => {
@@ -254,12 +299,16 @@ export function agentStreamSurface(h2Url: string): Surface & { close(): void } {
       return worker;
     },
     turn: (w, prompt) => {
-      const worker = w as { stream: import('node:http2').ClientHttp2Stream; waiter: null | ((frame: Record<string, any>) => void) };
+      const worker = w as {
+        stream: import('node:http2').ClientHttp2Stream;
+        waiter: null | ((frame: Record<string, any>) => void);
+      };
       return new Promise((resolve, reject) => {
         const started = performance.now();
         let ttft: number | null = null;
         worker.waiter = (frame) => {
-          if (ttft === null && frame.type === 'item' && frame.phase === 'delta' && frame.responseItem?.kind === 'text') ttft = performance.now();
+          if (ttft === null && frame.type === 'item' && frame.phase === 'delta' && frame.responseItem?.kind === 'text')
+            ttft = performance.now();
           if (frame.type === 'turn_completed') {
             const end = performance.now();
             worker.waiter = null;

@@ -1,7 +1,8 @@
 import { anotherRound, roundOrder } from './stats';
 import { checkTargets, describeTargets, type Measured, ratioToLimit } from './targets';
 
-const rounds = (tps: number[], ttft: number[], latency: number[]) => tps.map((t, i) => ({ turnsPerSecond: t, ttftP50: ttft[i], latencyP50: latency[i] }));
+const rounds = (tps: number[], ttft: number[], latency: number[]) =>
+  tps.map((t, i) => ({ turnsPerSecond: t, ttftP50: ttft[i], latencyP50: latency[i] }));
 
 function row(surface: string, concurrency: number, r: ReturnType<typeof rounds>, config = '1 tenant'): Measured {
   const mean = (pick: (x: (typeof r)[number]) => number) => r.reduce((n, x) => n + pick(x), 0) / r.length;
@@ -63,8 +64,12 @@ describe('checkTargets', () => {
     expect(verdict('throughput at concurrency 32', 'h2')).toMatchObject({ met: false, spread: [0.84, 0.9] });
 
     const text = describeTargets(checks);
-    expect(text).toContain('TTFT p50 at concurrency 1, ≤ 1.10× (or +3 ms): met by 1 of 2: rest 1.09, h2 1.13 MISSED (rounds 1.13–1.13)');
-    expect(text).toContain('throughput at concurrency 32, ≥ 0.90×: met by 1 of 2: rest 0.91, h2 0.87 MISSED (rounds 0.84–0.90)');
+    expect(text).toContain(
+      'TTFT p50 at concurrency 1, ≤ 1.10× (or +3 ms): met by 1 of 2: rest 1.09, h2 1.13 MISSED (rounds 1.13–1.13)',
+    );
+    expect(text).toContain(
+      'throughput at concurrency 32, ≥ 0.90×: met by 1 of 2: rest 0.91, h2 0.87 MISSED (rounds 0.84–0.90)',
+    );
   });
 
   it('takes 3 ms as the allowance where a tenth of the limit is less', () => {

@@ -88,13 +88,19 @@ const THROUGHPUT = 0.9;
  * concurrency 1 within 1.10× of the limit (or +3 ms), and throughput at concurrency 32 (one tenant, and
  * eight tenants × 4) at least 0.90× of it. `limitOf` is the row a row is compared with.
  */
-export function checkTargets<T extends Measured>(rows: T[], http: Set<string>, limitOf: (row: T) => Measured | undefined): TargetCheck[] {
+export function checkTargets<T extends Measured>(
+  rows: T[],
+  http: Set<string>,
+  limitOf: (row: T) => Measured | undefined,
+): TargetCheck[] {
   const checks: TargetCheck[] = [];
   for (const row of rows) {
     const limit = limitOf(row);
     if (!http.has(row.surface) || !row.ratio || !limit) continue;
     const spread = (pick: (r: Ratios) => number): [number, number] | null =>
-      row.ratio?.rounds?.length ? [Math.min(...row.ratio.rounds.map(pick)), Math.max(...row.ratio.rounds.map(pick))] : null;
+      row.ratio?.rounds?.length
+        ? [Math.min(...row.ratio.rounds.map(pick)), Math.max(...row.ratio.rounds.map(pick))]
+        : null;
     const config = row.config.includes('×') ? row.config : `${row.config} × ${row.concurrency}`;
     if (row.concurrency === 1) {
       for (const [target, ratio, limitMs, pick] of [
@@ -107,7 +113,15 @@ export function checkTargets<T extends Measured>(rows: T[], http: Set<string>, l
     }
     if (row.concurrency === 32) {
       const ratio = row.ratio.throughput;
-      checks.push({ target: 'throughput at concurrency 32', key: row.key, config, ratio, bound: THROUGHPUT, met: ratio >= THROUGHPUT, spread: spread((r) => r.throughput) });
+      checks.push({
+        target: 'throughput at concurrency 32',
+        key: row.key,
+        config,
+        ratio,
+        bound: THROUGHPUT,
+        met: ratio >= THROUGHPUT,
+        spread: spread((r) => r.throughput),
+      });
     }
   }
   return checks;
@@ -118,11 +132,15 @@ export function describeTargets(checks: TargetCheck[]): string {
   const lines: string[] = [];
   for (const target of [...new Set(checks.map((c) => c.target))]) {
     const of = checks.filter((c) => c.target === target);
-    const bound = target.startsWith('throughput') ? `≥ ${of[0].bound.toFixed(2)}×` : `≤ ${OVERHEAD.toFixed(2)}× (or +${OVERHEAD_MS} ms)`;
+    const bound = target.startsWith('throughput')
+      ? `≥ ${of[0].bound.toFixed(2)}×`
+      : `≤ ${OVERHEAD.toFixed(2)}× (or +${OVERHEAD_MS} ms)`;
     const configs = new Set(of.map((c) => c.config)).size > 1;
     const each = of.map((c) => {
       const name = configs ? `${c.key} (${c.config})` : c.key;
-      const miss = c.met ? '' : ` MISSED${c.spread ? ` (rounds ${c.spread[0].toFixed(2)}–${c.spread[1].toFixed(2)})` : ''}`;
+      const miss = c.met
+        ? ''
+        : ` MISSED${c.spread ? ` (rounds ${c.spread[0].toFixed(2)}–${c.spread[1].toFixed(2)})` : ''}`;
       return `${name} ${c.ratio.toFixed(2)}${miss}`;
     });
     lines.push(`${target}, ${bound}: met by ${of.filter((c) => c.met).length} of ${of.length}: ${each.join(', ')}`);

@@ -87,7 +87,12 @@ stream.on('data', (chunk: Buffer) => {
 });
 
 async function show(frame: ServerFrame): Promise<void> {
-  if (frame.type === 'item' && frame.phase === 'delta' && frame.responseItem.type === 'delta' && frame.responseItem.kind === 'text') {
+  if (
+    frame.type === 'item' &&
+    frame.phase === 'delta' &&
+    frame.responseItem.type === 'delta' &&
+    frame.responseItem.kind === 'text'
+  ) {
     process.stdout.write(frame.responseItem.delta);
     inText = true;
     return;
@@ -99,7 +104,12 @@ async function show(frame: ServerFrame): Promise<void> {
   process.stdout.write(`${JSON.stringify(frame)}\n`);
   if (frame.type === 'command_prompt') {
     const answer = await ask(`Allow \`${frame.commandLine}\` in ${frame.cwd ?? '?'}? [y/N] `);
-    send({ type: 'approve', sessionId: frame.sessionId, commandId: frame.commandId, decision: /^y(es)?$/i.test(answer.trim()) ? 'allow' : 'deny' });
+    send({
+      type: 'approve',
+      sessionId: frame.sessionId,
+      commandId: frame.commandId,
+      decision: /^y(es)?$/i.test(answer.trim()) ? 'allow' : 'deny',
+    });
   }
   if (frame.type === 'turn_completed') {
     if (frame.status !== 'completed') exitCode = 1;

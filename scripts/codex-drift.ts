@@ -10,7 +10,14 @@
 import { writeFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { resolveCodexBinary } from '../libs/codex-transport/src/binary';
-import { SNAPSHOT_PATH, describeDrift, diffProtocolSchemas, generateProtocolSchema, hasDrift, readSnapshot } from './codex-schema';
+import {
+  SNAPSHOT_PATH,
+  describeDrift,
+  diffProtocolSchemas,
+  generateProtocolSchema,
+  hasDrift,
+  readSnapshot,
+} from './codex-schema';
 
 const update = process.argv.includes('--update');
 const binary = resolveCodexBinary(process.env.CODEX_BINARY_PATH || null).path;

@@ -28,7 +28,11 @@ export function generateProtocolSchema(binary: string): ProtocolSchema {
     const home = join(dir, 'home');
     mkdirSync(home);
     const env = { PATH: process.env.PATH, HOME: home, CODEX_HOME: home };
-    const version = execFileSync(binary, ['--version'], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const version = execFileSync(binary, ['--version'], {
+      env,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
     execFileSync(binary, ['app-server', 'generate-json-schema', '--experimental', '--out', join(dir, 'out')], {
       env,
       stdio: 'ignore',
@@ -74,7 +78,13 @@ export interface SchemaDrift {
 export function diffProtocolSchemas(before: ProtocolSchema, after: ProtocolSchema): SchemaDrift {
   const a = flatten(before);
   const b = flatten(after);
-  const drift: SchemaDrift = { from: before['x-codex-version'], to: after['x-codex-version'], added: [], removed: [], changed: [] };
+  const drift: SchemaDrift = {
+    from: before['x-codex-version'],
+    to: after['x-codex-version'],
+    added: [],
+    removed: [],
+    changed: [],
+  };
   for (const [name, def] of a) {
     if (!b.has(name)) drift.removed.push(name);
     else if (shape(def) !== shape(b.get(name))) drift.changed.push(name);
@@ -90,7 +100,11 @@ export function hasDrift(drift: SchemaDrift): boolean {
 
 export function describeDrift(drift: SchemaDrift): string {
   const lines = [`codex app-server protocol: snapshot ${drift.from} → installed ${drift.to}`];
-  for (const [sign, list] of [['+', drift.added], ['-', drift.removed], ['~', drift.changed]] as const) {
+  for (const [sign, list] of [
+    ['+', drift.added],
+    ['-', drift.removed],
+    ['~', drift.changed],
+  ] as const) {
     for (const name of list) lines.push(`  ${sign} ${name}`);
   }
   if (!hasDrift(drift)) lines.push('  no difference');

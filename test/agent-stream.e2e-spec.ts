@@ -27,7 +27,10 @@ describe('HTTP/2 agent stream (node:http2 client, real codex)', () => {
   const running = () => gw.app.get(AppServerTransport).stats().runningTurns;
 
   beforeAll(async () => {
-    gw = await startGateway('agent-stream', { CODEX_GATEWAY_TOKENS: `default:${TOKEN},mallory:${OTHER_TOKEN}`, CODEX_MAX_CONCURRENCY: '64' });
+    gw = await startGateway('agent-stream', {
+      CODEX_GATEWAY_TOKENS: `default:${TOKEN},mallory:${OTHER_TOKEN}`,
+      CODEX_MAX_CONCURRENCY: '64',
+    });
     h2 = connectH2(gw.app.get(AgentStreamServer).url);
   });
 
@@ -49,10 +52,18 @@ describe('HTTP/2 agent stream (node:http2 client, real codex)', () => {
     s.send({ type: 'user_message', id: 'm1', content: '[[deltas: 4]] hello stream' });
     const done = await s.next((f) => f.type === 'turn_completed');
     expect((await s.response())['content-type']).toBe(framing);
-    expect(s.frames[0]).toMatchObject({ type: 'session', id: 'm1', sessionId: expect.any(String), threadId: expect.any(String), resumed: false });
+    expect(s.frames[0]).toMatchObject({
+      type: 'session',
+      id: 'm1',
+      sessionId: expect.any(String),
+      threadId: expect.any(String),
+      resumed: false,
+    });
     expect(deltaText(s.frames)).toBe(REPLY('hello stream'));
     expect(s.frames.filter((f) => f.type === 'item' && f.phase === 'delta')).toHaveLength(4);
-    const completed = s.frames.find((f) => f.type === 'item' && f.phase === 'completed' && f.responseItem.type === 'agentMessage');
+    const completed = s.frames.find(
+      (f) => f.type === 'item' && f.phase === 'completed' && f.responseItem.type === 'agentMessage',
+    );
     expect(completed!.responseItem.text).toBe(REPLY('hello stream'));
     expect(done).toMatchObject({ id: 'm1', status: 'completed', usage: { inputTokens: expect.any(Number) } });
     // Ending our side: the server says so and ends the stream.
@@ -63,21 +74,43 @@ describe('HTTP/2 agent stream (node:http2 client, real codex)', () => {
 
   it('suggest policy: command_prompt, allow mid-turn runs the command; deny declines it', async () => {
     const s = openAgentStream(h2, { headers: auth });
-    s.send({ type: 'user_message', content: '[[shell: echo agent-allowed]]', configOverrides: { approvalPolicy: 'suggest' } });
+    s.send({
+      type: 'user_message',
+      content: '[[shell: echo agent-allowed]]',
+      configOverrides: { approvalPolicy: 'suggest' },
+    });
     const prompt = await s.next((f) => f.type === 'command_prompt');
-    expect(prompt).toMatchObject({ commandId: expect.any(String), commandLine: expect.stringContaining('echo agent-allowed') });
+    expect(prompt).toMatchObject({
+      commandId: expect.any(String),
+      commandLine: expect.stringContaining('echo agent-allowed'),
+    });
     expect(prompt.command).toContain('echo agent-allowed');
     expect(prompt.availableDecisions).toContain('accept');
     s.send({ type: 'approve', sessionId: prompt.sessionId, commandId: prompt.commandId, decision: 'allow' });
-    const command = await s.next((f) => f.type === 'item' && f.phase === 'completed' && f.responseItem.type === 'commandExecution');
-    expect(command.responseItem).toMatchObject({ status: 'completed', exitCode: 0, output: expect.stringContaining('agent-allowed') });
+    const command = await s.next(
+      (f) => f.type === 'item' && f.phase === 'completed' && f.responseItem.type === 'commandExecution',
+    );
+    expect(command.responseItem).toMatchObject({
+      status: 'completed',
+      exitCode: 0,
+      output: expect.stringContaining('agent-allowed'),
+    });
     expect(await s.next((f) => f.type === 'turn_completed')).toMatchObject({ status: 'completed' });
 
     const from = s.frames.length;
-    s.send({ type: 'user_message', sessionId: prompt.sessionId, content: '[[shell: echo agent-denied]]', configOverrides: { approvalPolicy: 'suggest' } });
+    s.send({
+      type: 'user_message',
+      sessionId: prompt.sessionId,
+      content: '[[shell: echo agent-denied]]',
+      configOverrides: { approvalPolicy: 'suggest' },
+    });
     const second = await s.next((f) => f.type === 'command_prompt', 20_000, from);
     s.send({ type: 'approve', sessionId: second.sessionId, commandId: second.commandId, decision: 'deny' });
-    const declined = await s.next((f) => f.type === 'item' && f.phase === 'completed' && f.responseItem.type === 'commandExecution', 20_000, from);
+    const declined = await s.next(
+      (f) => f.type === 'item' && f.phase === 'completed' && f.responseItem.type === 'commandExecution',
+      20_000,
+      from,
+    );
     expect(declined.responseItem.status).toBe('declined');
     expect(await s.next((f) => f.type === 'turn_completed', 20_000, from)).toMatchObject({ status: 'completed' });
     // Answering the same prompt again: a clear error, the stream stays usable.
@@ -93,7 +126,10 @@ describe('HTTP/2 agent stream (node:http2 client, real codex)', () => {
     s.send({ type: 'user_message', content: '[[stall: 2]] a long answer' });
     const first = await s.next((f) => f.type === 'item' && f.phase === 'delta');
     s.send({ type: 'user_message', sessionId: first.sessionId, id: 'queued', content: 'after the cancel' });
-    expect(await s.next((f) => f.type === 'status' && f.message === 'queued')).toMatchObject({ id: 'queued', details: { position: 1 } });
+    expect(await s.next((f) => f.type === 'status' && f.message === 'queued')).toMatchObject({
+      id: 'queued',
+      details: { position: 1 },
+    });
     s.send({ type: 'cancel', sessionId: first.sessionId });
     const interrupted = await s.next((f) => f.type === 'turn_completed');
     expect(interrupted.status).toBe('interrupted');
@@ -115,16 +151,26 @@ describe('HTTP/2 agent stream (node:http2 client, real codex)', () => {
     await one.closed;
     const two = openAgentStream(h2, { framing: LENGTH_PREFIXED, headers: auth });
     two.send({ type: 'user_message', sessionId, content: '[[memory]] what did I say' });
-    expect(await two.next((f) => f.type === 'session')).toMatchObject({ sessionId, threadId: firstSession.threadId, resumed: true });
+    expect(await two.next((f) => f.type === 'session')).toMatchObject({
+      sessionId,
+      threadId: firstSession.threadId,
+      resumed: true,
+    });
     await two.next((f) => f.type === 'turn_completed');
-    expect(deltaText(two.frames)).toBe('I can see 2 user messages in this conversation. Earlier: 1) "my favourite colour is teal".');
+    expect(deltaText(two.frames)).toBe(
+      'I can see 2 user messages in this conversation. Earlier: 1) "my favourite colour is teal".',
+    );
     two.end();
     await two.closed;
   });
 
   it('closing the stream interrupts its running turn and declines its pending approval', async () => {
     const s = openAgentStream(h2, { headers: auth });
-    s.send({ type: 'user_message', content: '[[shell: echo never]]', configOverrides: { approvalPolicy: 'untrusted' } });
+    s.send({
+      type: 'user_message',
+      content: '[[shell: echo never]]',
+      configOverrides: { approvalPolicy: 'untrusted' },
+    });
     await s.next((f) => f.type === 'command_prompt');
     expect(gw.app.get(AppServerTransport).listApprovals('default')).toHaveLength(1);
     s.stream.close();
@@ -136,7 +182,12 @@ describe('HTTP/2 agent stream (node:http2 client, real codex)', () => {
   it("another tenant's session id names a different thread, and its approvals cannot be answered from there", async () => {
     const sessionId = `shared-name-${Date.now()}`;
     const mine = openAgentStream(h2, { headers: auth });
-    mine.send({ type: 'user_message', sessionId, content: '[[shell: echo mine]]', configOverrides: { approvalPolicy: 'untrusted' } });
+    mine.send({
+      type: 'user_message',
+      sessionId,
+      content: '[[shell: echo mine]]',
+      configOverrides: { approvalPolicy: 'untrusted' },
+    });
     const prompt = await mine.next((f) => f.type === 'command_prompt');
     const theirs = openAgentStream(h2, { headers: { authorization: `Bearer ${OTHER_TOKEN}` } });
     theirs.send({ type: 'user_message', sessionId, content: 'hello' });
@@ -146,7 +197,12 @@ describe('HTTP/2 agent stream (node:http2 client, real codex)', () => {
     theirs.send({ type: 'approve', sessionId, commandId: prompt.commandId, decision: 'allow' });
     expect(await theirs.next((f) => f.type === 'error')).toMatchObject({ code: 'approval_not_found' });
     await theirs.next((f) => f.type === 'turn_completed');
-    expect(gw.app.get(AppServerTransport).listApprovals('default').map((a) => a.id)).toEqual([prompt.commandId]);
+    expect(
+      gw.app
+        .get(AppServerTransport)
+        .listApprovals('default')
+        .map((a) => a.id),
+    ).toEqual([prompt.commandId]);
     mine.send({ type: 'approve', sessionId, commandId: prompt.commandId, decision: 'deny' });
     expect(await mine.next((f) => f.type === 'turn_completed')).toMatchObject({ status: 'completed' });
     mine.end();
@@ -171,11 +227,24 @@ describe('HTTP/2 agent stream (node:http2 client, real codex)', () => {
   });
 
   it('the demo client (npm run agent-client) streams the reply and asks on the terminal before a command runs', async () => {
-    const child = spawn('npm', ['run', '--silent', 'agent-client', '--', '--approval-policy', 'suggest', `demo-${Date.now()}`, '[[shell: echo demo-approved]]'], {
-      cwd: join(__dirname, '..'),
-      env: { ...process.env, AGENT_STREAM_URL: gw.app.get(AgentStreamServer).url, CODEX_GATEWAY_TOKEN: TOKEN },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      'npm',
+      [
+        'run',
+        '--silent',
+        'agent-client',
+        '--',
+        '--approval-policy',
+        'suggest',
+        `demo-${Date.now()}`,
+        '[[shell: echo demo-approved]]',
+      ],
+      {
+        cwd: join(__dirname, '..'),
+        env: { ...process.env, AGENT_STREAM_URL: gw.app.get(AgentStreamServer).url, CODEX_GATEWAY_TOKEN: TOKEN },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    );
     let out = '';
     child.stdout.on('data', (c: Buffer) => {
       out += c.toString('utf8');
@@ -199,7 +268,9 @@ describe('HTTP/2 agent stream (node:http2 client, real codex)', () => {
       s.send({ type: 'user_message', id: 'x4', content: 'x', configOverrides: { approvalPolicy: 'always' } });
       s.send({ type: 'user_message', id: 'x5', content: 'x', configOverrides: { cwd: '/etc' } });
       s.send({ type: 'ping', id: 'p' });
-      expect(await s.next((f) => f.type === 'heartbeat' && f.id === 'p')).toMatchObject({ timestamp: expect.any(Number) });
+      expect(await s.next((f) => f.type === 'heartbeat' && f.id === 'p')).toMatchObject({
+        timestamp: expect.any(Number),
+      });
       const errors = () => s.frames.filter((f) => f.type === 'error');
       await until(() => errors().length >= 6, 'six error frames');
       expect(errors().map((f) => [f.id ?? null, f.code])).toEqual([
@@ -265,8 +336,32 @@ describe('HTTP/2 agent stream over TLS', () => {
     const dir = makeDataDir('tls');
     const key = join(dir, 'key.pem');
     const cert = join(dir, 'cert.pem');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { stdio: 'ignore' });
-    const gw = await startGateway('agent-tls', { CODEX_API_USE_TLS: 'true', CODEX_API_TLS_KEY_PATH: key, CODEX_API_TLS_CERT_PATH: cert });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      ],
+      { stdio: 'ignore' },
+    );
+    const gw = await startGateway('agent-tls', {
+      CODEX_API_USE_TLS: 'true',
+      CODEX_API_TLS_KEY_PATH: key,
+      CODEX_API_TLS_CERT_PATH: cert,
+    });
     const server = gw.app.get(AgentStreamServer);
     const h2 = connectH2(server.url, { ca: readFileSync(cert) });
     try {
@@ -283,10 +378,18 @@ describe('HTTP/2 agent stream over TLS', () => {
     }
     writeFileSync(join(dir, 'bad.pem'), 'not a key');
     await expect(
-      startGateway('agent-tls-bad', { CODEX_API_USE_TLS: 'true', CODEX_API_TLS_KEY_PATH: join(dir, 'missing.pem'), CODEX_API_TLS_CERT_PATH: cert }),
+      startGateway('agent-tls-bad', {
+        CODEX_API_USE_TLS: 'true',
+        CODEX_API_TLS_KEY_PATH: join(dir, 'missing.pem'),
+        CODEX_API_TLS_CERT_PATH: cert,
+      }),
     ).rejects.toThrow(/CODEX_API_TLS_KEY_PATH: cannot read .*missing\.pem \(ENOENT\)/);
     await expect(
-      startGateway('agent-tls-bad', { CODEX_API_USE_TLS: 'true', CODEX_API_TLS_KEY_PATH: join(dir, 'bad.pem'), CODEX_API_TLS_CERT_PATH: cert }),
+      startGateway('agent-tls-bad', {
+        CODEX_API_USE_TLS: 'true',
+        CODEX_API_TLS_KEY_PATH: join(dir, 'bad.pem'),
+        CODEX_API_TLS_CERT_PATH: cert,
+      }),
     ).rejects.toThrow(/not a usable key and certificate/);
   });
 });

@@ -32,12 +32,31 @@ describe('client errors are 4xx, and error bodies reveal nothing internal', () =
   const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
     const res = await fetch(`${gw.url}${path}`, {
       method,
-      headers: { authorization: `Bearer ${TOKEN}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
-      body: body === undefined ? undefined : typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body),
+      headers: {
+        authorization: `Bearer ${TOKEN}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...headers,
+      },
+      body:
+        body === undefined
+          ? undefined
+          : typeof body === 'string' || Buffer.isBuffer(body)
+            ? body
+            : JSON.stringify(body),
     });
     const text = await res.text();
     if (res.status >= 400) bodies.push({ what: `${method} ${path}`, body: text });
-    return { status: res.status, text, json: (() => { try { return JSON.parse(text); } catch { return null; } })() };
+    return {
+      status: res.status,
+      text,
+      json: (() => {
+        try {
+          return JSON.parse(text);
+        } catch {
+          return null;
+        }
+      })(),
+    };
   };
 
   beforeAll(async () => {
@@ -51,12 +70,24 @@ describe('client errors are 4xx, and error bodies reveal nothing internal', () =
   it('skills/config/write: a path outside the workspace and the home is 400, written nowhere; one inside works', async () => {
     for (const path of ['/etc/passwd', '../../etc/passwd', '../users/default/config.toml']) {
       const res = await call('POST', '/api/skills/config/write', { path, enabled: false });
-      expect({ path, status: res.status, message: res.json?.message }).toEqual({ path, status: 400, message: expect.stringMatching(/path must be an existing file inside the workspace roots|outside the workspace roots/) });
+      expect({ path, status: res.status, message: res.json?.message }).toEqual({
+        path,
+        status: 400,
+        message: expect.stringMatching(
+          /path must be an existing file inside the workspace roots|outside the workspace roots/,
+        ),
+      });
     }
     const home = gw.app.get(AppServerTransport).homeOf('default');
     mkdirSync(join(home, 'skills', 'notes'), { recursive: true });
-    writeFileSync(join(home, 'skills', 'notes', 'SKILL.md'), '---\nname: notes\ndescription: Take notes\n---\n\nWrite them down.\n');
-    const ok = await call('POST', '/api/skills/config/write', { path: join(home, 'skills', 'notes', 'SKILL.md'), enabled: false });
+    writeFileSync(
+      join(home, 'skills', 'notes', 'SKILL.md'),
+      '---\nname: notes\ndescription: Take notes\n---\n\nWrite them down.\n',
+    );
+    const ok = await call('POST', '/api/skills/config/write', {
+      path: join(home, 'skills', 'notes', 'SKILL.md'),
+      enabled: false,
+    });
     expect(ok).toMatchObject({ status: 200, json: { effectiveEnabled: false } });
     const { readFileSync } = await import('node:fs');
     expect(readFileSync(join(home, 'config.toml'), 'utf8')).not.toContain('/etc/passwd');
@@ -65,26 +96,53 @@ describe('client errors are 4xx, and error bodies reveal nothing internal', () =
   it("fork with another thread's turn is 404; an invalid cursor is 400 on both listings", async () => {
     const other = await call('POST', '/api/thread/start', {});
     await call('POST', '/api/turn/start', { threadId: other.json.thread.id, input: [{ type: 'text', text: 'one' }] });
-    const otherTurn = (await call('POST', '/api/thread/read', { threadId: other.json.thread.id, includeTurns: true })).json.thread.turns[0].id;
+    const otherTurn = (await call('POST', '/api/thread/read', { threadId: other.json.thread.id, includeTurns: true }))
+      .json.thread.turns[0].id;
     const mine = await call('POST', '/api/thread/start', {});
     await call('POST', '/api/turn/start', { threadId: mine.json.thread.id, input: [{ type: 'text', text: 'two' }] });
     const fork = await call('POST', '/api/thread/fork', { threadId: mine.json.thread.id, lastTurnId: otherTurn });
-    expect({ status: fork.status, message: fork.json.message }).toEqual({ status: 404, message: 'turn not found in this thread' });
-    for (const res of [await call('GET', '/threads?cursor=not-a-cursor'), await call('POST', '/api/thread/list', { cursor: 'not-a-cursor' })]) {
-      expect({ status: res.status, message: res.json.message }).toEqual({ status: 400, message: expect.stringMatching(/invalid cursor/) });
+    expect({ status: fork.status, message: fork.json.message }).toEqual({
+      status: 404,
+      message: 'turn not found in this thread',
+    });
+    for (const res of [
+      await call('GET', '/threads?cursor=not-a-cursor'),
+      await call('POST', '/api/thread/list', { cursor: 'not-a-cursor' }),
+    ]) {
+      expect({ status: res.status, message: res.json.message }).toEqual({
+        status: 400,
+        message: expect.stringMatching(/invalid cursor/),
+      });
     }
   });
 
   it('a body that does not decode with its Content-Encoding is 400 (with or without a token), logged without a stack', async () => {
     const before = logged.length;
     for (const encoding of ['gzip', 'deflate', 'br']) {
-      for (const headers of [{ 'content-encoding': encoding }, { 'content-encoding': encoding, authorization: 'Bearer wrong-token' }] as Array<Record<string, string>>) {
-        const res = await call('POST', '/api/thread/list', 'this is not compressed', { 'content-type': 'application/json', ...headers });
-        expect({ encoding, status: res.status, message: res.json?.message }).toEqual({ encoding, status: 400, message: 'Request body does not decode with its Content-Encoding' });
+      for (const headers of [
+        { 'content-encoding': encoding },
+        { 'content-encoding': encoding, authorization: 'Bearer wrong-token' },
+      ] as Array<Record<string, string>>) {
+        const res = await call('POST', '/api/thread/list', 'this is not compressed', {
+          'content-type': 'application/json',
+          ...headers,
+        });
+        expect({ encoding, status: res.status, message: res.json?.message }).toEqual({
+          encoding,
+          status: 400,
+          message: 'Request body does not decode with its Content-Encoding',
+        });
       }
     }
     // A body that does decode is read as usual.
-    expect((await call('POST', '/api/thread/list', gzipSync('{"limit":1}'), { 'content-type': 'application/json', 'content-encoding': 'gzip' })).status).toBe(200);
+    expect(
+      (
+        await call('POST', '/api/thread/list', gzipSync('{"limit":1}'), {
+          'content-type': 'application/json',
+          'content-encoding': 'gzip',
+        })
+      ).status,
+    ).toBe(200);
     expect(logged.slice(before).filter((line) => /\n\s+at |zlib/i.test(line))).toEqual([]);
   });
 
@@ -94,14 +152,30 @@ describe('client errors are 4xx, and error bodies reveal nothing internal', () =
     for (const status of [401, 403]) {
       const prompt = `[[status: ${status}]] refused`;
       const thread = await call('POST', '/api/thread/start', {});
-      const rest = await call('POST', '/api/turn/start', { threadId: thread.json.thread.id, input: [{ type: 'text', text: prompt }] });
-      expect({ status: rest.status, message: rest.json.message }).toEqual({ status: 502, message: expect.stringMatching(expected) });
+      const rest = await call('POST', '/api/turn/start', {
+        threadId: thread.json.thread.id,
+        input: [{ type: 'text', text: prompt }],
+      });
+      expect({ status: rest.status, message: rest.json.message }).toEqual({
+        status: 502,
+        message: expect.stringMatching(expected),
+      });
       const client = new OpenAI({ apiKey: TOKEN, baseURL: `${gw.url}/v1`, maxRetries: 0 });
-      const chat = await client.chat.completions.create({ model: 'x', messages: [{ role: 'user', content: prompt }] }).catch((e: { status: number; message: string }) => e);
+      const chat = await client.chat.completions
+        .create({ model: 'x', messages: [{ role: 'user', content: prompt }] })
+        .catch((e: { status: number; message: string }) => e);
       expect(chat).toMatchObject({ status: 502, message: expect.stringMatching(expected) });
       const response = await call('POST', '/v1/responses', { input: prompt });
-      expect({ status: response.status, message: response.json.error.message }).toEqual({ status: 502, message: expect.stringMatching(expected) });
-      const sse = await postSse(gw.url, '/chat', { messages: [{ content: prompt }] }, { headers: { authorization: `Bearer ${TOKEN}` } });
+      expect({ status: response.status, message: response.json.error.message }).toEqual({
+        status: 502,
+        message: expect.stringMatching(expected),
+      });
+      const sse = await postSse(
+        gw.url,
+        '/chat',
+        { messages: [{ content: prompt }] },
+        { headers: { authorization: `Bearer ${TOKEN}` } },
+      );
       bodies.push({ what: '/chat stream', body: sse.raw });
       expect(sse.raw).toMatch(expected);
       const h2 = connectH2(gw.app.get(AgentStreamServer).url);

@@ -51,16 +51,35 @@ describe.each(['namespace', 'off'] as const)('kill -9 mid-turn (CODEX_TENANT_ISO
     try {
       // Done before the crash: a REST thread with a turn, and a stored response.
       threadId = (await post(first, '/api/thread/start', {})).json.thread.id;
-      expect((await post(first, '/api/turn/start', { threadId, input: [{ type: 'text', text: '[[reply: before the crash]]' }] })).json.turn.status).toBe('completed');
+      expect(
+        (
+          await post(first, '/api/turn/start', {
+            threadId,
+            input: [{ type: 'text', text: '[[reply: before the crash]]' }],
+          })
+        ).json.turn.status,
+      ).toBe('completed');
       doneId = (await post(first, '/v1/responses', { input: '[[reply: kept]]' })).json.id;
       // Running at the crash (the model streams a delta, then nothing): a REST turn, a background response,
       // and a Chat Completion on the exec backend.
-      void fetch(`${first.url}/api/turn/start`, { method: 'POST', headers: auth, body: JSON.stringify({ threadId, input: [{ type: 'text', text: '[[stall: 1]] cut off' }] }) }).catch(() => undefined);
+      void fetch(`${first.url}/api/turn/start`, {
+        method: 'POST',
+        headers: auth,
+        body: JSON.stringify({ threadId, input: [{ type: 'text', text: '[[stall: 1]] cut off' }] }),
+      }).catch(() => undefined);
       runningId = (await post(first, '/v1/responses', { input: '[[stall: 1]] cut off', background: true })).json.id;
-      void fetch(`${first.url}/v1/chat/completions`, { method: 'POST', headers: auth, body: JSON.stringify({ model: 'x', messages: [{ role: 'user', content: '[[stall: 1]] cut off' }] }) }).catch(() => undefined);
+      void fetch(`${first.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: auth,
+        body: JSON.stringify({ model: 'x', messages: [{ role: 'user', content: '[[stall: 1]] cut off' }] }),
+      }).catch(() => undefined);
       await until(() => {
         const running = codexProcessesWith(dataDir);
-        return running.some((p) => / exec /.test(p.args)) && running.some((p) => / app-server/.test(p.args)) && provider.openStreams === 3;
+        return (
+          running.some((p) => / exec /.test(p.args)) &&
+          running.some((p) => / app-server/.test(p.args)) &&
+          provider.openStreams === 3
+        );
       }, 'app-server and exec codex running, the model streaming to all three turns');
     } finally {
       first.child.kill('SIGKILL');
@@ -78,13 +97,30 @@ describe.each(['namespace', 'off'] as const)('kill -9 mid-turn (CODEX_TENANT_ISO
 
     const second = await startProductionGateway(env(), { cwd: ROOT, main: MAIN_JS });
     try {
-      const get = async (path: string) => (await (await fetch(`${second.url}${path}`, { headers: auth })).json()) as any;
-      expect(await get(`/v1/responses/${doneId}`)).toMatchObject({ status: 'completed', output: [expect.objectContaining({ content: [expect.objectContaining({ text: 'kept' })] })] });
-      expect(await get(`/v1/responses/${runningId}`)).toMatchObject({ status: 'failed', error: { message: expect.stringMatching(/stopped while this response was running/) } });
+      const get = async (path: string) =>
+        (await (await fetch(`${second.url}${path}`, { headers: auth })).json()) as any;
+      expect(await get(`/v1/responses/${doneId}`)).toMatchObject({
+        status: 'completed',
+        output: [expect.objectContaining({ content: [expect.objectContaining({ text: 'kept' })] })],
+      });
+      expect(await get(`/v1/responses/${runningId}`)).toMatchObject({
+        status: 'failed',
+        error: { message: expect.stringMatching(/stopped while this response was running/) },
+      });
       const thread = (await post(second, '/api/thread/read', { threadId: threadId!, includeTurns: true })).json.thread;
-      expect(thread.turns[0]).toMatchObject({ status: 'completed', items: expect.arrayContaining([expect.objectContaining({ text: 'before the crash' })]) });
+      expect(thread.turns[0]).toMatchObject({
+        status: 'completed',
+        items: expect.arrayContaining([expect.objectContaining({ text: 'before the crash' })]),
+      });
       // The thread goes on.
-      expect((await post(second, '/api/turn/start', { threadId: threadId!, input: [{ type: 'text', text: '[[reply: after]]' }] })).json.turn.status).toBe('completed');
+      expect(
+        (
+          await post(second, '/api/turn/start', {
+            threadId: threadId!,
+            input: [{ type: 'text', text: '[[reply: after]]' }],
+          })
+        ).json.turn.status,
+      ).toBe('completed');
     } finally {
       expect(await second.stop()).toBe(0);
     }

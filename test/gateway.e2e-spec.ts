@@ -37,7 +37,9 @@ describe('gateway skeleton (in-process, real codex, offline provider)', () => {
     const doc = await request(gw.url).get('/docs-json').expect(200);
     expect(doc.body.openapi).toMatch(/^3\./);
     expect(doc.body.info.title).toBe('Codex Gateway');
-    expect(Object.keys(doc.body.paths)).toEqual(expect.arrayContaining(['/health/live', '/health/ready', '/health', '/healthz']));
+    expect(Object.keys(doc.body.paths)).toEqual(
+      expect.arrayContaining(['/health/live', '/health/ready', '/health', '/healthz']),
+    );
     const ui = await request(gw.url).get('/docs').expect(200);
     expect(ui.text).toContain('swagger');
   });
@@ -76,7 +78,9 @@ describe('gateway skeleton (in-process, real codex, offline provider)', () => {
     const transport = gw.app.get(AppServerTransport);
     const { thread } = await transport.startThread('default');
     const events = await lastValueFrom(
-      transport.runTurn('default', { threadId: thread.id, input: [{ type: 'text', text: '[[reply: wired up]]' }] }).pipe(toArray()),
+      transport
+        .runTurn('default', { threadId: thread.id, input: [{ type: 'text', text: '[[reply: wired up]]' }] })
+        .pipe(toArray()),
     );
     expect(agentText(events)).toBe('wired up');
     expect(host.instance!.requests.length).toBeGreaterThan(0);
@@ -125,7 +129,11 @@ describe('token authentication', () => {
       expect(missing.body).toMatchObject({ statusCode: 401, message: 'Missing bearer token' });
       await request(gw.url).post('/api/thread/list').set('Authorization', 'Bearer alice-token-2').send({}).expect(401);
       await request(gw.url).get('/api/approvals').set('Authorization', 'Basic YWxpY2U6eA==').expect(401);
-      const alice = await request(gw.url).post('/api/thread/start').set('Authorization', 'Bearer alice-token-1').send({}).expect(200);
+      const alice = await request(gw.url)
+        .post('/api/thread/start')
+        .set('Authorization', 'Bearer alice-token-1')
+        .send({})
+        .expect(200);
       // Bob's tenant does not see Alice's thread.
       await request(gw.url)
         .post('/api/thread/read')

@@ -27,7 +27,25 @@ interface Boot {
 async function boot(label: string, sandbox: 'read-only' | 'workspace-write', provider: OfflineProvider): Promise<Boot> {
   const certs = makeDataDir(`${label}-tls`);
   const tlsKey = join(certs, 'key.pem');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', tlsKey, '-out', join(certs, 'cert.pem'), '-days', '1', '-subj', '/CN=localhost'], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      tlsKey,
+      '-out',
+      join(certs, 'cert.pem'),
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+    ],
+    { stdio: 'ignore' },
+  );
   const gw = await startGateway(label, {
     CODEX_API_BASE_URL: provider.baseUrl,
     CODEX_API_KEY: KEY,
@@ -57,17 +75,31 @@ async function call(b: Boot, tenant: keyof typeof TOKENS, path: string, body: un
  * it (the offline provider's answer quotes it; codex, run as root in a container, reports a command its
  * sandbox made fail with no command item of its own, only to the model).
  */
-async function restCommand(b: Boot, tenant: keyof typeof TOKENS, command: string, sandbox: string): Promise<{ output: string; turn: string }> {
+async function restCommand(
+  b: Boot,
+  tenant: keyof typeof TOKENS,
+  command: string,
+  sandbox: string,
+): Promise<{ output: string; turn: string }> {
   const thread = await call(b, tenant, '/api/thread/start', { sandbox });
-  const { turn } = await call(b, tenant, '/api/turn/start', { threadId: thread.thread.id, input: [{ type: 'text', text: `[[shell: ${command}]]` }] });
-  const answer = turn.items.filter((i: any) => i.type === 'agentMessage').map((i: any) => i.text as string).join('\n');
+  const { turn } = await call(b, tenant, '/api/turn/start', {
+    threadId: thread.thread.id,
+    input: [{ type: 'text', text: `[[shell: ${command}]]` }],
+  });
+  const answer = turn.items
+    .filter((i: any) => i.type === 'agentMessage')
+    .map((i: any) => i.text as string)
+    .join('\n');
   expect(answer).toMatch(/^Command output:/);
   return { output: answer, turn: turn.status };
 }
 
 /** A Chat Completion (the exec backend) running `command`; what the agent answered (it quotes the output). */
 async function execCommand(b: Boot, tenant: keyof typeof TOKENS, command: string): Promise<string> {
-  const completion = await call(b, tenant, '/v1/chat/completions', { model: 'gpt-5-codex', messages: [{ role: 'user', content: `[[shell: ${command}]]` }] });
+  const completion = await call(b, tenant, '/v1/chat/completions', {
+    model: 'gpt-5-codex',
+    messages: [{ role: 'user', content: `[[shell: ${command}]]` }],
+  });
   return completion.choices[0].message.content as string;
 }
 
@@ -121,7 +153,10 @@ describe('tenant isolation down to the agent’s shell (two token tenants, real 
       boots.push(b);
       // bob's traces: a prompt with the secret, a stored response, and (where he may write) a file.
       await execCommand(b, 'bob', 'echo bob was here');
-      await call(b, 'bob', '/v1/chat/completions', { model: 'gpt-5-codex', messages: [{ role: 'user', content: `remember ${SECRET}` }] });
+      await call(b, 'bob', '/v1/chat/completions', {
+        model: 'gpt-5-codex',
+        messages: [{ role: 'user', content: `remember ${SECRET}` }],
+      });
       await call(b, 'bob', '/v1/responses', { input: `keep ${SECRET}` });
       const wrote = await restCommand(b, 'bob', `echo ${SECRET} > bob-note.txt && echo wrote`, sandbox);
       expect(wrote.output.includes('wrote')).toBe(sandbox === 'workspace-write');
@@ -148,13 +183,23 @@ describe('tenant isolation down to the agent’s shell (two token tenants, real 
     }, 60_000);
 
     it("alice's own data stays hers to use, and bob cannot see what she writes", async () => {
-      const mine = await restCommand(b, 'alice', `echo alice-only > alice-note.txt; cat alice-note.txt; ls ${b.base}/users; ls ${b.workspace}`, sandbox);
+      const mine = await restCommand(
+        b,
+        'alice',
+        `echo alice-only > alice-note.txt; cat alice-note.txt; ls ${b.base}/users; ls ${b.workspace}`,
+        sandbox,
+      );
       expect(mine.turn).toBe('completed');
       expect(mine.output).toContain(sandbox === 'workspace-write' ? 'alice-only' : 'Read-only file system');
       // Her listing shows herself only.
       expect(mine.output).toMatch(/(^|\n)alice\n/);
       expect(mine.output).not.toMatch(/(^|\n)bob\n/);
-      const theirs = await restCommand(b, 'bob', `cat ${b.workspace}/alice/alice-note.txt; ls ${b.workspace}; echo bob-done`, 'read-only');
+      const theirs = await restCommand(
+        b,
+        'bob',
+        `cat ${b.workspace}/alice/alice-note.txt; ls ${b.workspace}; echo bob-done`,
+        'read-only',
+      );
       expect(theirs.output).toContain('bob-done');
       expect(theirs.output).not.toContain('alice-only');
       expect(theirs.output).not.toMatch(/(^|\n)alice\n/);
@@ -177,18 +222,30 @@ describe('tenant isolation down to the agent’s shell (two token tenants, real 
   it('the provider key reaches the model provider, never a command', () => {
     expect(provider.requests.length).toBeGreaterThan(0);
     expect(provider.requests.every((r) => r.authorized)).toBe(true);
-    for (const b of boots) expect(readFileSync(join(b.base, 'users', 'alice', 'config.toml'), 'utf8')).toContain('exclude = ["CODEX_GATEWAY_PROVIDER_KEY"]');
+    for (const b of boots)
+      expect(readFileSync(join(b.base, 'users', 'alice', 'config.toml'), 'utf8')).toContain(
+        'exclude = ["CODEX_GATEWAY_PROVIDER_KEY"]',
+      );
   });
 });
 
 describe('danger-full-access with several tenants', () => {
   it('is refused at boot without the explicit opt-in, and runs with it', async () => {
-    const env = { CODEX_GATEWAY_TOKENS: `alice:${TOKENS.alice},bob:${TOKENS.bob}`, CODEX_SANDBOX: 'danger-full-access' };
-    await expect(startGateway('full-access', env)).rejects.toThrow(/CODEX_SANDBOX=danger-full-access.*CODEX_ALLOW_FULL_ACCESS_MULTI_TENANT=true/);
+    const env = {
+      CODEX_GATEWAY_TOKENS: `alice:${TOKENS.alice},bob:${TOKENS.bob}`,
+      CODEX_SANDBOX: 'danger-full-access',
+    };
+    await expect(startGateway('full-access', env)).rejects.toThrow(
+      /CODEX_SANDBOX=danger-full-access.*CODEX_ALLOW_FULL_ACCESS_MULTI_TENANT=true/,
+    );
     const gw = await startGateway('full-access-opt-in', { ...env, CODEX_ALLOW_FULL_ACCESS_MULTI_TENANT: 'true' });
     try {
       const ready = (await (await fetch(`${gw.url}/health/ready`)).json()) as { info: Record<string, unknown> };
-      expect(ready.info.isolation).toMatchObject({ status: 'up', mode: 'off', reason: expect.stringContaining('danger-full-access') });
+      expect(ready.info.isolation).toMatchObject({
+        status: 'up',
+        mode: 'off',
+        reason: expect.stringContaining('danger-full-access'),
+      });
     } finally {
       await gw.close();
     }
@@ -202,7 +259,11 @@ describe('a platform that cannot build the namespaces', () => {
   beforeAll(() => {
     // A bubblewrap that fails as it does where user namespaces or a /proc mount are not allowed.
     bin = makeDataDir('no-namespaces');
-    writeFileSync(join(bin, 'bwrap'), '#!/bin/sh\necho "bwrap: Can\'t mount proc on /newroot/proc: Operation not permitted" >&2\nexit 1\n', { mode: 0o755 });
+    writeFileSync(
+      join(bin, 'bwrap'),
+      '#!/bin/sh\necho "bwrap: Can\'t mount proc on /newroot/proc: Operation not permitted" >&2\nexit 1\n',
+      { mode: 0o755 },
+    );
     path = process.env.PATH;
     process.env.PATH = `${bin}:${path}`;
   });
@@ -212,18 +273,27 @@ describe('a platform that cannot build the namespaces', () => {
   });
 
   it('stops the boot of a multi-tenant gateway, saying why and how to opt out', async () => {
-    await expect(startGateway('no-namespaces', { CODEX_GATEWAY_TOKENS: `alice:${TOKENS.alice},bob:${TOKENS.bob}` })).rejects.toThrow(
+    await expect(
+      startGateway('no-namespaces', { CODEX_GATEWAY_TOKENS: `alice:${TOKENS.alice},bob:${TOKENS.bob}` }),
+    ).rejects.toThrow(
       /Tenant isolation is not available on this platform \(.*Can't mount proc.*CODEX_TENANT_ISOLATION=off/,
     );
   });
 
   it.each([
     ['one tenant', {}, /unavailable: .*Can't mount proc/],
-    ['several tenants, opted out', { CODEX_GATEWAY_TOKENS: `alice:${TOKENS.alice},bob:${TOKENS.bob}`, CODEX_TENANT_ISOLATION: 'off' }, /CODEX_TENANT_ISOLATION=off/],
+    [
+      'several tenants, opted out',
+      { CODEX_GATEWAY_TOKENS: `alice:${TOKENS.alice},bob:${TOKENS.bob}`, CODEX_TENANT_ISOLATION: 'off' },
+      /CODEX_TENANT_ISOLATION=off/,
+    ],
   ])('%s: runs without isolation, and readiness says so', async (_name, env, reason) => {
     const gw = await startGateway('no-namespaces-off', env);
     try {
-      const ready = (await (await fetch(`${gw.url}/health/ready`)).json()) as { status: string; info: Record<string, unknown> };
+      const ready = (await (await fetch(`${gw.url}/health/ready`)).json()) as {
+        status: string;
+        info: Record<string, unknown>;
+      };
       expect(ready.status).toBe('ok');
       expect(ready.info.isolation).toMatchObject({ status: 'up', mode: 'off', reason: expect.stringMatching(reason) });
     } finally {
@@ -231,4 +301,3 @@ describe('a platform that cannot build the namespaces', () => {
     }
   });
 });
-

@@ -11,7 +11,14 @@ import { postSse } from './support/sse';
 
 const REPLY = (text: string) => `Hello from the offline provider. You said: ${text}`;
 
-async function call(gw: TestGateway, method: string, path: string, token?: string | null, body?: unknown, headers: Record<string, string> = {}) {
+async function call(
+  gw: TestGateway,
+  method: string,
+  path: string,
+  token?: string | null,
+  body?: unknown,
+  headers: Record<string, string> = {},
+) {
   const res = await fetch(`${gw.url}${path}`, {
     method,
     headers: {
@@ -95,7 +102,10 @@ describe('Keycloak introspection: per-user isolation on every protocol', () => {
   });
 
   it("keeps two users apart: own threads, own CODEX_HOME and process, the other's ids are 404 everywhere", async () => {
-    const a = await call(gw, 'POST', '/chat', 'alice-token', { messages: [{ content: 'alice secret' }], stream: false });
+    const a = await call(gw, 'POST', '/chat', 'alice-token', {
+      messages: [{ content: 'alice secret' }],
+      stream: false,
+    });
     const b = await call(gw, 'POST', '/chat', 'bob-token', { messages: [{ content: 'bob secret' }], stream: false });
     expect(a.status).toBe(200);
     expect(a.json.response).toBe(REPLY('alice secret'));
@@ -136,12 +146,17 @@ describe('Keycloak introspection: per-user isolation on every protocol', () => {
     }
     const bobOpenAi = new OpenAI({ apiKey: 'bob-token', baseURL: `${gw.url}/v1`, maxRetries: 0 });
     const chained = await bobOpenAi.chat.completions
-      .create({ model: 'x', messages: [{ role: 'user', content: 'steal' }] }, { headers: { 'X-Codex-Session-Id': aliceThread } })
+      .create(
+        { model: 'x', messages: [{ role: 'user', content: 'steal' }] },
+        { headers: { 'X-Codex-Session-Id': aliceThread } },
+      )
       .catch((e: unknown) => e);
     expect(chained).toBeInstanceOf(OpenAI.NotFoundError);
     const aliceOpenAi = new OpenAI({ apiKey: 'alice-token', baseURL: `${gw.url}/v1`, maxRetries: 0 });
     const response = await aliceOpenAi.responses.create({ input: 'alice response' });
-    expect(await bobOpenAi.responses.retrieve(response.id).catch((e: unknown) => e)).toBeInstanceOf(OpenAI.NotFoundError);
+    expect(await bobOpenAi.responses.retrieve(response.id).catch((e: unknown) => e)).toBeInstanceOf(
+      OpenAI.NotFoundError,
+    );
 
     // Alice still has everything.
     const history = await call(gw, 'GET', `/history?thread_id=${aliceThread}`, 'alice-token');
@@ -151,12 +166,17 @@ describe('Keycloak introspection: per-user isolation on every protocol', () => {
     ]);
   });
 
-  it("an approval of one user cannot be seen or answered by the other", async () => {
+  it('an approval of one user cannot be seen or answered by the other', async () => {
     const thread = (await call(gw, 'POST', '/api/thread/start', 'alice-token', {})).json.thread.id;
     const turn = postSse(
       gw.url,
       '/api/turn/start',
-      { threadId: thread, input: [{ type: 'text', text: '[[shell: echo approve-me]]' }], approvalPolicy: 'untrusted', stream: true },
+      {
+        threadId: thread,
+        input: [{ type: 'text', text: '[[shell: echo approve-me]]' }],
+        approvalPolicy: 'untrusted',
+        stream: true,
+      },
       { headers: { authorization: 'Bearer alice-token' } },
     );
     const approval = await eventually(async () => {
@@ -164,8 +184,12 @@ describe('Keycloak introspection: per-user isolation on every protocol', () => {
       return list[0] ?? null;
     }, 'an approval');
     expect((await call(gw, 'GET', '/api/approvals', 'bob-token')).json.data).toEqual([]);
-    expect((await call(gw, 'POST', `/api/approvals/${approval.id}`, 'bob-token', { decision: 'accept' })).status).toBe(404);
-    expect((await call(gw, 'POST', `/api/approvals/${approval.id}`, 'alice-token', { decision: 'decline' })).status).toBe(200);
+    expect((await call(gw, 'POST', `/api/approvals/${approval.id}`, 'bob-token', { decision: 'accept' })).status).toBe(
+      404,
+    );
+    expect(
+      (await call(gw, 'POST', `/api/approvals/${approval.id}`, 'alice-token', { decision: 'decline' })).status,
+    ).toBe(200);
     const events = (await turn).events;
     expect(events.at(-1)!.json).toMatchObject({ type: 'turn.completed', status: 'completed' });
   });
@@ -241,10 +265,14 @@ describe('JWT (JWKS) authentication', () => {
     await idp.rotate();
     const rotated = await idp.sign('jane');
     // The key set is fetched again for an unknown key at most once a second.
-    const res = await eventually(async () => {
-      const r = await call(gw, 'GET', '/threads', rotated);
-      return r.status === 200 ? r : null;
-    }, 'the rotated key is accepted', 5000);
+    const res = await eventually(
+      async () => {
+        const r = await call(gw, 'GET', '/threads', rotated);
+        return r.status === 200 ? r : null;
+      },
+      'the rotated key is accepted',
+      5000,
+    );
     expect(res.json.threads.length).toBeGreaterThan(0);
   });
 
@@ -285,15 +313,27 @@ describe('MAX_SESSIONS, idle cleanup and the simple chat API', () => {
   });
 
   it('a third user gets 503 + Retry-After; after the idle timeout a slot frees; the reaped user resumes with history', async () => {
-    const first = await call(gw, 'POST', '/chat', null, { messages: [{ content: 'u1 remembers this' }], stream: false }, as('u1'));
+    const first = await call(
+      gw,
+      'POST',
+      '/chat',
+      null,
+      { messages: [{ content: 'u1 remembers this' }], stream: false },
+      as('u1'),
+    );
     expect(first.status).toBe(200);
-    expect((await call(gw, 'POST', '/chat', null, { messages: [{ content: 'u2' }], stream: false }, as('u2'))).status).toBe(200);
+    expect(
+      (await call(gw, 'POST', '/chat', null, { messages: [{ content: 'u2' }], stream: false }, as('u2'))).status,
+    ).toBe(200);
     expect([pidsOf(gw, 'u1').length, pidsOf(gw, 'u2').length]).toEqual([1, 1]);
     const full = await call(gw, 'GET', '/threads', null, undefined, as('u3'));
     expect(full.status).toBe(503);
     expect(Number(full.headers.get('retry-after'))).toBeGreaterThan(0);
     // Once a tenant has been idle for IDLE_TIMEOUT_SECONDS, u3 is served: the one idle the longest, u1, makes room.
-    await eventually(async () => ((await call(gw, 'GET', '/threads', null, undefined, as('u3'))).status === 200 ? true : null), 'u3 served');
+    await eventually(
+      async () => ((await call(gw, 'GET', '/threads', null, undefined, as('u3'))).status === 200 ? true : null),
+      'u3 served',
+    );
     await eventually(async () => (pidsOf(gw, 'u1').length === 0 ? true : null), "u1's codex stopped");
     expect(pidsOf(gw, 'u2').length).toBe(1);
     // u1's thread resumes, with its history, in a new process.
@@ -308,7 +348,9 @@ describe('MAX_SESSIONS, idle cleanup and the simple chat API', () => {
       );
       return r.status === 200 ? r : null;
     }, 'u1 served again');
-    expect(again.json.response).toBe('I can see 2 user messages in this conversation. Earlier: 1) "u1 remembers this".');
+    expect(again.json.response).toBe(
+      'I can see 2 user messages in this conversation. Earlier: 1) "u1 remembers this".',
+    );
   });
 
   it('two concurrent /chat streams of one user on different threads each get only their own text', async () => {
@@ -323,7 +365,10 @@ describe('MAX_SESSIONS, idle cleanup and the simple chat API', () => {
       [left, 'alpha'],
       [right, 'omega'],
     ] as const) {
-      expect(res.events[0]).toMatchObject({ event: 'session', json: { type: 'session', thread_id: expect.any(String) } });
+      expect(res.events[0]).toMatchObject({
+        event: 'session',
+        json: { type: 'session', thread_id: expect.any(String) },
+      });
       const text = res.events
         .filter((e) => e.event === 'item.delta' && e.json.kind === 'text')
         .map((e) => e.json.delta)
@@ -342,7 +387,16 @@ describe('the Codex API Bridge README examples, verbatim', () => {
     try {
       const curl = async (...args: string[]) => (await promisify(execFile)('curl', ['-s', ...args])).stdout;
       const url = (path: string) => `${gw.url}${path}`;
-      const streamed = await curl('-N', '-X', 'POST', url('/chat'), '-H', 'Content-Type: application/json', '-d', '{"messages": [{"content": "Hello!"}]}');
+      const streamed = await curl(
+        '-N',
+        '-X',
+        'POST',
+        url('/chat'),
+        '-H',
+        'Content-Type: application/json',
+        '-d',
+        '{"messages": [{"content": "Hello!"}]}',
+      );
       const first = JSON.parse(/^data: (.*)$/m.exec(streamed)![1]);
       expect(first).toEqual({ type: 'session', thread_id: expect.any(String) });
       expect(streamed).toContain('event: item.delta');
@@ -370,9 +424,21 @@ describe('the Codex API Bridge README examples, verbatim', () => {
         ['assistant', REPLY('Tell me more')],
       ]);
       const plain = JSON.parse(
-        await curl('-X', 'POST', url('/chat'), '-H', 'Content-Type: application/json', '-d', '{"messages": [{"content": "What is 2+2?"}], "stream": false}'),
+        await curl(
+          '-X',
+          'POST',
+          url('/chat'),
+          '-H',
+          'Content-Type: application/json',
+          '-d',
+          '{"messages": [{"content": "What is 2+2?"}], "stream": false}',
+        ),
       );
-      expect(plain).toMatchObject({ response: REPLY('What is 2+2?'), status: 'completed', thread_id: expect.any(String) });
+      expect(plain).toMatchObject({
+        response: REPLY('What is 2+2?'),
+        status: 'completed',
+        thread_id: expect.any(String),
+      });
       expect(plain.items.map((i: any) => i.type)).toContain('agentMessage');
       expect(JSON.parse(await curl(url('/status')))).toMatchObject({ status: 'ok', codex_available: true });
       // Bad input: clear 4xx.

@@ -18,7 +18,13 @@ describe('npm start (production build and start command)', () => {
 
   beforeAll(async () => {
     dataDir = makeDataDir('npm-start');
-    const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', CODEX_H2_PORT: '0', HOST: '127.0.0.1', BASE_DATA_DIR: dataDir };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      PORT: '0',
+      CODEX_H2_PORT: '0',
+      HOST: '127.0.0.1',
+      BASE_DATA_DIR: dataDir,
+    };
     for (const key of ['CODEX_API_BASE_URL', 'CODEX_API_KEY', 'OPENAI_API_KEY', 'CODEX_GATEWAY_TOKEN']) delete env[key];
     child = spawn('npm', ['start'], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     gateway = await whenListening(child, 'npm start');

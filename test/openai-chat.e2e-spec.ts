@@ -9,254 +9,282 @@ import { postSse } from './support/sse';
 
 const TOKEN = 'devtoken';
 
-describe.each(['app-server', 'exec'] as const)('OpenAI Chat Completions on the %s backend (official openai SDK)', (backend) => {
-  let gw: TestGateway;
-  let client: OpenAI;
+describe.each(['app-server', 'exec'] as const)(
+  'OpenAI Chat Completions on the %s backend (official openai SDK)',
+  (backend) => {
+    let gw: TestGateway;
+    let client: OpenAI;
 
-  beforeAll(async () => {
-    gw = await startGateway(`openai-${backend}`, {
-      CODEX_BACKEND: backend,
-      CODEX_GATEWAY_TOKEN: TOKEN,
-      CODEX_MAX_PROMPT_CHARS: '2000',
-      CODEX_MAX_CONCURRENCY: '1',
-      CODEX_MODEL_ALIASES: JSON.stringify({ fast: 'gpt-5-codex' }),
+    beforeAll(async () => {
+      gw = await startGateway(`openai-${backend}`, {
+        CODEX_BACKEND: backend,
+        CODEX_GATEWAY_TOKEN: TOKEN,
+        CODEX_MAX_PROMPT_CHARS: '2000',
+        CODEX_MAX_CONCURRENCY: '1',
+        CODEX_MODEL_ALIASES: JSON.stringify({ fast: 'gpt-5-codex' }),
+      });
+      client = new OpenAI({ apiKey: TOKEN, baseURL: `${gw.url}/v1`, maxRetries: 0 });
     });
-    client = new OpenAI({ apiKey: TOKEN, baseURL: `${gw.url}/v1`, maxRetries: 0 });
-  });
 
-  afterAll(async () => {
-    await gw?.close();
-  });
-
-  const running = () =>
-    backend === 'exec' ? gw.app.get(ExecTransport).runningTurns : gw.app.get(AppServerTransport).stats().runningTurns;
-
-  it('creates a completion (non-stream) with usage, echoing the requested model', async () => {
-    const { data, response } = await client.chat.completions
-      .create({ model: 'fast', messages: [{ role: 'user', content: 'hi there' }] })
-      .withResponse();
-    expect(data.id).toMatch(/^chatcmpl-/);
-    expect(data.object).toBe('chat.completion');
-    expect(data.model).toBe('fast');
-    expect(data.choices[0].message).toMatchObject({ role: 'assistant', content: 'Hello from the offline provider. You said: hi there' });
-    expect(data.choices[0].finish_reason).toBe('stop');
-    expect(data.usage!.prompt_tokens).toBeGreaterThan(0);
-    expect(data.usage!.completion_tokens).toBeGreaterThan(0);
-    expect(data.usage!.total_tokens).toBe(data.usage!.prompt_tokens + data.usage!.completion_tokens);
-    expect(response.headers.get('x-codex-session-id')).toMatch(/^[0-9a-f-]{36}$/);
-  });
-
-  it('streams chunks whose text equals the reply, with usage when asked', async () => {
-    const stream = await client.chat.completions.create({
-      model: 'gpt-5-codex',
-      messages: [
-        { role: 'system', content: 'Be terse.' },
-        { role: 'user', content: '[[deltas: 6]] [[reply: streamed through the SDK]]' },
-      ],
-      stream: true,
-      stream_options: { include_usage: true },
+    afterAll(async () => {
+      await gw?.close();
     });
-    const ids = new Set<string>();
-    let text = '';
-    let finish: string | null = null;
-    let usage: OpenAI.CompletionUsage | undefined;
-    let contentChunks = 0;
-    for await (const chunk of stream) {
-      ids.add(chunk.id);
-      expect(chunk.model).toBe('gpt-5-codex');
-      if (chunk.usage) usage = chunk.usage;
-      const choice = chunk.choices[0];
-      if (!choice) continue;
-      if (choice.delta.content) {
-        text += choice.delta.content;
-        contentChunks++;
+
+    const running = () =>
+      backend === 'exec' ? gw.app.get(ExecTransport).runningTurns : gw.app.get(AppServerTransport).stats().runningTurns;
+
+    it('creates a completion (non-stream) with usage, echoing the requested model', async () => {
+      const { data, response } = await client.chat.completions
+        .create({ model: 'fast', messages: [{ role: 'user', content: 'hi there' }] })
+        .withResponse();
+      expect(data.id).toMatch(/^chatcmpl-/);
+      expect(data.object).toBe('chat.completion');
+      expect(data.model).toBe('fast');
+      expect(data.choices[0].message).toMatchObject({
+        role: 'assistant',
+        content: 'Hello from the offline provider. You said: hi there',
+      });
+      expect(data.choices[0].finish_reason).toBe('stop');
+      expect(data.usage!.prompt_tokens).toBeGreaterThan(0);
+      expect(data.usage!.completion_tokens).toBeGreaterThan(0);
+      expect(data.usage!.total_tokens).toBe(data.usage!.prompt_tokens + data.usage!.completion_tokens);
+      expect(response.headers.get('x-codex-session-id')).toMatch(/^[0-9a-f-]{36}$/);
+    });
+
+    it('streams chunks whose text equals the reply, with usage when asked', async () => {
+      const stream = await client.chat.completions.create({
+        model: 'gpt-5-codex',
+        messages: [
+          { role: 'system', content: 'Be terse.' },
+          { role: 'user', content: '[[deltas: 6]] [[reply: streamed through the SDK]]' },
+        ],
+        stream: true,
+        stream_options: { include_usage: true },
+      });
+      const ids = new Set<string>();
+      let text = '';
+      let finish: string | null = null;
+      let usage: OpenAI.CompletionUsage | undefined;
+      let contentChunks = 0;
+      for await (const chunk of stream) {
+        ids.add(chunk.id);
+        expect(chunk.model).toBe('gpt-5-codex');
+        if (chunk.usage) usage = chunk.usage;
+        const choice = chunk.choices[0];
+        if (!choice) continue;
+        if (choice.delta.content) {
+          text += choice.delta.content;
+          contentChunks++;
+        }
+        if (choice.finish_reason) finish = choice.finish_reason;
       }
-      if (choice.finish_reason) finish = choice.finish_reason;
-    }
-    expect(text).toBe('streamed through the SDK');
-    expect(contentChunks).toBe(backend === 'exec' ? 1 : 6); // exec reports the message whole
-    expect(ids.size).toBe(1);
-    expect(finish).toBe('stop');
-    expect(usage!.total_tokens).toBeGreaterThan(0);
-  });
-
-  it('raw SSE: role first, one id, finish chunk, usage chunk, [DONE] last', async () => {
-    const res = await postSse(
-      gw.url,
-      '/v1/chat/completions',
-      { model: 'gpt-5-codex', stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: 'raw' }] },
-      { headers: { authorization: `Bearer ${TOKEN}` } },
-    );
-    expect(res.status).toBe(200);
-    expect(res.headers['content-type']).toMatch(/^text\/event-stream/);
-    expect(res.raw.endsWith('data: [DONE]\n\n')).toBe(true);
-    const chunks = res.events.filter((e) => e.data !== '[DONE]').map((e) => e.json);
-    expect(new Set(chunks.map((c) => c.id)).size).toBe(1);
-    expect(chunks[0].choices[0].delta).toEqual({ role: 'assistant', content: '' });
-    const finishAt = chunks.findIndex((c) => c.choices[0]?.finish_reason === 'stop');
-    expect(finishAt).toBe(chunks.length - 2);
-    expect(chunks.at(-1)).toMatchObject({ choices: [], usage: { total_tokens: expect.any(Number) } });
-    expect(res.events.at(-1)!.data).toBe('[DONE]');
-  });
-
-  it('lists and retrieves models; an unknown model is a NotFoundError', async () => {
-    const list = await client.models.list();
-    expect(list.data.map((m) => m.id)).toEqual(['gpt-5-codex', 'fast']);
-    expect((await client.models.retrieve('fast')).id).toBe('fast');
-    await expect(client.models.retrieve('no-such-model')).rejects.toBeInstanceOf(OpenAI.NotFoundError);
-  });
-
-  it('rejects a wrong token (AuthenticationError) and an oversized prompt (BadRequestError, context_length_exceeded)', async () => {
-    const wrong = new OpenAI({ apiKey: 'not-the-token', baseURL: `${gw.url}/v1`, maxRetries: 0 });
-    await expect(wrong.chat.completions.create({ model: 'x', messages: [{ role: 'user', content: 'hi' }] })).rejects.toBeInstanceOf(
-      OpenAI.AuthenticationError,
-    );
-    const big = client.chat.completions.create({ model: 'x', messages: [{ role: 'user', content: 'x'.repeat(3000) }] });
-    await expect(big).rejects.toBeInstanceOf(OpenAI.BadRequestError);
-    await expect(big).rejects.toMatchObject({
-      status: 400,
-      error: { type: 'invalid_request_error', code: 'context_length_exceeded', param: 'messages', message: expect.stringContaining('CODEX_MAX_PROMPT_CHARS') },
+      expect(text).toBe('streamed through the SDK');
+      expect(contentChunks).toBe(backend === 'exec' ? 1 : 6); // exec reports the message whole
+      expect(ids.size).toBe(1);
+      expect(finish).toBe('stop');
+      expect(usage!.total_tokens).toBeGreaterThan(0);
     });
-    const bad = client.chat.completions.create({ model: 'x', messages: [] });
-    await expect(bad).rejects.toBeInstanceOf(OpenAI.BadRequestError);
-  });
 
-  it('answers RateLimitError (with Retry-After) when the concurrency cap is full', async () => {
-    const controller = new AbortController();
-    // A turn that holds the one slot until it is aborted (exec streams nothing before the end: wait on the slot).
-    const holding = client.chat.completions
-      .create({ model: 'x', messages: [{ role: 'user', content: '[[stall: 1]] occupy the slot' }], stream: true }, { signal: controller.signal })
-      .catch(() => undefined);
-    await until(() => running() === 1, 'the slot is taken');
-    const err = await client.chat.completions
-      .create({ model: 'x', messages: [{ role: 'user', content: 'second' }] })
-      .catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(OpenAI.RateLimitError);
-    expect((err as InstanceType<typeof OpenAI.RateLimitError>).headers?.get('retry-after')).toBe('1');
-    controller.abort();
-    await holding;
-    await until(() => running() === 0, 'no running turn after abort');
-  });
+    it('raw SSE: role first, one id, finish chunk, usage chunk, [DONE] last', async () => {
+      const res = await postSse(
+        gw.url,
+        '/v1/chat/completions',
+        {
+          model: 'gpt-5-codex',
+          stream: true,
+          stream_options: { include_usage: true },
+          messages: [{ role: 'user', content: 'raw' }],
+        },
+        { headers: { authorization: `Bearer ${TOKEN}` } },
+      );
+      expect(res.status).toBe(200);
+      expect(res.headers['content-type']).toMatch(/^text\/event-stream/);
+      expect(res.raw.endsWith('data: [DONE]\n\n')).toBe(true);
+      const chunks = res.events.filter((e) => e.data !== '[DONE]').map((e) => e.json);
+      expect(new Set(chunks.map((c) => c.id)).size).toBe(1);
+      expect(chunks[0].choices[0].delta).toEqual({ role: 'assistant', content: '' });
+      const finishAt = chunks.findIndex((c) => c.choices[0]?.finish_reason === 'stop');
+      expect(finishAt).toBe(chunks.length - 2);
+      expect(chunks.at(-1)).toMatchObject({ choices: [], usage: { total_tokens: expect.any(Number) } });
+      expect(res.events.at(-1)!.data).toBe('[DONE]');
+    });
 
-  it('continues a session: the model sees the earlier turn; only new messages are sent', async () => {
-    const first = await client.chat.completions
-      .create({ model: 'x', messages: [{ role: 'user', content: 'remember the word mango' }] })
-      .withResponse();
-    const session = first.response.headers.get('x-codex-session-id')!;
-    const second = await client.chat.completions
-      .create(
+    it('lists and retrieves models; an unknown model is a NotFoundError', async () => {
+      const list = await client.models.list();
+      expect(list.data.map((m) => m.id)).toEqual(['gpt-5-codex', 'fast']);
+      expect((await client.models.retrieve('fast')).id).toBe('fast');
+      await expect(client.models.retrieve('no-such-model')).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+    });
+
+    it('rejects a wrong token (AuthenticationError) and an oversized prompt (BadRequestError, context_length_exceeded)', async () => {
+      const wrong = new OpenAI({ apiKey: 'not-the-token', baseURL: `${gw.url}/v1`, maxRetries: 0 });
+      await expect(
+        wrong.chat.completions.create({ model: 'x', messages: [{ role: 'user', content: 'hi' }] }),
+      ).rejects.toBeInstanceOf(OpenAI.AuthenticationError);
+      const big = client.chat.completions.create({
+        model: 'x',
+        messages: [{ role: 'user', content: 'x'.repeat(3000) }],
+      });
+      await expect(big).rejects.toBeInstanceOf(OpenAI.BadRequestError);
+      await expect(big).rejects.toMatchObject({
+        status: 400,
+        error: {
+          type: 'invalid_request_error',
+          code: 'context_length_exceeded',
+          param: 'messages',
+          message: expect.stringContaining('CODEX_MAX_PROMPT_CHARS'),
+        },
+      });
+      const bad = client.chat.completions.create({ model: 'x', messages: [] });
+      await expect(bad).rejects.toBeInstanceOf(OpenAI.BadRequestError);
+    });
+
+    it('answers RateLimitError (with Retry-After) when the concurrency cap is full', async () => {
+      const controller = new AbortController();
+      // A turn that holds the one slot until it is aborted (exec streams nothing before the end: wait on the slot).
+      const holding = client.chat.completions
+        .create(
+          { model: 'x', messages: [{ role: 'user', content: '[[stall: 1]] occupy the slot' }], stream: true },
+          { signal: controller.signal },
+        )
+        .catch(() => undefined);
+      await until(() => running() === 1, 'the slot is taken');
+      const err = await client.chat.completions
+        .create({ model: 'x', messages: [{ role: 'user', content: 'second' }] })
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(OpenAI.RateLimitError);
+      expect((err as InstanceType<typeof OpenAI.RateLimitError>).headers?.get('retry-after')).toBe('1');
+      controller.abort();
+      await holding;
+      await until(() => running() === 0, 'no running turn after abort');
+    });
+
+    it('continues a session: the model sees the earlier turn; only new messages are sent', async () => {
+      const first = await client.chat.completions
+        .create({ model: 'x', messages: [{ role: 'user', content: 'remember the word mango' }] })
+        .withResponse();
+      const session = first.response.headers.get('x-codex-session-id')!;
+      const second = await client.chat.completions
+        .create(
+          {
+            model: 'x',
+            messages: [
+              { role: 'user', content: 'remember the word mango' },
+              { role: 'assistant', content: first.data.choices[0].message.content! },
+              { role: 'user', content: '[[memory]]' },
+            ],
+          },
+          { headers: { 'X-Codex-Session-Id': session } },
+        )
+        .withResponse();
+      expect(second.response.headers.get('x-codex-session-id')).toBe(session);
+      expect(second.data.choices[0].message.content).toBe(
+        'I can see 2 user messages in this conversation. Earlier: 1) "remember the word mango".',
+      );
+    });
+
+    it('system messages reach the model as instructions; a continued session keeps them without repeating them', async () => {
+      const first = await client.chat.completions
+        .create({
+          model: 'x',
+          messages: [
+            { role: 'system', content: 'RULE-GAMMA: answer in one line.' },
+            { role: 'user', content: '[[echo-instructions]] first' },
+          ],
+        })
+        .withResponse();
+      // (The exec backend hands them to codex as the thread's instructions, joined with codex's own.)
+      const once = (text: string | null) => {
+        expect(text).toMatch(/^Instructions: RULE-GAMMA: answer in one line\./);
+        expect(text!.match(/RULE-GAMMA/g)).toHaveLength(1);
+      };
+      once(first.data.choices[0].message.content);
+      const session = first.response.headers.get('x-codex-session-id')!;
+      const second = await client.chat.completions.create(
         {
           model: 'x',
           messages: [
-            { role: 'user', content: 'remember the word mango' },
-            { role: 'assistant', content: first.data.choices[0].message.content! },
-            { role: 'user', content: '[[memory]]' },
+            { role: 'system', content: 'RULE-GAMMA: answer in one line.' },
+            { role: 'user', content: '[[echo-instructions]] first' },
+            { role: 'assistant', content: 'Instructions: RULE-GAMMA' },
+            { role: 'user', content: '[[echo-instructions]] second' },
           ],
         },
         { headers: { 'X-Codex-Session-Id': session } },
-      )
-      .withResponse();
-    expect(second.response.headers.get('x-codex-session-id')).toBe(session);
-    expect(second.data.choices[0].message.content).toBe(
-      'I can see 2 user messages in this conversation. Earlier: 1) "remember the word mango".',
-    );
-  });
-
-  it('system messages reach the model as instructions; a continued session keeps them without repeating them', async () => {
-    const first = await client.chat.completions
-      .create({
-        model: 'x',
-        messages: [
-          { role: 'system', content: 'RULE-GAMMA: answer in one line.' },
-          { role: 'user', content: '[[echo-instructions]] first' },
-        ],
-      })
-      .withResponse();
-    // (The exec backend hands them to codex as the thread's instructions, joined with codex's own.)
-    const once = (text: string | null) => {
-      expect(text).toMatch(/^Instructions: RULE-GAMMA: answer in one line\./);
-      expect(text!.match(/RULE-GAMMA/g)).toHaveLength(1);
-    };
-    once(first.data.choices[0].message.content);
-    const session = first.response.headers.get('x-codex-session-id')!;
-    const second = await client.chat.completions.create(
-      {
-        model: 'x',
-        messages: [
-          { role: 'system', content: 'RULE-GAMMA: answer in one line.' },
-          { role: 'user', content: '[[echo-instructions]] first' },
-          { role: 'assistant', content: 'Instructions: RULE-GAMMA' },
-          { role: 'user', content: '[[echo-instructions]] second' },
-        ],
-      },
-      { headers: { 'X-Codex-Session-Id': session } },
-    );
-    once(second.choices[0].message.content);
-  });
-
-  it('a stateless request carries its history in the prompt', async () => {
-    const res = await client.chat.completions.create({
-      model: 'x',
-      messages: [
-        { role: 'user', content: 'my name is Ada' },
-        { role: 'assistant', content: 'Hello Ada' },
-        { role: 'user', content: 'what is my name?' },
-      ],
+      );
+      once(second.choices[0].message.content);
     });
-    expect(res.choices[0].message.content).toContain('user: my name is Ada');
-    expect(res.choices[0].message.content).toContain('assistant: Hello Ada');
-    expect(res.choices[0].message.content).toContain('what is my name?');
-  });
 
-  it('disconnecting mid-stream interrupts the turn: codex lets go of the model stream, exec its process', async () => {
-    const provider = gw.app.get(OfflineProviderHost).instance!;
-    const execs = () => codexProcessesWith(gw.dataDir).filter((p) => / exec /.test(p.args));
-    // A turn that never ends by itself: the model streams one delta, then nothing until its client goes away.
-    const streaming = until(() => provider.openStreams === 1 && running() === 1 && (backend === 'app-server' || execs().length > 0), 'the turn is streaming');
-    const res = await postSse(
-      gw.url,
-      '/v1/chat/completions',
-      { model: 'x', stream: true, messages: [{ role: 'user', content: '[[stall: 1]] goodbye' }] },
-      // exec streams no text deltas: the client leaves once the model is streaming.
-      backend === 'app-server'
-        ? { headers: { authorization: `Bearer ${TOKEN}` }, until: (events) => events.some((e) => e.json?.choices?.[0]?.delta?.content) }
-        : { headers: { authorization: `Bearer ${TOKEN}` }, abortWhen: streaming },
-    );
-    expect(res.aborted).toBe(true);
-    await streaming;
-    await until(() => running() === 0, 'no running turn');
-    await until(() => provider.openStreams === 0, "codex closed the model's stream");
-    expect(execs()).toEqual([]);
-  });
+    it('a stateless request carries its history in the prompt', async () => {
+      const res = await client.chat.completions.create({
+        model: 'x',
+        messages: [
+          { role: 'user', content: 'my name is Ada' },
+          { role: 'assistant', content: 'Hello Ada' },
+          { role: 'user', content: 'what is my name?' },
+        ],
+      });
+      expect(res.choices[0].message.content).toContain('user: my name is Ada');
+      expect(res.choices[0].message.content).toContain('assistant: Hello Ada');
+      expect(res.choices[0].message.content).toContain('what is my name?');
+    });
 
-  it('the two curl examples of the codex-api README work verbatim', async () => {
-    // The README's commands, with only the host and port of this test gateway.
-    const curl = (flags: string[], body: string) =>
-      promisify(execFile)('curl', [
-        ...flags,
-        `${gw.url}/v1/chat/completions`,
-        '-H',
-        'Content-Type: application/json',
-        '-H',
-        'Authorization: Bearer devtoken',
-        '-d',
-        body,
-      ]);
-    const nonStream = await curl(
-      ['-s'],
-      '{\n    "model":"gpt-5.2",\n    "messages":[{"role":"user","content":"总结一下这个仓库结构"}],\n    "reasoning": {"effort":"low"},\n    "stream": false\n  }',
-    );
-    const body = JSON.parse(nonStream.stdout);
-    expect(body).toMatchObject({ object: 'chat.completion', model: 'gpt-5.2' });
-    expect(body.choices[0].message.content).toContain('总结一下这个仓库结构');
-    const stream = await curl(
-      ['-N', '-s'],
-      '{\n    "model":"gpt-5-codex",\n    "messages":[{"role":"user","content":"用一句话解释这个项目的目的"}],\n    "stream": true\n  }',
-    );
-    expect(stream.stdout).toMatch(/^data: \{"id":"chatcmpl-/);
-    expect(stream.stdout.trimEnd().endsWith('data: [DONE]')).toBe(true);
-  });
-});
+    it('disconnecting mid-stream interrupts the turn: codex lets go of the model stream, exec its process', async () => {
+      const provider = gw.app.get(OfflineProviderHost).instance!;
+      const execs = () => codexProcessesWith(gw.dataDir).filter((p) => / exec /.test(p.args));
+      // A turn that never ends by itself: the model streams one delta, then nothing until its client goes away.
+      const streaming = until(
+        () => provider.openStreams === 1 && running() === 1 && (backend === 'app-server' || execs().length > 0),
+        'the turn is streaming',
+      );
+      const res = await postSse(
+        gw.url,
+        '/v1/chat/completions',
+        { model: 'x', stream: true, messages: [{ role: 'user', content: '[[stall: 1]] goodbye' }] },
+        // exec streams no text deltas: the client leaves once the model is streaming.
+        backend === 'app-server'
+          ? {
+              headers: { authorization: `Bearer ${TOKEN}` },
+              until: (events) => events.some((e) => e.json?.choices?.[0]?.delta?.content),
+            }
+          : { headers: { authorization: `Bearer ${TOKEN}` }, abortWhen: streaming },
+      );
+      expect(res.aborted).toBe(true);
+      await streaming;
+      await until(() => running() === 0, 'no running turn');
+      await until(() => provider.openStreams === 0, "codex closed the model's stream");
+      expect(execs()).toEqual([]);
+    });
+
+    it('the two curl examples of the codex-api README work verbatim', async () => {
+      // The README's commands, with only the host and port of this test gateway.
+      const curl = (flags: string[], body: string) =>
+        promisify(execFile)('curl', [
+          ...flags,
+          `${gw.url}/v1/chat/completions`,
+          '-H',
+          'Content-Type: application/json',
+          '-H',
+          'Authorization: Bearer devtoken',
+          '-d',
+          body,
+        ]);
+      const nonStream = await curl(
+        ['-s'],
+        '{\n    "model":"gpt-5.2",\n    "messages":[{"role":"user","content":"总结一下这个仓库结构"}],\n    "reasoning": {"effort":"low"},\n    "stream": false\n  }',
+      );
+      const body = JSON.parse(nonStream.stdout);
+      expect(body).toMatchObject({ object: 'chat.completion', model: 'gpt-5.2' });
+      expect(body.choices[0].message.content).toContain('总结一下这个仓库结构');
+      const stream = await curl(
+        ['-N', '-s'],
+        '{\n    "model":"gpt-5-codex",\n    "messages":[{"role":"user","content":"用一句话解释这个项目的目的"}],\n    "stream": true\n  }',
+      );
+      expect(stream.stdout).toMatch(/^data: \{"id":"chatcmpl-/);
+      expect(stream.stdout.trimEnd().endsWith('data: [DONE]')).toBe(true);
+    });
+  },
+);
 
 describe('OpenAI error mapping', () => {
   it('a provider failure is 502 in OpenAI shape; mid-stream it is an in-band error chunk then [DONE]', async () => {
@@ -301,7 +329,11 @@ describe('codex-api compatibility switches', () => {
       const prompt = '[[deltas: 9]] [[reply: <answer>finish(message="done")</answer>]]';
       const plain = await client.chat.completions.create({ model: 'x', messages: [{ role: 'user', content: prompt }] });
       expect(plain.choices[0].message.content).toBe('finish(message="done")');
-      const stream = await client.chat.completions.create({ model: 'x', messages: [{ role: 'user', content: prompt }], stream: true });
+      const stream = await client.chat.completions.create({
+        model: 'x',
+        messages: [{ role: 'user', content: prompt }],
+        stream: true,
+      });
       let text = '';
       for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
       expect(text).toBe('finish(message="done")');
@@ -331,7 +363,15 @@ describe('OpenAI timeouts and images', () => {
         'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=';
       const withImage = await client.chat.completions.create({
         model: 'x',
-        messages: [{ role: 'user', content: [{ type: 'text', text: 'what is this?' }, { type: 'image_url', image_url: { url: pixel } }] }],
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'what is this?' },
+              { type: 'image_url', image_url: { url: pixel } },
+            ],
+          },
+        ],
       });
       expect(withImage.choices[0].message.content).toContain('what is this?');
       const provider = gw.app.get(OfflineProviderHost).instance!;
@@ -339,7 +379,9 @@ describe('OpenAI timeouts and images', () => {
       expect(body).toContain('input_image');
       const remote = client.chat.completions.create({
         model: 'x',
-        messages: [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://example.test/cat.png' } }] }],
+        messages: [
+          { role: 'user', content: [{ type: 'image_url', image_url: { url: 'https://example.test/cat.png' } }] },
+        ],
       });
       await expect(remote).rejects.toBeInstanceOf(OpenAI.BadRequestError);
     } finally {

@@ -26,7 +26,10 @@ function conversation(input: Message[]): string[] {
 }
 
 /** GET and read an SSE body whole. */
-async function getSse(url: string, headers: Record<string, string>): Promise<{ status: number; events: SseEvent[]; raw: string }> {
+async function getSse(
+  url: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; events: SseEvent[]; raw: string }> {
   const res = await fetch(url, { headers });
   const raw = await res.text();
   return { status: res.status, events: parseSse(raw), raw };
@@ -93,7 +96,11 @@ describe('OpenAI Responses API (official openai SDK, real codex)', () => {
   });
 
   it('streams with the SDK: text deltas assemble the reply and the final response matches', async () => {
-    const stream = await client.responses.create({ model: 'gpt-5-codex', input: '[[deltas: 5]] stream me', stream: true });
+    const stream = await client.responses.create({
+      model: 'gpt-5-codex',
+      input: '[[deltas: 5]] stream me',
+      stream: true,
+    });
     const types: string[] = [];
     let text = '';
     let completed: OpenAI.Responses.Response | null = null;
@@ -104,12 +111,26 @@ describe('OpenAI Responses API (official openai SDK, real codex)', () => {
     }
     expect(text).toBe(REPLY('stream me'));
     expect(types.filter((t) => t === 'response.output_text.delta')).toHaveLength(5);
-    expect(types.slice(0, 4)).toEqual(['response.created', 'response.in_progress', 'response.output_item.added', 'response.content_part.added']);
-    expect(types.slice(-4)).toEqual(['response.output_text.done', 'response.content_part.done', 'response.output_item.done', 'response.completed']);
+    expect(types.slice(0, 4)).toEqual([
+      'response.created',
+      'response.in_progress',
+      'response.output_item.added',
+      'response.content_part.added',
+    ]);
+    expect(types.slice(-4)).toEqual([
+      'response.output_text.done',
+      'response.content_part.done',
+      'response.output_item.done',
+      'response.completed',
+    ]);
     expect(completed!.status).toBe('completed');
-    expect((completed!.output[0] as OpenAI.Responses.ResponseOutputMessage).content[0]).toMatchObject({ text: REPLY('stream me') });
+    expect((completed!.output[0] as OpenAI.Responses.ResponseOutputMessage).content[0]).toMatchObject({
+      text: REPLY('stream me'),
+    });
     // The SDK's own accumulator (responses.stream) builds the same response from the events.
-    const final = await client.responses.stream({ model: 'gpt-5-codex', input: '[[deltas: 3]] accumulate' }).finalResponse();
+    const final = await client.responses
+      .stream({ model: 'gpt-5-codex', input: '[[deltas: 3]] accumulate' })
+      .finalResponse();
     expect(final.output_text).toBe(REPLY('accumulate'));
     expect(final.status).toBe('completed');
   });
@@ -136,12 +157,18 @@ describe('OpenAI Responses API (official openai SDK, real codex)', () => {
     for (const item of [...added, ...done.map((e) => e.json.item)]) expect(item.status).toEqual(expect.any(String));
     const last = events.at(-1)!;
     expect(last.event).toBe('response.completed');
-    expect(last.json.response.output).toEqual(done.sort((a, b) => a.json.output_index - b.json.output_index).map((e) => e.json.item));
+    expect(last.json.response.output).toEqual(
+      done.sort((a, b) => a.json.output_index - b.json.output_index).map((e) => e.json.item),
+    );
     const output = last.json.response.output as Array<Record<string, any>>;
     // Reasoning, the command codex ran (with its output), then the answer quoting it.
     expect(output.map((i) => i.type)).toEqual(['reasoning', 'codex_command_execution', 'message']);
     expect(output[0].summary).toEqual([{ type: 'summary_text', text: 'weighing options' }]);
-    expect(output[1]).toMatchObject({ status: 'completed', exit_code: 0, output: expect.stringContaining('from-the-shell') });
+    expect(output[1]).toMatchObject({
+      status: 'completed',
+      exit_code: 0,
+      output: expect.stringContaining('from-the-shell'),
+    });
     expect(output[1].command).toContain('echo from-the-shell');
     expect(output[2].content[0].text).toContain('from-the-shell');
     const reasoningTypes = events.map((e) => e.event).filter((t) => t.startsWith('response.reasoning_summary'));
@@ -158,7 +185,9 @@ describe('OpenAI Responses API (official openai SDK, real codex)', () => {
     const r2 = await client.responses.create({ input: 'I like tea', previous_response_id: r1.id });
     const r3 = await client.responses.create({ input: '[[memory]] what do you know', previous_response_id: r2.id });
     expect(r3.previous_response_id).toBe(r2.id);
-    expect(r3.output_text).toBe('I can see 3 user messages in this conversation. Earlier: 1) "my name is Ada", 2) "I like tea".');
+    expect(r3.output_text).toBe(
+      'I can see 3 user messages in this conversation. Earlier: 1) "my name is Ada", 2) "I like tea".',
+    );
     const branch = await client.responses.create({ input: '[[memory]] branch', previous_response_id: r1.id });
     expect(branch.output_text).toBe('I can see 2 user messages in this conversation. Earlier: 1) "my name is Ada".');
     // Two continuations of the same response at once: each sees the chain, neither sees the other.
@@ -167,7 +196,9 @@ describe('OpenAI Responses API (official openai SDK, real codex)', () => {
       client.responses.create({ input: '[[memory]] [[delay: 100]] right', previous_response_id: r2.id }),
     ]);
     for (const r of [x, y]) {
-      expect(r.output_text).toBe('I can see 3 user messages in this conversation. Earlier: 1) "my name is Ada", 2) "I like tea".');
+      expect(r.output_text).toBe(
+        'I can see 3 user messages in this conversation. Earlier: 1) "my name is Ada", 2) "I like tea".',
+      );
     }
     // The original chain goes on from r3 untouched by the branches.
     const r4 = await client.responses.create({ input: '[[memory]] again', previous_response_id: r3.id });
@@ -176,7 +207,10 @@ describe('OpenAI Responses API (official openai SDK, real codex)', () => {
   });
 
   it('instructions reach the model for their response only; a later response sees them only where they were given', async () => {
-    const r1 = await client.responses.create({ input: '[[echo-instructions]] first', instructions: 'RULE-ALPHA: answer briefly.' });
+    const r1 = await client.responses.create({
+      input: '[[echo-instructions]] first',
+      instructions: 'RULE-ALPHA: answer briefly.',
+    });
     expect(r1.instructions).toBe('RULE-ALPHA: answer briefly.');
     expect(r1.output_text).toBe('Instructions: RULE-ALPHA: answer briefly.');
     const first = conversation(provider().requests.at(-1)!.body.input as Message[]);
@@ -203,7 +237,14 @@ describe('OpenAI Responses API (official openai SDK, real codex)', () => {
     });
     expect(await client.responses.retrieve(created.id)).toEqual(created);
     const items = await client.responses.inputItems.list(created.id, { order: 'asc' });
-    expect(items.data.map((i) => ({ role: (i as any).role, content: (i as any).content, type: i.type, status: (i as any).status }))).toEqual([
+    expect(
+      items.data.map((i) => ({
+        role: (i as any).role,
+        content: (i as any).content,
+        type: i.type,
+        status: (i as any).status,
+      })),
+    ).toEqual([
       { role: 'developer', type: 'message', status: 'completed', content: [{ type: 'input_text', text: 'Be exact.' }] },
       { role: 'user', type: 'message', status: 'completed', content: [{ type: 'input_text', text: 'keep me' }] },
     ]);
@@ -239,7 +280,10 @@ describe('OpenAI Responses API (official openai SDK, real codex)', () => {
   });
 
   it('background responses return at once; chaining onto one still running is 409; a replay follows it live', async () => {
-    const bg = await client.responses.create({ input: '[[deltas: 4]] [[delay: 150]] in the background', background: true });
+    const bg = await client.responses.create({
+      input: '[[deltas: 4]] [[delay: 150]] in the background',
+      background: true,
+    });
     expect(bg.status).toBe('in_progress');
     expect(bg.background).toBe(true);
     const busy = await client.responses.create({ input: 'next', previous_response_id: bg.id }).catch((e: unknown) => e);
@@ -257,7 +301,9 @@ describe('OpenAI Responses API (official openai SDK, real codex)', () => {
     expect(off).toMatchObject({ store: false, previous_response_id: base.id });
     expect(off.output_text).toBe(REPLY('not stored'));
     expect(await client.responses.retrieve(off.id).catch((e: unknown) => e)).toBeInstanceOf(OpenAI.NotFoundError);
-    const chained = await client.responses.create({ input: 'x', previous_response_id: off.id }).catch((e: unknown) => e);
+    const chained = await client.responses
+      .create({ input: 'x', previous_response_id: off.id })
+      .catch((e: unknown) => e);
     expect(chained).toBeInstanceOf(OpenAI.NotFoundError);
     const next = await client.responses.create({ input: '[[memory]] after', previous_response_id: base.id });
     expect(next.output_text).toBe('I can see 2 user messages in this conversation. Earlier: 1) "stored base".');
@@ -284,7 +330,10 @@ describe('OpenAI Responses API (official openai SDK, real codex)', () => {
         headers: { ...auth, 'content-type': 'application/json' },
         body: JSON.stringify(body),
       });
-      return { status: res.status, body: (await res.json()) as { error: { type: string; message: string; code: string | null } } };
+      return {
+        status: res.status,
+        body: (await res.json()) as { error: { type: string; message: string; code: string | null } },
+      };
     };
     for (const body of [
       {},
@@ -294,7 +343,12 @@ describe('OpenAI Responses API (official openai SDK, real codex)', () => {
       { input: [{ role: 'wizard', content: 'x' }] },
       { input: [{ type: 'function_call_output', call_id: 'c', output: 'x' }] },
       { input: [{ role: 'user', content: [{ type: 'input_file', file_id: 'f' }] }] },
-      { input: [{ role: 'user', content: 'q' }, { role: 'assistant', content: 'a' }] },
+      {
+        input: [
+          { role: 'user', content: 'q' },
+          { role: 'assistant', content: 'a' },
+        ],
+      },
       { input: 'x', metadata: { k: 42 } },
       { input: 'x', store: 'yes' },
       { input: 'x', instructions: ['not', 'a', 'string'] },
@@ -308,7 +362,9 @@ describe('OpenAI Responses API (official openai SDK, real codex)', () => {
     const long = await bad({ input: 'x'.repeat(4000) });
     expect(long.status).toBe(400);
     expect(long.body.error.code).toBe('context_length_exceeded');
-    const unknown = await client.responses.create({ input: 'x', previous_response_id: 'resp_doesnotexist' }).catch((e: unknown) => e);
+    const unknown = await client.responses
+      .create({ input: 'x', previous_response_id: 'resp_doesnotexist' })
+      .catch((e: unknown) => e);
     expect(unknown).toBeInstanceOf(OpenAI.NotFoundError);
     const traversal = await fetch(`${gw.url}/v1/responses/..%2F..%2Fetc%2Fpasswd`, { headers: auth });
     expect(traversal.status).toBe(404);
@@ -320,7 +376,12 @@ describe('OpenAI Responses API (official openai SDK, real codex)', () => {
     const failed = await client.responses.create({ input: '[[status: 400]] break' }).catch((e: unknown) => e);
     expect(failed).toBeInstanceOf(OpenAI.InternalServerError);
     expect((failed as { status: number }).status).toBe(502);
-    const res = await postSse(gw.url, '/v1/responses', { input: '[[status: 400]] break', stream: true }, { headers: auth });
+    const res = await postSse(
+      gw.url,
+      '/v1/responses',
+      { input: '[[status: 400]] break', stream: true },
+      { headers: auth },
+    );
     const last = res.events.at(-1)!;
     expect(last.event).toBe('response.failed');
     expect(last.json.response.status).toBe('failed');
@@ -331,10 +392,15 @@ describe('OpenAI Responses API (official openai SDK, real codex)', () => {
   it('a client that disconnects mid-stream cancels its response: the turn is interrupted and codex lets go of the model', async () => {
     const offline = provider();
     // A turn that never ends by itself: one delta, then nothing until the model's client goes away.
-    const res = await postSse(gw.url, '/v1/responses', { input: '[[stall: 1]] going away', stream: true }, {
-      headers: auth,
-      until: (events) => events.some((e) => e.event === 'response.output_text.delta'),
-    });
+    const res = await postSse(
+      gw.url,
+      '/v1/responses',
+      { input: '[[stall: 1]] going away', stream: true },
+      {
+        headers: auth,
+        until: (events) => events.some((e) => e.event === 'response.output_text.delta'),
+      },
+    );
     expect(res.aborted).toBe(true);
     const id = res.events[0].json.response.id;
     await until(() => running() === 0, 'no running turn');
@@ -365,13 +431,20 @@ describe('OpenAI Responses API (official openai SDK, real codex)', () => {
     const withInstructions = await create(
       '{\n    "input": "Create a Python function to calculate fibonacci numbers",\n    "instructions": "Use recursive approach and add comments",\n    "store": true\n  }',
     );
-    expect(withInstructions).toMatchObject({ status: 'completed', store: true, instructions: 'Use recursive approach and add comments' });
+    expect(withInstructions).toMatchObject({
+      status: 'completed',
+      store: true,
+      instructions: 'Use recursive approach and add comments',
+    });
     const lastInput = conversation(provider().requests.at(-1)!.body.input as Message[]);
     expect(lastInput.slice(-2)).toEqual([
       'developer: Use recursive approach and add comments',
       'user: Create a Python function to calculate fibonacci numbers',
     ]);
-    expect(JSON.parse(await curl(['-X', 'POST', `${gw.url}/health`]))).toEqual({ status: 'healthy', service: 'codex-gateway' });
+    expect(JSON.parse(await curl(['-X', 'POST', `${gw.url}/health`]))).toEqual({
+      status: 'healthy',
+      service: 'codex-gateway',
+    });
   });
 });
 
@@ -393,8 +466,12 @@ describe('OpenAI Responses state across a gateway restart', () => {
       const client = new OpenAI({ apiKey: TOKEN_A, baseURL: `${second.url}/v1`, maxRetries: 0 });
       expect(await client.responses.retrieve(created.id)).toEqual(created);
       const next = await client.responses.create({ input: '[[memory]] what number', previous_response_id: created.id });
-      expect(next.output_text).toBe('I can see 2 user messages in this conversation. Earlier: 1) "remember the number 7".');
-      const replay = await getSse(`${second.url}/v1/responses/${created.id}?stream=true`, { authorization: `Bearer ${TOKEN_A}` });
+      expect(next.output_text).toBe(
+        'I can see 2 user messages in this conversation. Earlier: 1) "remember the number 7".',
+      );
+      const replay = await getSse(`${second.url}/v1/responses/${created.id}?stream=true`, {
+        authorization: `Bearer ${TOKEN_A}`,
+      });
       // (the SDK adds its `output_text` convenience to what it returns)
       const { output_text: _, ...wire } = created;
       expect(replay.events.at(-1)!.json.response).toEqual(wire);

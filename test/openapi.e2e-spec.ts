@@ -32,7 +32,10 @@ const DELIBERATE_WARNINGS = [
 async function production(label: string, env: NodeJS.ProcessEnv = {}): Promise<ProductionGateway> {
   await ensureBuilt();
   const dataDir = makeDataDir(label);
-  return startProductionGateway({ PATH: process.env.PATH, HOME: dataDir, BASE_DATA_DIR: dataDir, ...env }, { cwd: ROOT, main: MAIN_JS });
+  return startProductionGateway(
+    { PATH: process.env.PATH, HOME: dataDir, BASE_DATA_DIR: dataDir, ...env },
+    { cwd: ROOT, main: MAIN_JS },
+  );
 }
 
 function operations(doc: any): Array<{ route: string; op: any }> {
@@ -63,7 +66,10 @@ describe('OpenAPI document a client generator can trust (token-protected gateway
     });
     expect(doc.servers).toEqual([expect.objectContaining({ url: '/' })]);
     for (const { route, op } of operations(doc)) {
-      expect({ route, security: op.security }).toEqual({ route, security: OPEN.includes(route) ? [] : [{ bearer: [] }, { 'api-key': [] }] });
+      expect({ route, security: op.security }).toEqual({
+        route,
+        security: OPEN.includes(route) ? [] : [{ bearer: [] }, { 'api-key': [] }],
+      });
     }
     // What the document says holds: a secured route refuses no credentials and takes either scheme.
     await request(gw.url).post('/api/thread/list').send({}).expect(401);
@@ -78,12 +84,17 @@ describe('OpenAPI document a client generator can trust (token-protected gateway
   it('passes redocly lint with the recommended rules: no error, and only the warnings kept on purpose', async () => {
     const file = join(dir, 'openapi.json');
     writeFileSync(file, JSON.stringify(doc));
-    const lint = await run('npx', ['redocly', 'lint', file, '--extends', 'recommended', '--format', 'json'], { cwd: ROOT, maxBuffer: 16 * 1024 * 1024 }).catch(
-      (error: { stdout: string }) => error,
-    );
-    const problems = (JSON.parse(lint.stdout).problems as Array<{ severity: string; ruleId: string; location: Array<{ pointer: string }> }>).map(
-      (p) => `${p.severity} ${p.ruleId} ${p.location[0].pointer}`,
-    );
+    const lint = await run('npx', ['redocly', 'lint', file, '--extends', 'recommended', '--format', 'json'], {
+      cwd: ROOT,
+      maxBuffer: 16 * 1024 * 1024,
+    }).catch((error: { stdout: string }) => error);
+    const problems = (
+      JSON.parse(lint.stdout).problems as Array<{
+        severity: string;
+        ruleId: string;
+        location: Array<{ pointer: string }>;
+      }>
+    ).map((p) => `${p.severity} ${p.ruleId} ${p.location[0].pointer}`);
     expect(problems.filter((p) => p.startsWith('error'))).toEqual([]);
     expect(problems.map((p) => p.replace(/^warn /, '')).sort()).toEqual([...DELIBERATE_WARNINGS].sort());
   }, 60_000);
@@ -125,12 +136,39 @@ void main();
 `,
     );
     // The generated types must fit the calls (a wrong path or body fails here), then the client runs.
-    await run('npx', ['tsc', '--strict', '--noEmit', '--skipLibCheck', '--esModuleInterop', '--module', 'commonjs', '--moduleResolution', 'node', '--target', 'es2021', join(dir, 'client.ts')], { cwd: ROOT });
-    const out = await run('npx', ['ts-node', '--transpile-only', '--compilerOptions', '{"module":"commonjs"}', join(dir, 'client.ts')], {
-      cwd: ROOT,
-      env: { ...process.env, GATEWAY_URL: gw.url, GATEWAY_TOKEN: TOKEN },
+    await run(
+      'npx',
+      [
+        'tsc',
+        '--strict',
+        '--noEmit',
+        '--skipLibCheck',
+        '--esModuleInterop',
+        '--module',
+        'commonjs',
+        '--moduleResolution',
+        'node',
+        '--target',
+        'es2021',
+        join(dir, 'client.ts'),
+      ],
+      { cwd: ROOT },
+    );
+    const out = await run(
+      'npx',
+      ['ts-node', '--transpile-only', '--compilerOptions', '{"module":"commonjs"}', join(dir, 'client.ts')],
+      {
+        cwd: ROOT,
+        env: { ...process.env, GATEWAY_URL: gw.url, GATEWAY_TOKEN: TOKEN },
+      },
+    );
+    expect(JSON.parse(out.stdout)).toEqual({
+      turn: 'completed',
+      items: 2,
+      chat: 'generated chat',
+      anonymous: 401,
+      anonymousMessage: 'Missing bearer token',
     });
-    expect(JSON.parse(out.stdout)).toEqual({ turn: 'completed', items: 2, chat: 'generated chat', anonymous: 401, anonymousMessage: 'Missing bearer token' });
   }, 120_000);
 });
 
@@ -139,7 +177,8 @@ describe('OpenAPI document of a gateway without auth', () => {
     const gw = await production('openapi-open');
     try {
       const doc = (await request(gw.url).get('/docs-json').expect(200)).body;
-      for (const { route, op } of operations(doc)) expect({ route, security: op.security }).toEqual({ route, security: [] });
+      for (const { route, op } of operations(doc))
+        expect({ route, security: op.security }).toEqual({ route, security: [] });
     } finally {
       expect(await gw.stop()).toBe(0);
     }

@@ -24,7 +24,13 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
     if (!line.startsWith(name)) continue;
     const m = /^([a-z_]+)(\{([^}]*)\})? (\S+)$/.exec(line);
     if (!m || m[1] !== name) continue;
-    const have = Object.fromEntries((m[3] ?? '').split(',').filter(Boolean).map((kv) => kv.split('=') as [string, string]).map(([k, v]) => [k, v.replace(/"/g, '')]));
+    const have = Object.fromEntries(
+      (m[3] ?? '')
+        .split(',')
+        .filter(Boolean)
+        .map((kv) => kv.split('=') as [string, string])
+        .map(([k, v]) => [k, v.replace(/"/g, '')]),
+    );
     if (Object.entries(labels).every(([k, v]) => have[k] === v)) return Number(m[4]);
   }
   return null;
@@ -36,7 +42,11 @@ describe('metrics, limits and headers (in-process gateway)', () => {
   const auth = { authorization: `Bearer ${TOKEN}` };
 
   beforeAll(async () => {
-    gw = await startGateway('operations', { CODEX_GATEWAY_TOKEN: TOKEN, CODEX_RATE_LIMIT_PER_MINUTE: '40', CODEX_CORS_ORIGINS: 'https://app.example' });
+    gw = await startGateway('operations', {
+      CODEX_GATEWAY_TOKEN: TOKEN,
+      CODEX_RATE_LIMIT_PER_MINUTE: '40',
+      CODEX_CORS_ORIGINS: 'https://app.example',
+    });
   });
 
   afterAll(async () => {
@@ -44,8 +54,19 @@ describe('metrics, limits and headers (in-process gateway)', () => {
   });
 
   it('/metrics after traffic: request counters by route and status, TTFT and turn histograms, gauges', async () => {
-    const thread: any = await (await fetch(`${gw.url}/api/thread/start`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: '{}' })).json();
-    const streamed = await postSse(gw.url, '/api/turn/start', { threadId: thread.thread.id, input: [{ type: 'text', text: 'measure me' }], stream: true }, { headers: auth });
+    const thread: any = await (
+      await fetch(`${gw.url}/api/thread/start`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: '{}',
+      })
+    ).json();
+    const streamed = await postSse(
+      gw.url,
+      '/api/turn/start',
+      { threadId: thread.thread.id, input: [{ type: 'text', text: 'measure me' }], stream: true },
+      { headers: auth },
+    );
     expect(streamed.status).toBe(200);
     const client = new OpenAI({ apiKey: TOKEN, baseURL: `${gw.url}/v1`, maxRetries: 0 });
     await client.chat.completions.create({ model: 'x', messages: [{ role: 'user', content: 'count me' }] });
@@ -54,12 +75,24 @@ describe('metrics, limits and headers (in-process gateway)', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/plain;.*version=0\.0\.4/);
     const text = await res.text();
-    expect(sample(text, 'codex_gateway_http_requests_total', { method: 'POST', route: '/api/turn/start', status: '200' })).toBeGreaterThanOrEqual(1);
-    expect(sample(text, 'codex_gateway_http_requests_total', { method: 'POST', route: '/v1/chat/completions', status: '200' })).toBeGreaterThanOrEqual(1);
-    expect(sample(text, 'codex_gateway_http_requests_total', { method: 'GET', route: '/metrics', status: '401' })).toBe(1);
+    expect(
+      sample(text, 'codex_gateway_http_requests_total', { method: 'POST', route: '/api/turn/start', status: '200' }),
+    ).toBeGreaterThanOrEqual(1);
+    expect(
+      sample(text, 'codex_gateway_http_requests_total', {
+        method: 'POST',
+        route: '/v1/chat/completions',
+        status: '200',
+      }),
+    ).toBeGreaterThanOrEqual(1);
+    expect(sample(text, 'codex_gateway_http_requests_total', { method: 'GET', route: '/metrics', status: '401' })).toBe(
+      1,
+    );
     expect(sample(text, 'codex_gateway_time_to_first_token_seconds_count', { protocol: 'rest' })).toBe(1);
     expect(sample(text, 'codex_gateway_time_to_first_token_seconds_count', { protocol: 'openai_chat' })).toBe(1);
-    expect(sample(text, 'codex_gateway_turn_duration_seconds_count', { protocol: 'rest', status: 'completed' })).toBe(1);
+    expect(sample(text, 'codex_gateway_turn_duration_seconds_count', { protocol: 'rest', status: 'completed' })).toBe(
+      1,
+    );
     expect(sample(text, 'codex_gateway_turns_total', { protocol: 'openai_chat', status: 'completed' })).toBe(1);
     expect(sample(text, 'codex_gateway_turns_running')).toBe(0);
     expect(sample(text, 'codex_gateway_codex_processes', { state: 'idle' })).toBeGreaterThanOrEqual(1);
@@ -73,18 +106,29 @@ describe('metrics, limits and headers (in-process gateway)', () => {
   it('gauges while they are up (a running turn, its SSE and HTTP/2 streams, a pending approval), counters after their events', async () => {
     const metrics = async () => (await fetch(`${gw.url}/metrics`, { headers: auth })).text();
     const post = async (path: string, body: unknown) =>
-      (await (await fetch(`${gw.url}${path}`, { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(body) })).json()) as any;
+      (await (
+        await fetch(`${gw.url}${path}`, {
+          method: 'POST',
+          headers: { ...auth, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        })
+      ).json()) as any;
     const transport = gw.app.get(AppServerTransport);
     // A turn that does not end until it is interrupted, streamed over SSE; an HTTP/2 stream held open beside it.
     const thread = await post('/api/thread/start', {});
     let turnId = '';
-    const streaming = postSse(gw.url, '/api/turn/start', { threadId: thread.thread.id, input: [{ type: 'text', text: '[[stall: 1]] held' }] }, {
-      headers: auth,
-      until: (events) => {
-        turnId ||= events.find((e) => e.event === 'item.delta')?.json.turnId ?? '';
-        return false;
+    const streaming = postSse(
+      gw.url,
+      '/api/turn/start',
+      { threadId: thread.thread.id, input: [{ type: 'text', text: '[[stall: 1]] held' }] },
+      {
+        headers: auth,
+        until: (events) => {
+          turnId ||= events.find((e) => e.event === 'item.delta')?.json.turnId ?? '';
+          return false;
+        },
       },
-    });
+    );
     await until(() => turnId !== '', 'the turn streams');
     const h2 = connectH2(gw.app.get(AgentStreamServer).url);
     const stream = openAgentStream(h2, { headers: auth });
@@ -102,19 +146,34 @@ describe('metrics, limits and headers (in-process gateway)', () => {
     h2.close();
     // A pending approval.
     const asking = await post('/api/thread/start', { approvalPolicy: 'untrusted' });
-    const approvalTurn = postSse(gw.url, '/api/turn/start', { threadId: asking.thread.id, input: [{ type: 'text', text: '[[shell: echo counted]]' }] }, { headers: auth });
+    const approvalTurn = postSse(
+      gw.url,
+      '/api/turn/start',
+      { threadId: asking.thread.id, input: [{ type: 'text', text: '[[shell: echo counted]]' }] },
+      { headers: auth },
+    );
     await until(() => transport.listApprovals('default').length === 1, 'the approval is pending');
     expect(sample(await metrics(), 'codex_gateway_approvals_pending')).toBe(1);
     await post(`/api/approvals/${transport.listApprovals('default')[0].id}`, { decision: 'decline' });
     await approvalTurn;
     text = await metrics();
-    for (const [name, labels] of [['codex_gateway_turns_running', {}], ['codex_gateway_approvals_pending', {}], ['codex_gateway_open_streams', { kind: 'sse' }], ['codex_gateway_open_streams', { kind: 'http2' }]] as const) {
+    for (const [name, labels] of [
+      ['codex_gateway_turns_running', {}],
+      ['codex_gateway_approvals_pending', {}],
+      ['codex_gateway_open_streams', { kind: 'sse' }],
+      ['codex_gateway_open_streams', { kind: 'http2' }],
+    ] as const) {
       expect({ name, labels, value: sample(text, name, labels) }).toEqual({ name, labels, value: 0 });
     }
     // A provider error, counted by protocol; a codex process that dies, counted as a restart.
     const restartsBefore = sample(text, 'codex_gateway_codex_process_restarts');
     const failing = await post('/api/thread/start', {});
-    await postSse(gw.url, '/api/turn/start', { threadId: failing.thread.id, input: [{ type: 'text', text: '[[status: 500]] fail' }] }, { headers: auth });
+    await postSse(
+      gw.url,
+      '/api/turn/start',
+      { threadId: failing.thread.id, input: [{ type: 'text', text: '[[status: 500]] fail' }] },
+      { headers: auth },
+    );
     expect(sample(await metrics(), 'codex_gateway_provider_errors_total', { protocol: 'rest' })).toBe(1);
     process.kill(transport.processes().find((p) => p.tenant === 'default')!.pid!, 'SIGKILL');
     await until(() => !transport.processes().some((p) => p.tenant === 'default' && p.pid), 'the gateway noticed');
@@ -122,17 +181,26 @@ describe('metrics, limits and headers (in-process gateway)', () => {
   });
 
   it('rate limit per tenant: 429 with Retry-After and the right body on every surface; probes are not counted', async () => {
-    const limited = await startGateway('rate-limit', { CODEX_RATE_LIMIT_PER_MINUTE: '3', CODEX_GATEWAY_TOKENS: 'ann:token-of-ann,ben:token-of-ben' });
+    const limited = await startGateway('rate-limit', {
+      CODEX_RATE_LIMIT_PER_MINUTE: '3',
+      CODEX_GATEWAY_TOKENS: 'ann:token-of-ann,ben:token-of-ben',
+    });
     try {
-      const get = (path: string, token: string) => fetch(`${limited.url}${path}`, { headers: { authorization: `Bearer ${token}` } });
+      const get = (path: string, token: string) =>
+        fetch(`${limited.url}${path}`, { headers: { authorization: `Bearer ${token}` } });
       for (let i = 0; i < 3; i++) expect((await get('/threads', 'token-of-ann')).status).toBe(200);
       const over = await get('/threads', 'token-of-ann');
       expect(over.status).toBe(429);
       expect(Number(over.headers.get('retry-after'))).toBeGreaterThan(0);
-      expect(await over.json()).toMatchObject({ statusCode: 429, message: expect.stringMatching(/too many requests/i) });
+      expect(await over.json()).toMatchObject({
+        statusCode: 429,
+        message: expect.stringMatching(/too many requests/i),
+      });
       const openai = await get('/v1/models', 'token-of-ann');
       expect(openai.status).toBe(429);
-      expect(await openai.json()).toMatchObject({ error: { type: 'rate_limit_exceeded', code: 'rate_limit_exceeded' } });
+      expect(await openai.json()).toMatchObject({
+        error: { type: 'rate_limit_exceeded', code: 'rate_limit_exceeded' },
+      });
       // Another tenant has its own budget; probes are never limited.
       expect((await get('/threads', 'token-of-ben')).status).toBe(200);
       for (let i = 0; i < 5; i++) expect((await fetch(`${limited.url}/health/live`)).status).toBe(200);
@@ -154,9 +222,15 @@ describe('metrics, limits and headers (in-process gateway)', () => {
     expect(live.headers.get('x-frame-options')).toBe('SAMEORIGIN');
     expect(live.headers.get('strict-transport-security')).toMatch(/max-age=/);
     expect((await fetch(`${gw.url}/docs`)).status).toBe(200);
-    const allowed = await fetch(`${gw.url}/v1/models`, { method: 'OPTIONS', headers: { origin: 'https://app.example', 'access-control-request-method': 'GET' } });
+    const allowed = await fetch(`${gw.url}/v1/models`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://app.example', 'access-control-request-method': 'GET' },
+    });
     expect(allowed.headers.get('access-control-allow-origin')).toBe('https://app.example');
-    const other = await fetch(`${gw.url}/v1/models`, { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'GET' } });
+    const other = await fetch(`${gw.url}/v1/models`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'GET' },
+    });
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
   });
 
@@ -204,7 +278,15 @@ describe('the production process: JSON logs without secrets, graceful drain', ()
 
   function start(label: string, env: Record<string, string>) {
     const dataDir = makeDataDir(label);
-    const childEnv: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, HOST: '127.0.0.1', PORT: '0', CODEX_H2_PORT: '0', BASE_DATA_DIR: dataDir, ...env };
+    const childEnv: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      HOST: '127.0.0.1',
+      PORT: '0',
+      CODEX_H2_PORT: '0',
+      BASE_DATA_DIR: dataDir,
+      ...env,
+    };
     const child = spawn(process.execPath, [MAIN], { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);
     return { child, dataDir, listening: whenListening(child, label) };
@@ -234,42 +316,74 @@ describe('the production process: JSON logs without secrets, graceful drain', ()
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
     const output = gw.output();
-    for (const value of ['alice-secret-token-1', 'bob-secret-token-2', 'sk-provider-secret-key-123', 'kc-client-secret-456']) {
+    for (const value of [
+      'alice-secret-token-1',
+      'bob-secret-token-2',
+      'sk-provider-secret-key-123',
+      'kc-client-secret-456',
+    ]) {
       expect({ value, found: output.includes(value) }).toEqual({ value, found: false });
     }
     const lines = output.split('\n').filter((l) => l.trim());
     const entries = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
     const request = entries.find((e) => e.msg === 'request' && e.route === '/v1/chat/completions');
-    expect(request).toMatchObject({ level: 'info', tenant: 'alice', status: 200, requestId: expect.any(String), durationMs: expect.any(Number) });
+    expect(request).toMatchObject({
+      level: 'info',
+      tenant: 'alice',
+      status: 200,
+      requestId: expect.any(String),
+      durationMs: expect.any(Number),
+    });
     const turn = entries.find((e) => e.msg === 'turn ended');
-    expect(turn).toMatchObject({ protocol: 'openai_chat', tenant: 'alice', status: 'completed', threadId: expect.any(String), turnId: expect.any(String) });
+    expect(turn).toMatchObject({
+      protocol: 'openai_chat',
+      tenant: 'alice',
+      status: 'completed',
+      threadId: expect.any(String),
+      turnId: expect.any(String),
+    });
     expect(turn!.requestId).toBe(request!.requestId);
   });
 
   it('SIGTERM during a streaming turn: readiness 503 at once, new work 503, the stream ends with a terminal event, exit 0, no codex left', async () => {
     const { child, dataDir, listening } = start('drain', { SHUTDOWN_GRACE_SECONDS: '2' });
     const gw = await listening;
-    const thread: any = await (await fetch(`${gw.url}/api/thread/start`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).json();
+    const thread: any = await (
+      await fetch(`${gw.url}/api/thread/start`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{}',
+      })
+    ).json();
     let signalled = 0;
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-    const stream = postSse(gw.url, '/api/turn/start', { threadId: thread.thread.id, input: [{ type: 'text', text: '[[slow]] long' }], stream: true }, {
-      until: (events) => {
-        if (!signalled && events.some((e) => e.event === 'item.delta')) {
-          signalled = Date.now();
-          child.kill('SIGTERM');
-        }
-        return false;
+    const stream = postSse(
+      gw.url,
+      '/api/turn/start',
+      { threadId: thread.thread.id, input: [{ type: 'text', text: '[[slow]] long' }], stream: true },
+      {
+        until: (events) => {
+          if (!signalled && events.some((e) => e.event === 'item.delta')) {
+            signalled = Date.now();
+            child.kill('SIGTERM');
+          }
+          return false;
+        },
       },
-    });
+    );
     // Readiness turns 503 and new work is refused while the turn drains.
     let ready = 0;
-    for (const deadline = Date.now() + 10_000; Date.now() < deadline && ready !== 503; ) {
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline && ready !== 503;) {
       await new Promise((r) => setTimeout(r, 50));
       if (signalled) ready = (await fetch(`${gw.url}/health/ready`).catch(() => ({ status: 0 }))).status;
     }
     expect(ready).toBe(503);
     expect(codexPidsWith(dataDir).length).toBeGreaterThan(0);
-    const refused = await fetch(`${gw.url}/api/thread/start`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    const refused = await fetch(`${gw.url}/api/thread/start`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
     expect(refused.status).toBe(503);
     expect(refused.headers.get('retry-after')).toBe('5');
     const result = await stream;
@@ -286,12 +400,22 @@ describe('the production process: JSON logs without secrets, graceful drain', ()
     const dataDir = makeDataDir('drain-all');
     const child = spawn(process.execPath, [MAIN], {
       cwd: ROOT,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, HOST: '127.0.0.1', PORT: '0', CODEX_H2_PORT: '0', BASE_DATA_DIR: dataDir, SHUTDOWN_GRACE_SECONDS: '1', CODEX_MAX_CONCURRENCY: '8' },
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        HOST: '127.0.0.1',
+        PORT: '0',
+        CODEX_H2_PORT: '0',
+        BASE_DATA_DIR: dataDir,
+        SHUTDOWN_GRACE_SECONDS: '1',
+        CODEX_MAX_CONCURRENCY: '8',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     try {
       const gw = await whenListening(child, 'drain-all');
-      for (let i = 0; i < 100 && !/agent stream \(HTTP\/2, cleartext\) on (http:\/\/[^/]+)/.test(gw.output()); i++) await new Promise((r) => setTimeout(r, 50));
+      for (let i = 0; i < 100 && !/agent stream \(HTTP\/2, cleartext\) on (http:\/\/[^/]+)/.test(gw.output()); i++)
+        await new Promise((r) => setTimeout(r, 50));
       const h2Url = /agent stream \(HTTP\/2, cleartext\) on (http:\/\/[^/]+)/.exec(gw.output())![1];
       const h2 = connectH2(h2Url);
       const target = { url: gw.url, h2, headers: {} };
@@ -311,7 +435,10 @@ describe('the production process: JSON logs without secrets, graceful drain', ()
       child.kill('SIGTERM');
       const ends = await Promise.all(outcomes);
       ends.forEach((end, i) => {
-        expect({ protocol: PROTOCOLS[i], ended: !['no-terminal', 'aborted'].includes(end.terminal) }).toEqual({ protocol: PROTOCOLS[i], ended: true });
+        expect({ protocol: PROTOCOLS[i], ended: !['no-terminal', 'aborted'].includes(end.terminal) }).toEqual({
+          protocol: PROTOCOLS[i],
+          ended: true,
+        });
       });
       h2.close();
       expect(await exited).toBe(0);
@@ -346,17 +473,30 @@ describe('compose and Kubernetes files', () => {
     }
     const compose = documents(join(ROOT, 'docker-compose.yml'))[0];
     const service = compose.services['codex-gateway'];
-    for (const name of Object.keys(service.environment)) expect({ name, known: known.has(name) }).toEqual({ name, known: true });
+    for (const name of Object.keys(service.environment))
+      expect({ name, known: known.has(name) }).toEqual({ name, known: true });
     const containerPorts = service.ports.map((p: string) => Number(p.split(':').at(-1)));
-    expect(containerPorts.sort()).toEqual([Number(service.environment.PORT), Number(service.environment.CODEX_H2_PORT)].sort());
+    expect(containerPorts.sort()).toEqual(
+      [Number(service.environment.PORT), Number(service.environment.CODEX_H2_PORT)].sort(),
+    );
 
-    const k8s = readdirSync(join(ROOT, 'docker/k8s')).filter((f) => f.endsWith('.yaml')).flatMap((f) => documents(join(ROOT, 'docker/k8s', f)));
-    expect(k8s.map((d) => d.kind).sort()).toEqual(['Ingress', 'PodDisruptionBudget', 'Service', 'Service', 'StatefulSet']);
+    const k8s = readdirSync(join(ROOT, 'docker/k8s'))
+      .filter((f) => f.endsWith('.yaml'))
+      .flatMap((f) => documents(join(ROOT, 'docker/k8s', f)));
+    expect(k8s.map((d) => d.kind).sort()).toEqual([
+      'Ingress',
+      'PodDisruptionBudget',
+      'Service',
+      'Service',
+      'StatefulSet',
+    ]);
     const set = k8s.find((d) => d.kind === 'StatefulSet');
     const container = set.spec.template.spec.containers[0];
     const env = Object.fromEntries(container.env.map((e: { name: string; value?: string }) => [e.name, e.value]));
     for (const name of Object.keys(env)) expect({ name, known: known.has(name) }).toEqual({ name, known: true });
-    const ports = Object.fromEntries(container.ports.map((p: { name: string; containerPort: number }) => [p.name, p.containerPort]));
+    const ports = Object.fromEntries(
+      container.ports.map((p: { name: string; containerPort: number }) => [p.name, p.containerPort]),
+    );
     expect(ports).toEqual({ http: Number(env.PORT), h2: Number(env.CODEX_H2_PORT) });
     for (const probe of ['readinessProbe', 'livenessProbe', 'startupProbe']) {
       const get = container[probe].httpGet;
@@ -370,7 +510,9 @@ describe('compose and Kubernetes files', () => {
     const svc = k8s.find((d) => d.kind === 'Service' && d.metadata.name === 'codex-gateway');
     expect(svc.spec.ports.map((p: { targetPort: string }) => p.targetPort).sort()).toEqual(['h2', 'http']);
     const ingress = k8s.find((d) => d.kind === 'Ingress');
-    expect(ingress.metadata.annotations['nginx.ingress.kubernetes.io/upstream-hash-by']).toContain('$http_authorization');
+    expect(ingress.metadata.annotations['nginx.ingress.kubernetes.io/upstream-hash-by']).toContain(
+      '$http_authorization',
+    );
     expect(ingress.spec.rules[0].http.paths[0].backend.service.name).toBe(svc.metadata.name);
     const dockerfile = readFileSync(join(ROOT, 'docker/Dockerfile'), 'utf8');
     expect(dockerfile).toMatch(/HEALTHCHECK[\s\S]*\/health\/live/);

@@ -33,14 +33,22 @@ describe('tenant pool (real codex)', () => {
     // Once one is idle past the idle timeout (0 here), it makes room for the newcomer at once.
     releaseAlice();
     await h.transport.startThread('carol');
-    expect(h.transport.processes().map((p) => p.tenant).sort()).toEqual(['bob', 'carol']);
+    expect(
+      h.transport
+        .processes()
+        .map((p) => p.tenant)
+        .sort(),
+    ).toEqual(['bob', 'carol']);
     releaseBob();
   });
 
   it('caps running turns per tenant', async () => {
     const one = await h.transport.startThread('alice');
     const two = await h.transport.startThread('alice');
-    const first = h.transport.runTurn('alice', { threadId: one.thread.id, input: [{ type: 'text', text: '[[slow: 50]] a' }] });
+    const first = h.transport.runTurn('alice', {
+      threadId: one.thread.id,
+      input: [{ type: 'text', text: '[[slow: 50]] a' }],
+    });
     const all = lastValueFrom(first.pipe(toArray()));
     await until(() => h.transport.stats().runningTurns === 1);
     await expect(
@@ -88,11 +96,15 @@ describe('tenant pool (real codex)', () => {
   it("a reaped tenant's threads resume transparently on the next request", async () => {
     const { thread } = await h.transport.startThread('alice');
     await lastValueFrom(
-      h.transport.runTurn('alice', { threadId: thread.id, input: [{ type: 'text', text: 'note the word kiwi' }] }).pipe(toArray()),
+      h.transport
+        .runTurn('alice', { threadId: thread.id, input: [{ type: 'text', text: 'note the word kiwi' }] })
+        .pipe(toArray()),
     );
     expect(await h.transport.reapIdle()).toEqual(['alice']);
     const events = await lastValueFrom(
-      h.transport.runTurn('alice', { threadId: thread.id, input: [{ type: 'text', text: '[[memory]]' }] }).pipe(toArray()),
+      h.transport
+        .runTurn('alice', { threadId: thread.id, input: [{ type: 'text', text: '[[memory]]' }] })
+        .pipe(toArray()),
     );
     expect(agentText(events)).toContain('1) "note the word kiwi"');
   });
@@ -120,4 +132,3 @@ async function waitForEvent(events: CodexEvent[], type: 'item.delta') {
   await until(() => events.some((e) => e.type === type));
   return events.find((e) => e.type === type) as Extract<CodexEvent, { type: 'item.delta' }>;
 }
-

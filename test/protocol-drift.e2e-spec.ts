@@ -67,7 +67,10 @@ describe('app-server protocol drift guard', () => {
       t
         .runTurn('default', {
           threadId: id,
-          input: [{ type: 'text', text: '[[reply: one]]' }, { type: 'image', url: ONE_PIXEL_PNG }],
+          input: [
+            { type: 'text', text: '[[reply: one]]' },
+            { type: 'image', url: ONE_PIXEL_PNG },
+          ],
           model: 'gpt-5-codex',
           effort: 'low',
           cwd: h.options.workspace,
@@ -84,7 +87,7 @@ describe('app-server protocol drift guard', () => {
       approvalPolicy: 'untrusted',
     });
     const all = lastValueFrom(approvalTurn.pipe(toArray()));
-    for (const deadline = Date.now() + 15_000; Date.now() < deadline; ) {
+    for (const deadline = Date.now() + 15_000; Date.now() < deadline;) {
       const pending = t.listApprovals('default');
       if (pending.length > 0) {
         t.respondToApproval('default', pending[0].id, 'accept');
@@ -109,7 +112,13 @@ describe('app-server protocol drift guard', () => {
     await t.forkThread('default', { threadId: id, lastTurnId: read.turns[0].id, ephemeral: true });
     // A turn with a developer message placed before it (the Responses API's instructions).
     const instructed = await lastValueFrom(
-      t.runTurn('default', { threadId: id, input: [{ type: 'text', text: 'with instructions' }], developerMessage: 'Be brief.' }).pipe(toArray()),
+      t
+        .runTurn('default', {
+          threadId: id,
+          input: [{ type: 'text', text: 'with instructions' }],
+          developerMessage: 'Be brief.',
+        })
+        .pipe(toArray()),
     );
     expect(instructed.at(-1)).toMatchObject({ type: 'turn.completed', status: 'completed' });
     expect(await t.latestTurnId('default', id)).toBe((instructed.at(-1) as { turnId: string }).turnId);
@@ -168,7 +177,9 @@ describe('app-server protocol drift guard', () => {
     // The guard itself can fail: requests codex would refuse do not pass.
     expect(check('ClientRequest', { id: 1, method: 'turn/start', params: { threadId: 'x' } }, 'probe')).not.toBeNull();
     expect(check('ClientRequest', { id: 1, method: 'thread/explode', params: {} }, 'probe')).not.toBeNull();
-    expect(check('ClientRequest', { id: 1, method: 'thread/start', params: { approvalPolicy: 'sometimes' } }, 'probe')).not.toBeNull();
+    expect(
+      check('ClientRequest', { id: 1, method: 'thread/start', params: { approvalPolicy: 'sometimes' } }, 'probe'),
+    ).not.toBeNull();
   });
 
   it('every result the gateway relies on matches the schema', () => {

@@ -28,7 +28,11 @@ describe('readiness and every protocol when codex refuses a setting', () => {
 
   it('/health/ready is 503 with codex’s own reason, without the server’s paths', async () => {
     const ready = await request(gw.url).get('/health/ready').expect(503);
-    expect(ready.body.error.codex).toMatchObject({ status: 'down', message: 'codex process failed to initialize', reason: expect.stringMatching(REASON) });
+    expect(ready.body.error.codex).toMatchObject({
+      status: 'down',
+      message: 'codex process failed to initialize',
+      reason: expect.stringMatching(REASON),
+    });
     expect(JSON.stringify(ready.body)).not.toContain(gw.dataDir);
     await request(gw.url).get('/health/live').expect(200);
   });
@@ -38,7 +42,10 @@ describe('readiness and every protocol when codex refuses a setting', () => {
     expect(rest.body).toMatchObject({ statusCode: 503, message: expect.stringMatching(REASON) });
     expect(Number(rest.headers['retry-after'])).toBeGreaterThan(0);
 
-    const chat = await request(gw.url).post('/chat').send({ messages: [{ content: 'hi' }], stream: false }).expect(503);
+    const chat = await request(gw.url)
+      .post('/chat')
+      .send({ messages: [{ content: 'hi' }], stream: false })
+      .expect(503);
     expect(chat.body.message).toMatch(REASON);
 
     const completion = await request(gw.url)
@@ -52,7 +59,11 @@ describe('readiness and every protocol when codex refuses a setting', () => {
     expect(response.body.error).toMatchObject({ message: expect.stringMatching(REASON) });
 
     // A stream that has not started yet gets a plain 503 too.
-    const sse = await postSse(gw.url, '/v1/chat/completions', { model: 'gpt-5-codex', stream: true, messages: [{ role: 'user', content: 'hi' }] });
+    const sse = await postSse(gw.url, '/v1/chat/completions', {
+      model: 'gpt-5-codex',
+      stream: true,
+      messages: [{ role: 'user', content: 'hi' }],
+    });
     expect(sse.status).toBe(503);
     expect(sse.raw).toMatch(REASON);
   });
@@ -65,7 +76,13 @@ describe('readiness and every protocol when codex refuses a setting', () => {
       await s.next((f) => f.type === 'terminate');
       await s.closed;
       expect(s.frames.map((f) => f.type)).toEqual(['error', 'terminate']);
-      expect(s.frames[0]).toMatchObject({ id: 'm1', code: 'START_FAILED', message: expect.stringMatching(REASON), retryable: true, retryAfter: expect.any(Number) });
+      expect(s.frames[0]).toMatchObject({
+        id: 'm1',
+        code: 'START_FAILED',
+        message: expect.stringMatching(REASON),
+        retryable: true,
+        retryAfter: expect.any(Number),
+      });
     } finally {
       h2.close();
     }
@@ -77,14 +94,27 @@ describe('the boot log when codex refuses a setting', () => {
     await ensureBuilt();
     const dataDir = makeDataDir('refused-boot');
     const gw = await startProductionGateway(
-      { PATH: process.env.PATH, HOME: dataDir, BASE_DATA_DIR: dataDir, CODEX_CLIENT_NAME: 'codex\u0001gateway', LOG_FORMAT: 'json' },
+      {
+        PATH: process.env.PATH,
+        HOME: dataDir,
+        BASE_DATA_DIR: dataDir,
+        CODEX_CLIENT_NAME: 'codex\u0001gateway',
+        LOG_FORMAT: 'json',
+      },
       { cwd: ROOT, main: MAIN_JS },
     );
     try {
       const deadline = Date.now() + 20_000;
-      while (!gw.stdout().includes('CODEX CANNOT START') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      const line = gw.stdout().split('\n').find((l) => l.includes('CODEX CANNOT START'));
-      expect(JSON.parse(line!)).toMatchObject({ level: 'error', msg: expect.stringMatching(/Invalid clientInfo\.name.*\/health\/ready answers 503/) });
+      while (!gw.stdout().includes('CODEX CANNOT START') && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 50));
+      const line = gw
+        .stdout()
+        .split('\n')
+        .find((l) => l.includes('CODEX CANNOT START'));
+      expect(JSON.parse(line!)).toMatchObject({
+        level: 'error',
+        msg: expect.stringMatching(/Invalid clientInfo\.name.*\/health\/ready answers 503/),
+      });
       expect((await fetch(`${gw.url}/health/ready`)).status).toBe(503);
     } finally {
       expect(await gw.stop()).toBe(0);

@@ -120,7 +120,11 @@ describe('app-server REST API (real codex, offline provider, real HTTP)', () => 
   describe('streaming (SSE)', () => {
     it('streams the normalized events in order, read from the raw bytes', async () => {
       const threadId = await startThread(gw);
-      const res = await postSse(gw.url, '/api/turn/start', turnBody(threadId, '[[reasoning: plan]] [[deltas: 4]] [[reply: streamed answer]]'));
+      const res = await postSse(
+        gw.url,
+        '/api/turn/start',
+        turnBody(threadId, '[[reasoning: plan]] [[deltas: 4]] [[reply: streamed answer]]'),
+      );
       expect(res.status).toBe(200);
       expect(res.headers['content-type']).toMatch(/^text\/event-stream/);
       expect(res.headers['cache-control']).toContain('no-cache');
@@ -135,10 +139,14 @@ describe('app-server REST API (real codex, offline provider, real HTTP)', () => 
       expect(textDeltas.map((e) => e.json.delta).join('')).toBe('streamed answer');
       expect(textDeltas).toHaveLength(4);
       const reasoningDone = names.indexOf('item.completed', names.indexOf('item.delta'));
-      const messageStarted = res.events.findIndex((e) => e.event === 'item.started' && e.json.item.type === 'agentMessage');
+      const messageStarted = res.events.findIndex(
+        (e) => e.event === 'item.started' && e.json.item.type === 'agentMessage',
+      );
       expect(reasoningDone).toBeGreaterThan(0);
       expect(messageStarted).toBeGreaterThan(0);
-      const completedMessage = res.events.find((e) => e.event === 'item.completed' && e.json.item.type === 'agentMessage');
+      const completedMessage = res.events.find(
+        (e) => e.event === 'item.completed' && e.json.item.type === 'agentMessage',
+      );
       expect(completedMessage!.json.item.text).toBe('streamed answer');
       expect(res.events.at(-1)!.json).toMatchObject({ status: 'completed', error: null });
       // Every event is on its own `event:` + `data:` frame.
@@ -166,7 +174,10 @@ describe('app-server REST API (real codex, offline provider, real HTTP)', () => 
 
     it('a synchronous turn waits for an approval another client gives, then returns the real output', async () => {
       const threadId = await startThread(gw, { approvalPolicy: 'untrusted' });
-      const pending = request(gw.url).post('/api/turn/start').send(turnBody(threadId, shell)).then((r) => r);
+      const pending = request(gw.url)
+        .post('/api/turn/start')
+        .send(turnBody(threadId, shell))
+        .then((r) => r);
       const approval = await waitForApproval(gw, threadId);
       expect(approval).toMatchObject({
         id: expect.stringMatching(/^appr_/),
@@ -197,12 +208,17 @@ describe('app-server REST API (real codex, offline provider, real HTTP)', () => 
 
     it('decline: the command is not run and the turn completes', async () => {
       const threadId = await startThread(gw, { approvalPolicy: 'untrusted' });
-      const pending = request(gw.url).post('/api/turn/start').send(turnBody(threadId, shell)).then((r) => r);
+      const pending = request(gw.url)
+        .post('/api/turn/start')
+        .send(turnBody(threadId, shell))
+        .then((r) => r);
       const approval = await waitForApproval(gw, threadId);
       await request(gw.url).post(`/api/approvals/${approval.id}`).send({ decision: 'decline' }).expect(200);
       const res = await pending;
       expect(res.body.turn.status).toBe('completed');
-      expect(res.body.turn.items.find((i: Item) => i.type === 'commandExecution')).toMatchObject({ status: 'declined' });
+      expect(res.body.turn.items.find((i: Item) => i.type === 'commandExecution')).toMatchObject({
+        status: 'declined',
+      });
       expect(res.body.turn.items.at(-1).text).toContain('The command was not run');
     });
 
@@ -215,7 +231,11 @@ describe('app-server REST API (real codex, offline provider, real HTTP)', () => 
       const requested = res.events.find((e) => e.event === 'approval.requested');
       const resolved = res.events.find((e) => e.event === 'approval.resolved');
       expect(requested!.json.approval.id).toBe(approval.id);
-      expect(resolved!.json).toMatchObject({ approvalId: approval.id, decision: 'acceptForSession', reason: 'answered' });
+      expect(resolved!.json).toMatchObject({
+        approvalId: approval.id,
+        decision: 'acceptForSession',
+        reason: 'answered',
+      });
       expect(res.events.indexOf(requested!)).toBeLessThan(res.events.indexOf(resolved!));
       expect(res.events.at(-1)!.json.status).toBe('completed');
     });
@@ -260,12 +280,21 @@ describe('app-server REST API (real codex, offline provider, real HTTP)', () => 
       const forkId = fork.body.thread.id;
       expect(forkId).not.toBe(threadId);
       expect(fork.body.thread.forkedFromId).toBe(threadId);
-      const forkRead = await request(gw.url).post('/api/thread/read').send({ threadId: forkId, includeTurns: true }).expect(200);
+      const forkRead = await request(gw.url)
+        .post('/api/thread/read')
+        .send({ threadId: forkId, includeTurns: true })
+        .expect(200);
       expect(forkRead.body.thread.turns[0].items[0].text).toBe('original message');
       await request(gw.url).post('/api/turn/start').send(turnBody(forkId, 'only on the fork')).expect(200);
-      const original = await request(gw.url).post('/api/thread/read').send({ threadId, includeTurns: true }).expect(200);
+      const original = await request(gw.url)
+        .post('/api/thread/read')
+        .send({ threadId, includeTurns: true })
+        .expect(200);
       expect(original.body.thread.turns).toHaveLength(1);
-      const forked = await request(gw.url).post('/api/thread/read').send({ threadId: forkId, includeTurns: true }).expect(200);
+      const forked = await request(gw.url)
+        .post('/api/thread/read')
+        .send({ threadId: forkId, includeTurns: true })
+        .expect(200);
       expect(forked.body.thread.turns).toHaveLength(2);
     });
 
@@ -277,7 +306,10 @@ describe('app-server REST API (real codex, offline provider, real HTTP)', () => 
       const page = await request(gw.url).post('/api/thread/list').send({ limit: 2 }).expect(200);
       expect(page.body.data.map((t: { id: string }) => t.id)).toEqual([b, a]);
       expect(page.body.nextCursor).toEqual(expect.any(String));
-      const next = await request(gw.url).post('/api/thread/list').send({ limit: 2, cursor: page.body.nextCursor }).expect(200);
+      const next = await request(gw.url)
+        .post('/api/thread/list')
+        .send({ limit: 2, cursor: page.body.nextCursor })
+        .expect(200);
       // The next page goes on from the first: older threads, none of the first page's.
       expect(next.body.data.length).toBeGreaterThan(0);
       const ids = next.body.data.map((t: { id: string }) => t.id);
@@ -296,14 +328,24 @@ describe('app-server REST API (real codex, offline provider, real HTTP)', () => 
         const res = await request(gw.url).post('/api/skills/list').send({ forceReload: true }).expect(200);
         return res.body.data[0].skills.find((s: { name: string }) => s.name === 'release-notes');
       };
-      expect(await find()).toMatchObject({ name: 'release-notes', description: 'Write release notes from the git log', enabled: true });
-      await request(gw.url).post('/api/skills/config/write').send({ name: 'release-notes', enabled: false }).expect(200, {
-        effectiveEnabled: false,
+      expect(await find()).toMatchObject({
+        name: 'release-notes',
+        description: 'Write release notes from the git log',
+        enabled: true,
       });
+      await request(gw.url)
+        .post('/api/skills/config/write')
+        .send({ name: 'release-notes', enabled: false })
+        .expect(200, {
+          effectiveEnabled: false,
+        });
       expect((await find()).enabled).toBe(false);
-      await request(gw.url).post('/api/skills/config/write').send({ name: 'release-notes', enabled: true }).expect(200, {
-        effectiveEnabled: true,
-      });
+      await request(gw.url)
+        .post('/api/skills/config/write')
+        .send({ name: 'release-notes', enabled: true })
+        .expect(200, {
+          effectiveEnabled: true,
+        });
       expect((await find()).enabled).toBe(true);
     });
   });
@@ -317,7 +359,8 @@ describe('app-server REST API (real codex, offline provider, real HTTP)', () => 
       const threadId = await startThread(gw);
       const running = (async () => {
         const deadline = Date.now() + 15_000;
-        while (transport.stats().runningTurns === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+        while (transport.stats().runningTurns === 0 && Date.now() < deadline)
+          await new Promise((r) => setTimeout(r, 10));
         await new Promise((r) => setTimeout(r, 300)); // let the first deltas flow
       })();
       await postSse(gw.url, '/api/turn/start', turnBody(threadId, '[[slow]] bye', { stream }), {
@@ -325,7 +368,10 @@ describe('app-server REST API (real codex, offline provider, real HTTP)', () => 
         abortWhen: running,
       });
       // The next turn on the thread runs (it waits for the abandoned one to be interrupted, not for it to finish).
-      const next = await request(gw.url).post('/api/turn/start').send(turnBody(threadId, '[[reply: after]]')).expect(200);
+      const next = await request(gw.url)
+        .post('/api/turn/start')
+        .send(turnBody(threadId, '[[reply: after]]'))
+        .expect(200);
       expect(next.body.turn.items.at(-1).text).toBe('after');
       const read = await request(gw.url).post('/api/thread/read').send({ threadId, includeTurns: true }).expect(200);
       expect(read.body.thread.turns[0].status).toBe('interrupted');
@@ -346,8 +392,14 @@ describe('app-server REST API (real codex, offline provider, real HTTP)', () => 
       const ok = await request(gw.url).post('/api/thread/start').send({ cwd: 'inner' }).expect(200);
       expect(ok.body.thread.cwd).toBe(join(workspace, 'inner'));
       const threadId = ok.body.thread.id;
-      await request(gw.url).post('/api/turn/start').send(turnBody(threadId, 'x', { cwd: '/etc' })).expect(400);
-      await request(gw.url).post('/api/skills/list').send({ cwds: ['/etc'] }).expect(400);
+      await request(gw.url)
+        .post('/api/turn/start')
+        .send(turnBody(threadId, 'x', { cwd: '/etc' }))
+        .expect(400);
+      await request(gw.url)
+        .post('/api/skills/list')
+        .send({ cwds: ['/etc'] })
+        .expect(400);
     });
 
     it('unknown or malformed thread and turn ids are 404 without codex error text', async () => {
@@ -368,11 +420,20 @@ describe('app-server REST API (real codex, offline provider, real HTTP)', () => 
       const empty = await request(gw.url).post('/api/turn/start').send({ threadId, input: [] }).expect(400);
       expect(empty.body.message).toContain('input must contain at least one item');
       await request(gw.url).post('/api/turn/start').send({ threadId, input: 'hello' }).expect(400);
-      const noText = await request(gw.url).post('/api/turn/start').send({ threadId, input: [{ type: 'text' }] }).expect(400);
+      const noText = await request(gw.url)
+        .post('/api/turn/start')
+        .send({ threadId, input: [{ type: 'text' }] })
+        .expect(400);
       expect(noText.body.message.join(' ')).toMatch(/text/);
-      const badType = await request(gw.url).post('/api/turn/start').send({ threadId, input: [{ type: 'audio' }] }).expect(400);
+      const badType = await request(gw.url)
+        .post('/api/turn/start')
+        .send({ threadId, input: [{ type: 'audio' }] })
+        .expect(400);
       expect(badType.body.message.join(' ')).toContain('text, image, localImage, skill');
-      await request(gw.url).post('/api/turn/start').send({ input: [{ type: 'text', text: 'x' }] }).expect(400);
+      await request(gw.url)
+        .post('/api/turn/start')
+        .send({ input: [{ type: 'text', text: 'x' }] })
+        .expect(400);
     });
 
     it('unknown enum values are 400 listing the allowed values; danger-full-access needs the gateway to allow it', async () => {
@@ -380,11 +441,20 @@ describe('app-server REST API (real codex, offline provider, real HTTP)', () => 
       expect(policy.body.message.join(' ')).toContain('untrusted, on-request, never');
       const sandbox = await request(gw.url).post('/api/thread/start').send({ sandbox: 'wide-open' }).expect(400);
       expect(sandbox.body.message.join(' ')).toContain('read-only, workspace-write, danger-full-access');
-      const danger = await request(gw.url).post('/api/thread/start').send({ sandbox: 'danger-full-access' }).expect(400);
+      const danger = await request(gw.url)
+        .post('/api/thread/start')
+        .send({ sandbox: 'danger-full-access' })
+        .expect(400);
       expect(danger.body.message).toMatch(/not allowed/);
       const threadId = await startThread(gw);
-      await request(gw.url).post('/api/turn/start').send(turnBody(threadId, 'x', { effort: 'extreme' })).expect(400);
-      await request(gw.url).post('/api/turn/start').send(turnBody(threadId, 'x', { sandbox: 'danger-full-access' })).expect(400);
+      await request(gw.url)
+        .post('/api/turn/start')
+        .send(turnBody(threadId, 'x', { effort: 'extreme' }))
+        .expect(400);
+      await request(gw.url)
+        .post('/api/turn/start')
+        .send(turnBody(threadId, 'x', { sandbox: 'danger-full-access' }))
+        .expect(400);
     });
 
     it('a turn/start on a thread that is running a turn is 409, not a silent steer', async () => {
@@ -436,7 +506,9 @@ describe('approval timeout over REST', () => {
         .send(turnBody(threadId, '[[shell: echo never-approved]]'))
         .expect(200);
       expect(res.body.turn.status).toBe('completed');
-      expect(res.body.turn.items.find((i: Item) => i.type === 'commandExecution')).toMatchObject({ status: 'declined' });
+      expect(res.body.turn.items.find((i: Item) => i.type === 'commandExecution')).toMatchObject({
+        status: 'declined',
+      });
       expect(res.body.turn.items.at(-1).text).toContain('The command was not run');
     } finally {
       await gw.close();

@@ -33,7 +33,10 @@ describe('a stalled reader costs a bounded amount', () => {
   let gw: TestGateway;
 
   beforeAll(async () => {
-    gw = await startGateway('stalled', { CODEX_GATEWAY_TOKENS: `alice:${TOKENS.alice},bob:${TOKENS.bob}`, CODEX_STREAM_BUFFER_MB: String(LIMIT_MB) });
+    gw = await startGateway('stalled', {
+      CODEX_GATEWAY_TOKENS: `alice:${TOKENS.alice},bob:${TOKENS.bob}`,
+      CODEX_STREAM_BUFFER_MB: String(LIMIT_MB),
+    });
   });
 
   afterAll(async () => {
@@ -45,14 +48,18 @@ describe('a stalled reader costs a bounded amount', () => {
 
   /** Turns that ended because their client left (or stopped reading), by protocol. */
   async function abandoned(protocol: string): Promise<number> {
-    const metric = (await gw.app.get(MetricsService).registry.getSingleMetric('codex_gateway_turns_total')!.get()).values;
+    const metric = (await gw.app.get(MetricsService).registry.getSingleMetric('codex_gateway_turns_total')!.get())
+      .values;
     return metric.find((v) => v.labels.protocol === protocol && v.labels.status === 'abandoned')?.value ?? 0;
   }
 
   /** bob's turn, while alice's stream is stalled: it completes as usual. */
   async function bobIsServed(): Promise<void> {
     const client = new OpenAI({ apiKey: TOKENS.bob, baseURL: `${gw.url}/v1`, maxRetries: 0 });
-    const answer = await client.chat.completions.create({ model: 'x', messages: [{ role: 'user', content: '[[reply: bob is fine]]' }] });
+    const answer = await client.chat.completions.create({
+      model: 'x',
+      messages: [{ role: 'user', content: '[[reply: bob is fine]]' }],
+    });
     expect(answer.choices[0].message.content).toBe('bob is fine');
   }
 
@@ -68,7 +75,10 @@ describe('a stalled reader costs a bounded amount', () => {
     socket.pause();
     await until(() => running() === 1, 'the turn runs');
     await bobIsServed();
-    await until(() => running() === 0 && provider().openStreams === 0, 'the turn is over and codex let go of the model');
+    await until(
+      () => running() === 0 && provider().openStreams === 0,
+      'the turn is over and codex let go of the model',
+    );
     // Measured while the stalled client is still connected: what the gateway keeps for it.
     const held = retainedMb() - before;
     expect(await abandoned('openai_chat')).toBe(1);
@@ -85,7 +95,10 @@ describe('a stalled reader costs a bounded amount', () => {
       stream.stream.pause();
       await until(() => running() === 1, 'the turn runs');
       await bobIsServed();
-      await until(() => running() === 0 && provider().openStreams === 0, 'the turn is over and codex let go of the model');
+      await until(
+        () => running() === 0 && provider().openStreams === 0,
+        'the turn is over and codex let go of the model',
+      );
       expect(await abandoned('agent_stream')).toBe(1);
       await stream.closed;
       expect(stream.stream.rstCode).toBe(8); // NGHTTP2_CANCEL

@@ -39,7 +39,12 @@ function record(h: Harness, threadId: string, text: string, tenant = T) {
     unsubscribe = () => sub.unsubscribe();
   });
   const waitFor = <E extends CodexEvent['type']>(type: E) =>
-    firstValueFrom(events.pipe(filter((e): e is Extract<CodexEvent, { type: E }> => e.type === type), take(1)));
+    firstValueFrom(
+      events.pipe(
+        filter((e): e is Extract<CodexEvent, { type: E }> => e.type === type),
+        take(1),
+      ),
+    );
   return { done, waitFor, unsubscribe: () => unsubscribe() };
 }
 
@@ -70,9 +75,10 @@ describe('AppServerTransport against the real codex binary', () => {
     expect(types.slice(-2)).toEqual(['usage', 'turn.completed']);
     expect(completed(events).status).toBe('completed');
 
-    const message = events.find(
-      (e) => e.type === 'item.completed' && e.item.type === 'agentMessage',
-    ) as Extract<CodexEvent, { type: 'item.completed' }>;
+    const message = events.find((e) => e.type === 'item.completed' && e.item.type === 'agentMessage') as Extract<
+      CodexEvent,
+      { type: 'item.completed' }
+    >;
     const deltas = events.filter(
       (e): e is Extract<CodexEvent, { type: 'item.delta' }> => e.type === 'item.delta' && e.kind === 'text',
     );
@@ -98,7 +104,10 @@ describe('AppServerTransport against the real codex binary', () => {
       new Promise<CodexEvent[]>((resolve, reject) => {
         const seen: CodexEvent[] = [];
         h.transport
-          .runTurn(T, { threadId: id, input: [{ type: 'text', text: `[[deltas: 5]] [[delay: 60]] [[reply: ${reply}]]` }] })
+          .runTurn(T, {
+            threadId: id,
+            input: [{ type: 'text', text: `[[deltas: 5]] [[delay: 60]] [[reply: ${reply}]]` }],
+          })
           .subscribe({
             next: (e) => {
               if (e.type === 'item.delta') deltaTimes[key].push(Date.now());
@@ -125,8 +134,9 @@ describe('AppServerTransport against the real codex binary', () => {
     const { thread } = await h.transport.startThread(T);
     const first = record(h, thread.id, '[[delay: 100]] [[deltas: 5]] busy test');
     await first.waitFor('turn.started');
-    await expect(collect(h.transport.runTurn(T, { threadId: thread.id, input: [{ type: 'text', text: 'again' }] })))
-      .rejects.toMatchObject({ code: CodexErrorCode.THREAD_BUSY });
+    await expect(
+      collect(h.transport.runTurn(T, { threadId: thread.id, input: [{ type: 'text', text: 'again' }] })),
+    ).rejects.toMatchObject({ code: CodexErrorCode.THREAD_BUSY });
     expect(completed(await first.done).status).toBe('completed');
   });
 
@@ -248,7 +258,10 @@ describe('AppServerTransport against the real codex binary', () => {
   it('kill -9 mid-turn: the turn fails with a clear error; a new process resumes the thread with its history', async () => {
     const { thread } = await h.transport.startThread(T);
     const before = await collect(
-      h.transport.runTurn(T, { threadId: thread.id, input: [{ type: 'text', text: 'remember pineapple [[reply: first answer]]' }] }),
+      h.transport.runTurn(T, {
+        threadId: thread.id,
+        input: [{ type: 'text', text: 'remember pineapple [[reply: first answer]]' }],
+      }),
     );
     expect(completed(before).status).toBe('completed');
     const oldPid = h.transport.processes().find((p) => p.tenant === T)!.pid!;
@@ -289,7 +302,12 @@ describe('AppServerTransport against the real codex binary', () => {
     expect(next).not.toBeNull();
     expect([first.thread.id, second.thread.id]).not.toContain(next);
     // The spare is an ordinary thread: a turn runs on it, and an unused spare is not listed.
-    const events = await collect(h.transport.runTurn(tenant, { threadId: second.thread.id, input: [{ type: 'text', text: '[[reply: on the spare]]' }] }));
+    const events = await collect(
+      h.transport.runTurn(tenant, {
+        threadId: second.thread.id,
+        input: [{ type: 'text', text: '[[reply: on the spare]]' }],
+      }),
+    );
     expect(agentText(events)).toBe('on the spare');
     const listed = (await h.transport.listThreads(tenant)).data.map((t) => t.id);
     expect(listed).toContain(second.thread.id);
@@ -300,7 +318,12 @@ describe('AppServerTransport against the real codex binary', () => {
     await until(() => !h.transport.processes().some((p) => p.tenant === tenant && p.pid), 'the killed process noticed');
     const third = await h.transport.takeThread(tenant);
     expect(third.thread.id).not.toBe(next);
-    const after = await collect(h.transport.runTurn(tenant, { threadId: third.thread.id, input: [{ type: 'text', text: '[[reply: new process]]' }] }));
+    const after = await collect(
+      h.transport.runTurn(tenant, {
+        threadId: third.thread.id,
+        input: [{ type: 'text', text: '[[reply: new process]]' }],
+      }),
+    );
     expect(agentText(after)).toBe('new process');
   });
 
@@ -357,23 +380,36 @@ describe('AppServerTransport against the real codex binary', () => {
 
   it('a provider refusing connections fails the turn with PROVIDER_ERROR on both backends, not at the turn timeout', async () => {
     const dead = await createHarness('transport-dead-provider', {
-      provider: { id: 'dead', name: 'Refuses connections', baseUrl: 'http://127.0.0.1:9/v1', requestMaxRetries: 0, streamMaxRetries: 0 },
+      provider: {
+        id: 'dead',
+        name: 'Refuses connections',
+        baseUrl: 'http://127.0.0.1:9/v1',
+        requestMaxRetries: 0,
+        streamMaxRetries: 0,
+      },
       providerUnreachableMs: 1500,
     });
     try {
       const { thread } = await dead.transport.startThread(T);
       for (const events of [
-        await collect(dead.transport.runTurn(T, { threadId: thread.id, input: [{ type: 'text', text: 'nobody home' }] })),
+        await collect(
+          dead.transport.runTurn(T, { threadId: thread.id, input: [{ type: 'text', text: 'nobody home' }] }),
+        ),
         await collect(dead.exec.runTurn(T, { prompt: 'nobody home' })),
       ]) {
-        expect(events.some((e) => e.type === 'error' && e.willRetry && /waiting for network/i.test(e.message))).toBe(true);
+        expect(events.some((e) => e.type === 'error' && e.willRetry && /waiting for network/i.test(e.message))).toBe(
+          true,
+        );
         const end = completed(events);
         expect(end.status).toBe('failed');
         expect(end.error?.code).toBe(CodexErrorCode.PROVIDER_ERROR);
         expect(end.error?.message).toMatch(/could not be reached for 2 s \(Reconnecting\.\.\. waiting for network/);
       }
       // The exec process was stopped with its turn.
-      await until(() => codexPidsWith(dead.dataDir).filter((pid) => pid !== dead.transport.processes()[0]?.pid).length === 0, 'exec process gone');
+      await until(
+        () => codexPidsWith(dead.dataDir).filter((pid) => pid !== dead.transport.processes()[0]?.pid).length === 0,
+        'exec process gone',
+      );
     } finally {
       await dead.close();
     }
@@ -390,13 +426,24 @@ describe('AppServerTransport against the real codex binary', () => {
       const { thread } = await mine.transport.startThread(T);
       /** Runs a turn; what turn/start carried, and the model the provider was asked for. */
       const turn = async (model?: string, effort?: string) => {
-        const events = await collect(mine.transport.runTurn(T, { threadId: thread.id, input: [{ type: 'text', text: '[[reply: ok]]' }], model, effort }));
+        const events = await collect(
+          mine.transport.runTurn(T, {
+            threadId: thread.id,
+            input: [{ type: 'text', text: '[[reply: ok]]' }],
+            model,
+            effort,
+          }),
+        );
         expect(completed(events).status).toBe('completed');
         const params = sent.at(-1)!;
         return { model: params.model, effort: params.effort, asked: mine.provider.requests.at(-1)!.body.model };
       };
       // The thread starts with the configured model and effort.
-      expect(await turn('gpt-5-codex', 'medium')).toEqual({ model: undefined, effort: undefined, asked: 'gpt-5-codex' });
+      expect(await turn('gpt-5-codex', 'medium')).toEqual({
+        model: undefined,
+        effort: undefined,
+        asked: 'gpt-5-codex',
+      });
       expect(await turn('gpt-5-mini')).toEqual({ model: 'gpt-5-mini', effort: undefined, asked: 'gpt-5-mini' });
       // codex kept the override: the same model again, or none, goes to the provider without being sent.
       expect(await turn('gpt-5-mini')).toEqual({ model: undefined, effort: undefined, asked: 'gpt-5-mini' });
@@ -421,7 +468,10 @@ describe('AppServerTransport against the real codex binary', () => {
       try {
         const { thread } = await mine.transport.startThread(T);
         const events = await collect(
-          mine.transport.runTurn(T, { threadId: thread.id, input: [{ type: 'text', text: '[[shell: echo mark=$GATEWAY_PROFILE_MARK]]' }] }),
+          mine.transport.runTurn(T, {
+            threadId: thread.id,
+            input: [{ type: 'text', text: '[[shell: echo mark=$GATEWAY_PROFILE_MARK]]' }],
+          }),
         );
         expect(completed(events).status).toBe('completed');
         expect(agentText(events)).toContain('mark=from-profile');

@@ -34,23 +34,49 @@ export interface Target {
   headers: Record<string, string>;
 }
 
-function sseOutcome(res: { status: number; events: SseEvent[]; aborted: boolean }, terminalOf: (events: SseEvent[]) => { terminal: string; failed: boolean } | null): Outcome {
+function sseOutcome(
+  res: { status: number; events: SseEvent[]; aborted: boolean },
+  terminalOf: (events: SseEvent[]) => { terminal: string; failed: boolean } | null,
+): Outcome {
   const names = res.events.map((e) => (e.data === '[DONE]' ? '[DONE]' : e.event));
-  if (res.status !== 200) return { status: res.status, terminal: `http-${res.status}`, failed: true, events: names, aborted: res.aborted };
+  if (res.status !== 200)
+    return { status: res.status, terminal: `http-${res.status}`, failed: true, events: names, aborted: res.aborted };
   const end = terminalOf(res.events);
-  return { status: 200, terminal: end?.terminal ?? (res.aborted ? 'aborted' : 'no-terminal'), failed: end?.failed ?? false, events: names, aborted: res.aborted };
+  return {
+    status: 200,
+    terminal: end?.terminal ?? (res.aborted ? 'aborted' : 'no-terminal'),
+    failed: end?.failed ?? false,
+    events: names,
+    aborted: res.aborted,
+  };
 }
 
 /** A new thread's id, or how starting it failed (an outcome with the answer's status, judged like a turn's). */
 async function threadFor(target: Target): Promise<string | Outcome> {
-  const res = await fetch(`${target.url}/api/thread/start`, { method: 'POST', headers: { ...target.headers, 'content-type': 'application/json' }, body: '{}' });
+  const res = await fetch(`${target.url}/api/thread/start`, {
+    method: 'POST',
+    headers: { ...target.headers, 'content-type': 'application/json' },
+    body: '{}',
+  });
   const body = await res.text();
-  if (res.status !== 200) return { status: res.status, terminal: `thread-start-http-${res.status}: ${body.slice(0, 200)}`, failed: true, events: [], aborted: false };
+  if (res.status !== 200)
+    return {
+      status: res.status,
+      terminal: `thread-start-http-${res.status}: ${body.slice(0, 200)}`,
+      failed: true,
+      events: [],
+      aborted: false,
+    };
   return (JSON.parse(body) as { thread: { id: string } }).thread.id;
 }
 
 /** Runs one turn with `prompt` on a protocol, streamed, and says how it ended. */
-export async function runTurn(protocol: Protocol, target: Target, prompt: string, options: RunOptions = {}): Promise<Outcome> {
+export async function runTurn(
+  protocol: Protocol,
+  target: Target,
+  prompt: string,
+  options: RunOptions = {},
+): Promise<Outcome> {
   const until = options.until;
   const sseOptions = {
     headers: target.headers,
@@ -65,10 +91,16 @@ export async function runTurn(protocol: Protocol, target: Target, prompt: string
     case 'rest': {
       const threadId = await threadFor(target);
       if (typeof threadId !== 'string') return threadId;
-      const body = { threadId, input: [{ type: 'text', text: prompt }], stream: true, ...(options.approvalPolicy ? { approvalPolicy: options.approvalPolicy } : {}) };
+      const body = {
+        threadId,
+        input: [{ type: 'text', text: prompt }],
+        stream: true,
+        ...(options.approvalPolicy ? { approvalPolicy: options.approvalPolicy } : {}),
+      };
       return sseOutcome(await postSse(target.url, '/api/turn/start', body, sseOptions), (events) => {
         const last = events.at(-1);
-        if (last?.event === 'turn.completed') return { terminal: `turn.completed:${last.json.status}`, failed: last.json.status === 'failed' };
+        if (last?.event === 'turn.completed')
+          return { terminal: `turn.completed:${last.json.status}`, failed: last.json.status === 'failed' };
         if (last?.event === 'error') return { terminal: 'error', failed: true };
         return null;
       });
@@ -78,11 +110,19 @@ export async function runTurn(protocol: Protocol, target: Target, prompt: string
       return sseOutcome(res, (events) => {
         if (events.at(-1)?.data !== '[DONE]') return null;
         const before = events.at(-2);
-        return { terminal: `[DONE] after ${before?.event}${before?.json?.status ? `:${before.json.status}` : ''}`, failed: before?.event === 'error' || before?.json?.status === 'failed' };
+        return {
+          terminal: `[DONE] after ${before?.event}${before?.json?.status ? `:${before.json.status}` : ''}`,
+          failed: before?.event === 'error' || before?.json?.status === 'failed',
+        };
       });
     }
     case 'openai_chat': {
-      const res = await postSse(target.url, '/v1/chat/completions', { model: 'x', messages: [{ role: 'user', content: prompt }], stream: true }, sseOptions);
+      const res = await postSse(
+        target.url,
+        '/v1/chat/completions',
+        { model: 'x', messages: [{ role: 'user', content: prompt }], stream: true },
+        sseOptions,
+      );
       return sseOutcome(res, (events) => {
         if (events.at(-1)?.data !== '[DONE]') return null;
         const before = events.at(-2)?.json;
@@ -99,7 +139,11 @@ export async function runTurn(protocol: Protocol, target: Target, prompt: string
     }
     case 'agent_stream': {
       const s = openAgentStream(target.h2, { headers: target.headers });
-      s.send({ type: 'user_message', content: prompt, ...(options.approvalPolicy ? { configOverrides: { approvalPolicy: 'untrusted' } } : {}) });
+      s.send({
+        type: 'user_message',
+        content: prompt,
+        ...(options.approvalPolicy ? { configOverrides: { approvalPolicy: 'untrusted' } } : {}),
+      });
       let aborted = false;
       const abort = () => {
         if (aborted) return;
@@ -112,18 +156,27 @@ export async function runTurn(protocol: Protocol, target: Target, prompt: string
         .next((f) => {
           options.onEvent?.(f.type, f);
           if (until?.(names())) abort();
-          return f.type === 'turn_completed' || f.type === 'terminate' || (f.type === 'error' && f.code !== 'codex_error');
+          return (
+            f.type === 'turn_completed' || f.type === 'terminate' || (f.type === 'error' && f.code !== 'codex_error')
+          );
         }, 60_000)
         .catch(() => null);
       const end = await done;
       if (!aborted) s.end();
       await s.closed;
       const status = Number(s.headers?.[':status'] ?? 0);
-      if (status && status !== 200) return { status, terminal: `http-${status}`, failed: true, events: names(), aborted };
-      if (!end) return { status: 200, terminal: aborted ? 'aborted' : 'no-terminal', failed: false, events: names(), aborted };
+      if (status && status !== 200)
+        return { status, terminal: `http-${status}`, failed: true, events: names(), aborted };
+      if (!end)
+        return { status: 200, terminal: aborted ? 'aborted' : 'no-terminal', failed: false, events: names(), aborted };
       return {
         status: 200,
-        terminal: end.type === 'turn_completed' ? `turn_completed:${end.status}` : end.type === 'terminate' ? 'terminate' : `error:${end.code}`,
+        terminal:
+          end.type === 'turn_completed'
+            ? `turn_completed:${end.status}`
+            : end.type === 'terminate'
+              ? 'terminate'
+              : `error:${end.code}`,
         failed: end.type === 'error' || end.status === 'failed',
         events: names(),
         aborted,

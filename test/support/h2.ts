@@ -58,9 +58,11 @@ export class AgentStreamClient {
     for (;;) {
       const found = this.frames.slice(from).find(match);
       if (found) return found;
-      if (this.ended) throw new Error(`stream closed without the frame; got ${JSON.stringify(this.frames.map((f) => f.type))}`);
+      if (this.ended)
+        throw new Error(`stream closed without the frame; got ${JSON.stringify(this.frames.map((f) => f.type))}`);
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`frame not received in ${ms} ms; got ${JSON.stringify(this.frames.map((f) => f.type))}`);
+      if (left <= 0)
+        throw new Error(`frame not received in ${ms} ms; got ${JSON.stringify(this.frames.map((f) => f.type))}`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left);
         this.waiters.push(() => {

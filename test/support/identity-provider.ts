@@ -38,7 +38,9 @@ export class TestIdentityProvider {
           return;
         }
         if (req.method === 'GET' && req.url === '/jwks') {
-          res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: this.keys.map((k) => k.jwk) }));
+          res
+            .writeHead(200, { 'content-type': 'application/json' })
+            .end(JSON.stringify({ keys: this.keys.map((k) => k.jwk) }));
           return;
         }
         if (req.method === 'POST' && req.url === `/realms/${this.realm}/protocol/openid-connect/token/introspect`) {
@@ -49,7 +51,9 @@ export class TestIdentityProvider {
           }
           this.introspections++;
           const token = new URLSearchParams(Buffer.concat(chunks).toString('utf8')).get('token') ?? '';
-          res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(this.tokens.get(token) ?? { active: false }));
+          res
+            .writeHead(200, { 'content-type': 'application/json' })
+            .end(JSON.stringify(this.tokens.get(token) ?? { active: false }));
           return;
         }
         res.writeHead(404).end();
@@ -73,7 +77,11 @@ export class TestIdentityProvider {
   }
 
   /** A signed token; `claims` override the valid defaults (sub, iss, aud, exp in 5 minutes). */
-  async sign(sub: string, claims: Record<string, unknown> = {}, options: { key?: KeyLike; kid?: string } = {}): Promise<string> {
+  async sign(
+    sub: string,
+    claims: Record<string, unknown> = {},
+    options: { key?: KeyLike; kid?: string } = {},
+  ): Promise<string> {
     const newest = this.keys.at(-1)!;
     const now = Math.floor(Date.now() / 1000);
     return new SignJWT({ iss: this.issuer, aud: this.audience, sub, iat: now, exp: now + 300, ...claims })

@@ -79,7 +79,8 @@ export async function startProductionGateway(
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`gateway exited early (${child.exitCode}):\n${all}`);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`gateway exited early (${child.exitCode}):\n${all}`);
     const ok = await fetch(`${url}/health/live`).then(
       (r) => r.ok,
       () => false,

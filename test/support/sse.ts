@@ -79,7 +79,9 @@ export function postSse(
             resolve({ status: res.statusCode ?? 0, headers: res.headers, raw, events: parseSse(raw), aborted });
           }
         });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, raw, events: parseSse(raw), aborted }));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, raw, events: parseSse(raw), aborted }),
+        );
         res.on('error', (err) => (aborted ? undefined : reject(err)));
       },
     );

@@ -39,6 +39,9 @@ export function configureGateway(app: INestApplication): INestApplication {
       stopAtFirstError: false,
     }),
   );
-  SwaggerModule.setup('docs', app, buildOpenApiDocument(app), { jsonDocumentUrl: 'docs-json', swaggerOptions: { persistAuthorization: true } });
+  SwaggerModule.setup('docs', app, buildOpenApiDocument(app), {
+    jsonDocumentUrl: 'docs-json',
+    swaggerOptions: { persistAuthorization: true },
+  });
   return app;
 }

@@ -51,18 +51,20 @@ async function bootstrap(): Promise<void> {
     }
     stopping = true;
     const graceMs = config.getOrThrow<number>('server.shutdownGraceMs');
-    logger.log(`${signal} received: draining (new work refused, running turns get up to ${graceMs / 1000} s), then stopping`);
+    logger.log(
+      `${signal} received: draining (new work refused, running turns get up to ${graceMs / 1000} s), then stopping`,
+    );
     app
       .get(DrainService)
       .drain(graceMs)
       .then(() => app.close())
       .then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error(`shutdown failed: ${(error as Error)?.message}`);
-        process.exit(1);
-      },
-    );
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error(`shutdown failed: ${(error as Error)?.message}`);
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
@@ -76,9 +78,13 @@ function logLevel(level: string): LogLevel {
 /** Values that must never appear in a log line. */
 function secretsOf(env: EnvironmentVariables): string[] {
   const pairs = (env.CODEX_GATEWAY_TOKENS ?? '').split(',').map((pair) => pair.slice(pair.indexOf(':') + 1).trim());
-  return [env.CODEX_GATEWAY_TOKEN, env.CODEX_API_KEY, process.env.OPENAI_API_KEY, env.KEYCLOAK_CLIENT_SECRET, ...pairs].filter(
-    (s): s is string => Boolean(s),
-  );
+  return [
+    env.CODEX_GATEWAY_TOKEN,
+    env.CODEX_API_KEY,
+    process.env.OPENAI_API_KEY,
+    env.KEYCLOAK_CLIENT_SECRET,
+    ...pairs,
+  ].filter((s): s is string => Boolean(s));
 }
 
 bootstrap().catch((error: unknown) => {

@@ -14,13 +14,30 @@ describe('isolationArgs', () => {
     writeFileSync(key, 'secret');
     const view = { home: join(base, 'users', 'alice'), workspace: join(base, 'workspace', 'alice') };
     const args = isolationArgs(
-      { hiddenDirs: [base, join(base, 'workspace'), join(dir, 'missing-parent', 'x')], hiddenFiles: [key, join(dir, 'absent')], sharedDirs: [join(dir, 'shared')] },
+      {
+        hiddenDirs: [base, join(base, 'workspace'), join(dir, 'missing-parent', 'x')],
+        hiddenFiles: [key, join(dir, 'absent')],
+        sharedDirs: [join(dir, 'shared')],
+      },
       view,
       view.workspace,
     );
     const pairs = (flag: string) => args.flatMap((a, i) => (a === flag ? [args[i + 1]] : []));
     // Own PID namespace and /proc, the rest of the system read-only, a private /tmp.
-    expect(args.slice(0, 12)).toEqual(['--die-with-parent', '--unshare-user', '--unshare-pid', '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp']);
+    expect(args.slice(0, 12)).toEqual([
+      '--die-with-parent',
+      '--unshare-user',
+      '--unshare-pid',
+      '--ro-bind',
+      '/',
+      '/',
+      '--dev',
+      '/dev',
+      '--proc',
+      '/proc',
+      '--tmpfs',
+      '/tmp',
+    ]);
     // A hidden directory inside another is covered by the outer one.
     expect(pairs('--tmpfs')).toEqual(['/tmp', base, join(dir, 'missing-parent', 'x')]);
     expect(args.join(' ')).toContain(`--ro-bind /dev/null ${key}`);

@@ -45,7 +45,20 @@ export function findBubblewrap(binary: ResolvedBinary, path = process.env.PATH ?
 /** The bubblewrap arguments that put a codex of the tenant `view` in its own namespaces. */
 export function isolationArgs(isolation: TenantIsolation, view: TenantView, cwd: string): string[] {
   // A user namespace of its own even for root (which may lack the capabilities to build namespaces without one, in a container).
-  const args = ['--die-with-parent', '--unshare-user', '--unshare-pid', '--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--tmpfs', '/tmp'];
+  const args = [
+    '--die-with-parent',
+    '--unshare-user',
+    '--unshare-pid',
+    '--ro-bind',
+    '/',
+    '/',
+    '--dev',
+    '/dev',
+    '--proc',
+    '/proc',
+    '--tmpfs',
+    '/tmp',
+  ];
   for (const dir of outermost(isolation.hiddenDirs)) {
     mkdirSync(dir, { recursive: true });
     args.push('--tmpfs', dir);
@@ -63,11 +76,19 @@ export function isolationArgs(isolation: TenantIsolation, view: TenantView, cwd:
  * Runs `true` in a view like a tenant's, as codex would be run: null when it works, else why not (for
  * example a platform without unprivileged user namespaces).
  */
-export function isolationUnavailable(bwrap: string | null, isolation: TenantIsolation, probe: TenantView): string | null {
+export function isolationUnavailable(
+  bwrap: string | null,
+  isolation: TenantIsolation,
+  probe: TenantView,
+): string | null {
   if (!bwrap) return 'no bubblewrap (bwrap) found on PATH or beside the codex binary';
-  const result = spawnSync(bwrap, [...isolationArgs(isolation, probe, probe.workspace), 'true'], { encoding: 'utf8', timeout: 10_000 });
+  const result = spawnSync(bwrap, [...isolationArgs(isolation, probe, probe.workspace), 'true'], {
+    encoding: 'utf8',
+    timeout: 10_000,
+  });
   if (result.error) return `${bwrap}: ${result.error.message}`;
-  if (result.status !== 0) return `${bwrap} exited with ${result.status}: ${(result.stderr ?? '').trim().split('\n').at(-1)}`;
+  if (result.status !== 0)
+    return `${bwrap} exited with ${result.status}: ${(result.stderr ?? '').trim().split('\n').at(-1)}`;
   return null;
 }
 

@@ -35,7 +35,10 @@ export function codexHomeConfig(options: CodexTransportOptions): CodexHomeConfig
 }
 
 /** The tenant's workspace: its own directory under the workspace when tenants have their own, else the workspace. */
-export function tenantWorkspace(options: Pick<CodexTransportOptions, 'workspace' | 'tenantWorkspaces'>, tenant: string): string {
+export function tenantWorkspace(
+  options: Pick<CodexTransportOptions, 'workspace' | 'tenantWorkspaces'>,
+  tenant: string,
+): string {
   const root = resolve(options.workspace);
   return options.tenantWorkspaces ? join(root, tenantDirName(tenant)) : root;
 }
@@ -61,19 +64,29 @@ export function codexLaunch(
     // Without the namespaces (whose bubblewrap dies with the gateway), the kernel still stops codex when
     // the gateway dies, even by SIGKILL: `codex exec` would otherwise run its turn to the end unowned.
     const setpriv = findOnPath('setpriv', options.env.PATH);
-    return setpriv ? { command: setpriv, args: ['--pdeathsig', 'SIGKILL', '--', binary.path, ...args] } : { command: binary.path, args };
+    return setpriv
+      ? { command: setpriv, args: ['--pdeathsig', 'SIGKILL', '--', binary.path, ...args] }
+      : { command: binary.path, args };
   }
   const bwrap = findBubblewrap(binary, options.env.PATH);
   if (!bwrap) {
-    throw new CodexTransportError(CodexErrorCode.START_FAILED, 'tenant isolation needs bubblewrap (bwrap), and none was found', {
-      reason: 'no bubblewrap (bwrap) found on PATH or beside the codex binary',
-    });
+    throw new CodexTransportError(
+      CodexErrorCode.START_FAILED,
+      'tenant isolation needs bubblewrap (bwrap), and none was found',
+      {
+        reason: 'no bubblewrap (bwrap) found on PATH or beside the codex binary',
+      },
+    );
   }
   return { command: bwrap, args: [...isolationArgs(options.isolation, view, cwd), binary.path, ...args] };
 }
 
 /** The child's environment: the caller's base env, CODEX_HOME, codex's PATH extras and the provider key. */
-export function childEnvironment(options: CodexTransportOptions, binary: ResolvedBinary, home: string): NodeJS.ProcessEnv {
+export function childEnvironment(
+  options: CodexTransportOptions,
+  binary: ResolvedBinary,
+  home: string,
+): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...options.env, CODEX_HOME: home };
   if (binary.extraPath.length > 0) {
     env.PATH = [...binary.extraPath, env.PATH ?? ''].filter(Boolean).join(delimiter);

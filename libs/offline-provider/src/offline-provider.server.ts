@@ -196,7 +196,13 @@ class Stream {
     if (s.words !== null) return wordsReply(s.words);
     if (s.memory) {
       const earlier = this.prompts.slice(0, -1);
-      const list = earlier.map((p, i) => `${i + 1}) "${p.replace(/\[\[[^\]]*\]\]/g, '').trim().slice(0, 60)}"`);
+      const list = earlier.map(
+        (p, i) =>
+          `${i + 1}) "${p
+            .replace(/\[\[[^\]]*\]\]/g, '')
+            .trim()
+            .slice(0, 60)}"`,
+      );
       return `I can see ${this.prompts.length} user messages in this conversation. Earlier: ${list.length ? list.join(', ') : 'none'}.`;
     }
     if (s.echoInstructions) {

@@ -8,7 +8,9 @@ describe('offline provider script', () => {
   });
 
   it('knows every documented directive', () => {
-    const s = parseScript('[[shell: echo a && ls]] [[status: 503]] [[cut]] [[hang]] [[memory]] [[echo-instructions]] [[words: 4]]');
+    const s = parseScript(
+      '[[shell: echo a && ls]] [[status: 503]] [[cut]] [[hang]] [[memory]] [[echo-instructions]] [[words: 4]]',
+    );
     expect(s).toMatchObject({
       shell: 'echo a && ls',
       status: 503,

@@ -74,7 +74,8 @@ export interface SessionFrame {
 }
 
 /** A delta names its item and kind; started/completed carry the whole normalized item. */
-export type ResponseItem = CodexItem | { id: string; type: 'delta'; kind: 'text' | 'reasoning' | 'output'; delta: string };
+export type ResponseItem =
+  CodexItem | { id: string; type: 'delta'; kind: 'text' | 'reasoning' | 'output'; delta: string };
 
 export interface ItemFrame {
   type: 'item';

@@ -27,7 +27,11 @@ export class AgentSessionsStore {
   }
 
   save(tenant: string, sessionId: string, threadId: string): Promise<void> {
-    return writeJsonFile(this.file(tenant, sessionId), { sessionId, threadId, createdAt: Date.now() } satisfies SessionRecord);
+    return writeJsonFile(this.file(tenant, sessionId), {
+      sessionId,
+      threadId,
+      createdAt: Date.now(),
+    } satisfies SessionRecord);
   }
 
   private file(tenant: string, sessionId: string): string {

@@ -84,7 +84,14 @@ export class AgentStreamSession {
     const run = this.running;
     if (run && this.sessionId) {
       // The client learns its turn ended (interrupted) before the stream does.
-      this.send({ type: 'turn_completed', id: run.frameId, sessionId: this.sessionId, turnId: run.turnId ?? '', status: 'interrupted', usage: run.usage });
+      this.send({
+        type: 'turn_completed',
+        id: run.frameId,
+        sessionId: this.sessionId,
+        turnId: run.turnId ?? '',
+        status: 'interrupted',
+        usage: run.usage,
+      });
     }
     this.send({ type: 'terminate', reason });
     this.stopTurn();
@@ -133,7 +140,9 @@ export class AgentStreamSession {
         return;
       case 'user_message':
         // Session set-up is asynchronous; messages keep their order behind it.
-        this.opening = this.opening.then(() => this.onUserMessage(frame)).catch((error: unknown) => this.reportError(error, frame.id));
+        this.opening = this.opening
+          .then(() => this.onUserMessage(frame))
+          .catch((error: unknown) => this.reportError(error, frame.id));
         return;
     }
   }
@@ -176,11 +185,24 @@ export class AgentStreamSession {
     await this.bind(frame);
     if (this.running || this.queue.length > 0) {
       if (this.queue.length >= MAX_QUEUED) {
-        this.send({ type: 'error', id: frame.id, sessionId: this.sessionId!, code: 'queue_full', message: `at most ${MAX_QUEUED} messages may wait behind a running turn`, retryable: true });
+        this.send({
+          type: 'error',
+          id: frame.id,
+          sessionId: this.sessionId!,
+          code: 'queue_full',
+          message: `at most ${MAX_QUEUED} messages may wait behind a running turn`,
+          retryable: true,
+        });
         return;
       }
       this.queue.push(frame);
-      this.send({ type: 'status', id: frame.id, sessionId: this.sessionId!, message: 'queued', details: { position: this.queue.length } });
+      this.send({
+        type: 'status',
+        id: frame.id,
+        sessionId: this.sessionId!,
+        message: 'queued',
+        details: { position: this.queue.length },
+      });
       return;
     }
     this.startTurn(frame);
@@ -190,7 +212,10 @@ export class AgentStreamSession {
   private async bind(frame: UserMessageFrame): Promise<void> {
     if (this.sessionId) {
       if (frame.sessionId && frame.sessionId !== this.sessionId) {
-        throw new FrameError('invalid_frame', `this stream serves session ${this.sessionId}; open another stream for ${frame.sessionId}`);
+        throw new FrameError(
+          'invalid_frame',
+          `this stream serves session ${this.sessionId}; open another stream for ${frame.sessionId}`,
+        );
       }
       return;
     }
@@ -233,10 +258,16 @@ export class AgentStreamSession {
     try {
       policy = codexPolicy(frame.configOverrides);
       workspace.checkSandbox(policy.sandbox);
-      cwd = frame.configOverrides?.cwd === undefined ? undefined : workspace.resolveCwd(this.tenant, frame.configOverrides.cwd, 'configOverrides.cwd');
+      cwd =
+        frame.configOverrides?.cwd === undefined
+          ? undefined
+          : workspace.resolveCwd(this.tenant, frame.configOverrides.cwd, 'configOverrides.cwd');
       input = [
         { type: 'text', text: frame.content },
-        ...(frame.imagePaths ?? []).map((p, i) => ({ type: 'localImage' as const, path: workspace.resolveFile(this.tenant, p, `imagePaths[${i}]`) })),
+        ...(frame.imagePaths ?? []).map((p, i) => ({
+          type: 'localImage' as const,
+          path: workspace.resolveFile(this.tenant, p, `imagePaths[${i}]`),
+        })),
       ];
     } catch (error) {
       this.reportError(error, frame.id);
@@ -273,7 +304,13 @@ export class AgentStreamSession {
     switch (event.type) {
       case 'turn.started':
         run.turnId = event.turnId;
-        this.send({ type: 'status', id, sessionId, message: 'turn started', details: { turnId: event.turnId, threadId: event.threadId } });
+        this.send({
+          type: 'status',
+          id,
+          sessionId,
+          message: 'turn started',
+          details: { turnId: event.turnId, threadId: event.threadId },
+        });
         return;
       case 'item.started':
       case 'item.completed':
@@ -310,11 +347,23 @@ export class AgentStreamSession {
           ...(a.reason ? { explanation: a.reason } : {}),
           availableDecisions: a.availableDecisions,
         });
-        this.send({ type: 'status', id, sessionId, message: 'waiting on approval', details: { commandId: a.id, kind: a.kind } });
+        this.send({
+          type: 'status',
+          id,
+          sessionId,
+          message: 'waiting on approval',
+          details: { commandId: a.id, kind: a.kind },
+        });
         return;
       }
       case 'approval.resolved':
-        this.send({ type: 'status', id, sessionId, message: 'approval resolved', details: { commandId: event.approvalId, decision: event.decision, reason: event.reason } });
+        this.send({
+          type: 'status',
+          id,
+          sessionId,
+          message: 'approval resolved',
+          details: { commandId: event.approvalId, decision: event.decision, reason: event.reason },
+        });
         return;
       case 'usage':
         run.usage = event.usage;
@@ -323,7 +372,14 @@ export class AgentStreamSession {
         this.send({ type: 'status', id, sessionId, message: 'warning', details: { message: event.message } });
         return;
       case 'error':
-        this.send({ type: 'error', id, sessionId, code: 'codex_error', message: event.message, retryable: event.willRetry });
+        this.send({
+          type: 'error',
+          id,
+          sessionId,
+          code: 'codex_error',
+          message: event.message,
+          retryable: event.willRetry,
+        });
         return;
       case 'turn.completed':
         this.send({
@@ -342,11 +398,18 @@ export class AgentStreamSession {
   }
 
   private approve(frame: ApproveFrame): void {
-    const pending = this.threadId && frame.sessionId === this.sessionId
-      ? this.deps.transport.listApprovals(this.tenant, this.threadId).find((a) => a.id === frame.commandId)
-      : undefined;
+    const pending =
+      this.threadId && frame.sessionId === this.sessionId
+        ? this.deps.transport.listApprovals(this.tenant, this.threadId).find((a) => a.id === frame.commandId)
+        : undefined;
     if (!pending) {
-      this.send({ type: 'error', id: frame.id, sessionId: frame.sessionId, code: 'approval_not_found', message: `no command ${frame.commandId} is waiting in session ${frame.sessionId}` });
+      this.send({
+        type: 'error',
+        id: frame.id,
+        sessionId: frame.sessionId,
+        code: 'approval_not_found',
+        message: `no command ${frame.commandId} is waiting in session ${frame.sessionId}`,
+      });
       return;
     }
     try {
@@ -362,7 +425,13 @@ export class AgentStreamSession {
       this.send({ type: 'status', id: frame.id, sessionId: frame.sessionId, message: 'nothing to cancel' });
       return;
     }
-    this.send({ type: 'status', id: frame.id, sessionId: frame.sessionId, message: 'cancelling', details: { turnId: run.turnId } });
+    this.send({
+      type: 'status',
+      id: frame.id,
+      sessionId: frame.sessionId,
+      message: 'cancelling',
+      details: { turnId: run.turnId },
+    });
     if (run.turnId) {
       // codex ends the turn as interrupted; its turn_completed follows.
       await this.deps.transport.interruptTurn(this.tenant, this.threadId!, run.turnId).catch(() => this.abandon(run));
@@ -375,7 +444,14 @@ export class AgentStreamSession {
   private abandon(run: RunningTurn): void {
     if (run.ended) return;
     run.subscription?.unsubscribe();
-    this.send({ type: 'turn_completed', id: run.frameId, sessionId: this.sessionId!, turnId: run.turnId ?? '', status: 'interrupted', usage: run.usage });
+    this.send({
+      type: 'turn_completed',
+      id: run.frameId,
+      sessionId: this.sessionId!,
+      turnId: run.turnId ?? '',
+      status: 'interrupted',
+      usage: run.usage,
+    });
     this.turnEnded(run);
   }
 
@@ -419,8 +495,19 @@ export class AgentStreamSession {
       this.send({ type: 'error', id, sessionId, code: error.code, message: error.message });
     } else if (error instanceof HttpException) {
       const body = error.getResponse() as { message?: unknown } | string;
-      const message = typeof body === 'string' ? body : Array.isArray(body.message) ? body.message.join('; ') : String(body.message ?? error.message);
-      this.send({ type: 'error', id, sessionId, code: error.getStatus() === 400 ? 'invalid_frame' : `http_${error.getStatus()}`, message });
+      const message =
+        typeof body === 'string'
+          ? body
+          : Array.isArray(body.message)
+            ? body.message.join('; ')
+            : String(body.message ?? error.message);
+      this.send({
+        type: 'error',
+        id,
+        sessionId,
+        code: error.getStatus() === 400 ? 'invalid_frame' : `http_${error.getStatus()}`,
+        message,
+      });
     } else if (isCodexTransportError(error)) {
       const mapped = mapCodexError(error);
       this.send({
@@ -433,7 +520,8 @@ export class AgentStreamSession {
         ...(mapped.retryAfter !== undefined ? { retryAfter: mapped.retryAfter } : {}),
       });
       // Without a codex process the stream can do nothing more: it ends instead of idling on heartbeats.
-      if (error.code === CodexErrorCode.START_FAILED || error.code === CodexErrorCode.BINARY_NOT_FOUND) this.terminate(mapped.message);
+      if (error.code === CodexErrorCode.START_FAILED || error.code === CodexErrorCode.BINARY_NOT_FOUND)
+        this.terminate(mapped.message);
     } else {
       this.deps.logger.error(`agent stream: ${(error as Error)?.stack ?? String(error)}`, 'AgentStream');
       this.send({ type: 'error', id, sessionId, code: 'internal', message: 'internal error' });

@@ -35,7 +35,9 @@ function readPem(variable: string, path: string): Buffer {
   try {
     return readFileSync(path);
   } catch (error) {
-    throw new ConfigurationError(`${variable}: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    throw new ConfigurationError(
+      `${variable}: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+    );
   }
 }
 
@@ -77,7 +79,9 @@ export class AgentStreamServer implements OnApplicationBootstrap, BeforeApplicat
       try {
         this.server = createSecureServer({ key, cert, allowHTTP1: false });
       } catch (error) {
-        throw new ConfigurationError(`CODEX_API_TLS_KEY_PATH / CODEX_API_TLS_CERT_PATH: not a usable key and certificate (${(error as Error).message})`);
+        throw new ConfigurationError(
+          `CODEX_API_TLS_KEY_PATH / CODEX_API_TLS_CERT_PATH: not a usable key and certificate (${(error as Error).message})`,
+        );
       }
     } else {
       this.server = createServer();
@@ -99,7 +103,9 @@ export class AgentStreamServer implements OnApplicationBootstrap, BeforeApplicat
         resolve();
       });
     });
-    this.logger.log(`agent stream (HTTP/2${c.useTls ? ' over TLS' : ', cleartext'}) on ${this.url}${AGENT_STREAM_PATH}`);
+    this.logger.log(
+      `agent stream (HTTP/2${c.useTls ? ' over TLS' : ', cleartext'}) on ${this.url}${AGENT_STREAM_PATH}`,
+    );
   }
 
   /** Before codex stops: every stream gets a `terminate` frame, then the listener closes. */
@@ -130,7 +136,12 @@ export class AgentStreamServer implements OnApplicationBootstrap, BeforeApplicat
       return;
     }
     if (method !== 'POST') {
-      this.reply(stream, 405, { statusCode: 405, message: `${AGENT_STREAM_PATH} takes POST`, error: 'Method Not Allowed' }, { allow: 'POST' });
+      this.reply(
+        stream,
+        405,
+        { statusCode: 405, message: `${AGENT_STREAM_PATH} takes POST`, error: 'Method Not Allowed' },
+        { allow: 'POST' },
+      );
       return;
     }
     const framing = framingOf(headers['content-type']);

@@ -21,7 +21,8 @@ const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 function optionalString(frame: Record<string, unknown>, field: string, max = 1000): string | undefined {
   const value = frame[field];
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'string' || value.length > max) throw new FrameError('invalid_frame', `${field} must be a string of at most ${max} characters`);
+  if (typeof value !== 'string' || value.length > max)
+    throw new FrameError('invalid_frame', `${field} must be a string of at most ${max} characters`);
   return value;
 }
 
@@ -61,15 +62,22 @@ function overrides(value: unknown): ConfigOverrides | undefined {
 export function parseClientFrame(value: unknown): ClientFrame {
   if (!isRecord(value)) throw new FrameError('invalid_frame', 'a frame must be a JSON object');
   const id = value.id;
-  if (id !== undefined && typeof id !== 'string' && typeof id !== 'number') throw new FrameError('invalid_frame', 'id must be a string or a number');
+  if (id !== undefined && typeof id !== 'string' && typeof id !== 'number')
+    throw new FrameError('invalid_frame', 'id must be a string or a number');
   const frameId = id === undefined ? undefined : String(id);
   switch (value.type) {
     case 'user_message': {
       if (typeof value.content !== 'string' || value.content.trim() === '' || value.content.length > MAX_CONTENT) {
-        throw new FrameError('invalid_frame', `content must be a non-empty string of at most ${MAX_CONTENT} characters`);
+        throw new FrameError(
+          'invalid_frame',
+          `content must be a non-empty string of at most ${MAX_CONTENT} characters`,
+        );
       }
       const imagePaths = value.imagePaths;
-      if (imagePaths !== undefined && (!Array.isArray(imagePaths) || imagePaths.length > 16 || imagePaths.some((p) => typeof p !== 'string'))) {
+      if (
+        imagePaths !== undefined &&
+        (!Array.isArray(imagePaths) || imagePaths.length > 16 || imagePaths.some((p) => typeof p !== 'string'))
+      ) {
         throw new FrameError('invalid_frame', 'imagePaths must be an array of at most 16 paths');
       }
       const frame: UserMessageFrame = { type: 'user_message', id: frameId, content: value.content };
@@ -83,7 +91,8 @@ export function parseClientFrame(value: unknown): ClientFrame {
     case 'approve': {
       const commandId = optionalString(value, 'commandId', 200);
       if (!commandId) throw new FrameError('invalid_frame', 'commandId is required');
-      if (!DECISIONS.includes(value.decision as string)) throw new FrameError('invalid_frame', `decision must be one of ${DECISIONS.join(', ')}`);
+      if (!DECISIONS.includes(value.decision as string))
+        throw new FrameError('invalid_frame', `decision must be one of ${DECISIONS.join(', ')}`);
       return {
         type: 'approve',
         id: frameId,
@@ -98,7 +107,10 @@ export function parseClientFrame(value: unknown): ClientFrame {
     case 'ping':
       return { type: 'ping', id: frameId };
     default:
-      throw new FrameError('unknown_frame', `unknown frame type ${JSON.stringify(value.type ?? null)}; expected user_message, approve, cancel or ping`);
+      throw new FrameError(
+        'unknown_frame',
+        `unknown frame type ${JSON.stringify(value.type ?? null)}; expected user_message, approve, cancel or ping`,
+      );
   }
 }
 
@@ -110,7 +122,10 @@ export function codexDecision(decision: AgentDecision): ApprovalDecision {
 }
 
 /** The original project's policies: `suggest` = untrusted; `auto-edit` = on-request + workspace-write; `full-auto` = never + workspace-write. */
-export function codexPolicy(o: ConfigOverrides | undefined): { approvalPolicy?: ApprovalPolicy; sandbox?: SandboxMode } {
+export function codexPolicy(o: ConfigOverrides | undefined): {
+  approvalPolicy?: ApprovalPolicy;
+  sandbox?: SandboxMode;
+} {
   switch (o?.approvalPolicy) {
     case 'suggest':
       return { approvalPolicy: 'untrusted', sandbox: o.sandbox };

@@ -25,7 +25,10 @@ describe('agent stream frame codec', () => {
 
   it('decodes length-prefixed frames split anywhere and round-trips the encoder', () => {
     const d = new FrameDecoder(LENGTH_PREFIXED);
-    const bytes = Buffer.concat([encodeFrame(LENGTH_PREFIXED, { x: 'ü' }), encodeFrame(LENGTH_PREFIXED, { y: [1, 2] })]);
+    const bytes = Buffer.concat([
+      encodeFrame(LENGTH_PREFIXED, { x: 'ü' }),
+      encodeFrame(LENGTH_PREFIXED, { y: [1, 2] }),
+    ]);
     const out = [];
     for (const byte of bytes) out.push(...d.push(Buffer.from([byte])));
     expect(out.map((o) => (o.ok ? o.value : null))).toEqual([{ x: 'ü' }, { y: [1, 2] }]);
@@ -48,23 +51,42 @@ describe('agent stream frame codec', () => {
 
 describe('agent stream client frames', () => {
   it('accepts the documented frames and maps the original project words to codex', () => {
-    expect(parseClientFrame({ type: 'user_message', id: 7, content: 'hi', configOverrides: { approvalPolicy: 'auto-edit' } })).toEqual({
+    expect(
+      parseClientFrame({
+        type: 'user_message',
+        id: 7,
+        content: 'hi',
+        configOverrides: { approvalPolicy: 'auto-edit' },
+      }),
+    ).toEqual({
       type: 'user_message',
       id: '7',
       content: 'hi',
       configOverrides: { approvalPolicy: 'auto-edit' },
     });
     expect(codexPolicy({ approvalPolicy: 'suggest' })).toEqual({ approvalPolicy: 'untrusted', sandbox: undefined });
-    expect(codexPolicy({ approvalPolicy: 'auto-edit' })).toEqual({ approvalPolicy: 'on-request', sandbox: 'workspace-write' });
-    expect(codexPolicy({ approvalPolicy: 'full-auto', sandbox: 'read-only' })).toEqual({ approvalPolicy: 'never', sandbox: 'read-only' });
-    expect([codexDecision('allow'), codexDecision('deny'), codexDecision('acceptForSession')]).toEqual(['accept', 'decline', 'acceptForSession']);
+    expect(codexPolicy({ approvalPolicy: 'auto-edit' })).toEqual({
+      approvalPolicy: 'on-request',
+      sandbox: 'workspace-write',
+    });
+    expect(codexPolicy({ approvalPolicy: 'full-auto', sandbox: 'read-only' })).toEqual({
+      approvalPolicy: 'never',
+      sandbox: 'read-only',
+    });
+    expect([codexDecision('allow'), codexDecision('deny'), codexDecision('acceptForSession')]).toEqual([
+      'accept',
+      'decline',
+      'acceptForSession',
+    ]);
   });
 
   it('refuses unknown types and bad fields with a code', () => {
     expect(() => parseClientFrame({ type: 'dance' })).toThrow(expect.objectContaining({ code: 'unknown_frame' }));
     expect(() => parseClientFrame([1])).toThrow(expect.objectContaining({ code: 'invalid_frame' }));
     expect(() => parseClientFrame({ type: 'cancel' })).toThrow(/sessionId/);
-    expect(() => parseClientFrame({ type: 'approve', sessionId: 's', commandId: 'c', decision: 'maybe' })).toThrow(/decision/);
+    expect(() => parseClientFrame({ type: 'approve', sessionId: 's', commandId: 'c', decision: 'maybe' })).toThrow(
+      /decision/,
+    );
     expect(() => parseClientFrame({ type: 'user_message', content: '  ' })).toThrow(/content/);
   });
 

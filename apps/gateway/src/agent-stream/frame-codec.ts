@@ -72,7 +72,8 @@ export class FrameDecoder {
     while (this.buffer.length >= 4) {
       const length = this.buffer.readUInt32BE(0);
       if (length === 0) throw new FramingError('a length prefix of 0');
-      if (length > this.maxBytes) throw new FramingError(`a length prefix of ${length} bytes (over the ${this.maxBytes} byte limit)`);
+      if (length > this.maxBytes)
+        throw new FramingError(`a length prefix of ${length} bytes (over the ${this.maxBytes} byte limit)`);
       if (this.buffer.length < 4 + length) break;
       out.push(parse(this.buffer.subarray(4, 4 + length)));
       this.buffer = this.buffer.subarray(4 + length);

@@ -45,7 +45,11 @@ export class ApprovalsController {
   @ApiOkResponse({ type: ApprovalAnswerResponseDto })
   @ApiNotFoundResponse({ description: 'No such approval (or not yours).' })
   @ApiConflictResponse({ description: 'Already answered, timed out, or its turn ended.' })
-  answer(@Ctx() ctx: RequestContext, @Param('id') id: string, @Body() dto: AnswerApprovalDto): ApprovalAnswerResponseDto {
+  answer(
+    @Ctx() ctx: RequestContext,
+    @Param('id') id: string,
+    @Body() dto: AnswerApprovalDto,
+  ): ApprovalAnswerResponseDto {
     this.transport.respondToApproval(ctx.tenant, id, dto.decision);
     return { id, decision: dto.decision, status: 'resolved' };
   }

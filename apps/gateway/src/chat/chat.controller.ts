@@ -34,7 +34,8 @@ export class ChatController {
   @Post('chat')
   @HttpCode(200)
   @ApiOperation({
-    summary: 'Send a message: a new conversation, or the next turn of thread_id. SSE by default; JSON with "stream": false.',
+    summary:
+      'Send a message: a new conversation, or the next turn of thread_id. SSE by default; JSON with "stream": false.',
     description:
       'SSE: `session` {type, thread_id} first, then the turn events (turn.started, item.started, item.delta with the text ' +
       'deltas, item.completed, approval.requested, usage, turn.completed …) each as `event: <name>`, then `data: [DONE]`. ' +
@@ -45,7 +46,9 @@ export class ChatController {
   async send(@Ctx() ctx: RequestContext, @Body() dto: ChatRequestDto, @Res() res: Response): Promise<void> {
     const prepared = await this.chat.prepare(ctx.tenant, dto);
     const threadId = prepared.threadId;
-    const events$ = prepared.events$.pipe(this.metrics.observeTurn({ protocol: 'chat', tenant: ctx.tenant, requestId: ctx.requestId }));
+    const events$ = prepared.events$.pipe(
+      this.metrics.observeTurn({ protocol: 'chat', tenant: ctx.tenant, requestId: ctx.requestId }),
+    );
     if (dto.stream !== false) {
       const session: SseMessage = { event: 'session', data: { type: 'session', thread_id: threadId } };
       await writeSse(
@@ -57,7 +60,10 @@ export class ChatController {
             return i === 0 ? [session, message] : [message];
           }),
         ),
-        { terminator: 'data: [DONE]\n\n', errorMessage: (error) => ({ event: 'error', data: turnErrorEvent(threadId, error) }) },
+        {
+          terminator: 'data: [DONE]\n\n',
+          errorMessage: (error) => ({ event: 'error', data: turnErrorEvent(threadId, error) }),
+        },
       );
       return;
     }
@@ -66,7 +72,9 @@ export class ChatController {
     const turn = foldTurn(threadId, events);
     if (turn.status === 'failed' && turn.error) {
       const mapped = mapTurnError(turn.error);
-      res.status(mapped.status).json({ statusCode: mapped.status, message: mapped.message, error: 'Turn failed', thread_id: threadId });
+      res
+        .status(mapped.status)
+        .json({ statusCode: mapped.status, message: mapped.message, error: 'Turn failed', thread_id: threadId });
       return;
     }
     const messages = turn.items.filter((item) => item.type === 'agentMessage');
@@ -97,7 +105,9 @@ export class ChatController {
   @Get('status')
   @Public()
   @SkipThrottle()
-  @ApiOperation({ summary: 'Status: codex available and its version (read once), whether a provider key is configured.' })
+  @ApiOperation({
+    summary: 'Status: codex available and its version (read once), whether a provider key is configured.',
+  })
   @ApiOkResponse({ type: StatusResponseDto })
   status(): Promise<StatusResponseDto> {
     return this.chat.status();

@@ -30,7 +30,9 @@ export class ChatService {
     // A new conversation starts on the tenant's spare thread; the model goes with the turn.
     const threadId = dto.thread_id ?? (await this.transport.takeThread(tenant)).thread.id;
     const id = threadId;
-    const events$ = defer(() => this.transport.runTurn(tenant, { threadId: id, input: [{ type: 'text', text: prompt }], model: dto.model }));
+    const events$ = defer(() =>
+      this.transport.runTurn(tenant, { threadId: id, input: [{ type: 'text', text: prompt }], model: dto.model }),
+    );
     return { threadId, events$ };
   }
 

@@ -17,7 +17,10 @@ import { decideIsolation, TenantIsolationState } from './tenant-isolation';
         const state = decideIsolation(codex, tenancy);
         const logger = new Logger('TenantIsolation');
         if (state.mode === 'namespace') logger.log("each tenant's codex runs in namespaces of its own");
-        else logger.warn(`tenant isolation is OFF (${state.reason}): a tenant's agent sees what the gateway's user can read`);
+        else
+          logger.warn(
+            `tenant isolation is OFF (${state.reason}): a tenant's agent sees what the gateway's user can read`,
+          );
         return state;
       },
     },
@@ -67,7 +70,9 @@ export class CodexHostModule {}
           // codex knows none of the offline provider's models: without a catalog of them, every turn would
           // start with its "Model metadata not found" warning. A real provider's models keep codex's own
           // catalog (and its warnings, which are then real).
-          modelCatalog: codex.offline ? [codex.model, ...codex.advertisedModels, ...Object.values(codex.modelAliases)] : null,
+          modelCatalog: codex.offline
+            ? [codex.model, ...codex.advertisedModels, ...Object.values(codex.modelAliases)]
+            : null,
           env: codex.childEnv,
           approvalTimeoutMs: codex.approvalTimeoutMs,
           turnTimeoutMs: codex.turnTimeoutMs,

@@ -25,9 +25,16 @@ export class TenantIsolationState {
  * that bubblewrap can build such a view here. A platform that cannot (no unprivileged user namespaces)
  * stops the boot of a multi-tenant gateway unless the operator opted out (CODEX_TENANT_ISOLATION=off).
  */
-export function decideIsolation(codex: ConfigType<typeof codexConfig>, tenancy: ConfigType<typeof tenancyConfig>): TenantIsolationState {
+export function decideIsolation(
+  codex: ConfigType<typeof codexConfig>,
+  tenancy: ConfigType<typeof tenancyConfig>,
+): TenantIsolationState {
   if (codex.sandbox === 'danger-full-access') {
-    return new TenantIsolationState('off', 'CODEX_SANDBOX=danger-full-access: commands run without a sandbox or namespaces', null);
+    return new TenantIsolationState(
+      'off',
+      'CODEX_SANDBOX=danger-full-access: commands run without a sandbox or namespaces',
+      null,
+    );
   }
   if (codex.isolation === 'off') return new TenantIsolationState('off', 'CODEX_TENANT_ISOLATION=off', null);
   const hidden = [...MOUNTED_SECRETS, ...codex.isolationHide, ...(codex.tlsKeyPath ? [codex.tlsKeyPath] : [])]
@@ -37,7 +44,10 @@ export function decideIsolation(codex: ConfigType<typeof codexConfig>, tenancy: 
     // With one tenant the workspace is its own; with several, each has a directory under it.
     hiddenDirs: [tenancy.baseDataDir, ...(codex.multiTenant ? [codex.workspace] : []), ...hidden.filter(isDirectory)],
     hiddenFiles: hidden.filter((path) => !isDirectory(path)),
-    sharedDirs: [...codex.workspaceRoots.filter((root) => resolve(root) !== resolve(codex.workspace)), ...codex.addDirs],
+    sharedDirs: [
+      ...codex.workspaceRoots.filter((root) => resolve(root) !== resolve(codex.workspace)),
+      ...codex.addDirs,
+    ],
   };
   let bwrap: string | null;
   try {
@@ -47,7 +57,10 @@ export function decideIsolation(codex: ConfigType<typeof codexConfig>, tenancy: 
     return new TenantIsolationState('namespace', null, isolation);
   }
   const probeHome = join(tenancy.baseDataDir, 'health');
-  const unavailable = isolationUnavailable(bwrap, isolation, { home: probeHome, workspace: join(probeHome, 'workspace') });
+  const unavailable = isolationUnavailable(bwrap, isolation, {
+    home: probeHome,
+    workspace: join(probeHome, 'workspace'),
+  });
   if (!unavailable) return new TenantIsolationState('namespace', null, isolation);
   if (codex.multiTenant) {
     throw new ConfigurationError(

@@ -64,9 +64,9 @@ describe('parseEnvironment', () => {
     expect(() => parseEnvironment({ SECURITY_METHOD: 'Token' })).toThrow(/CODEX_GATEWAY_TOKEN/);
     expect(() => parseEnvironment({ SECURITY_METHOD: 'JWT' })).toThrow(/JWT_JWKS_URL/);
     expect(() => parseEnvironment({ SECURITY_METHOD: 'Keycloak' })).toThrow(/KEYCLOAK/);
-    expect(() => parseEnvironment({ SECURITY_METHOD: 'Keycloak', KEYCLOAK_INTROSPECTION_URL: 'http://idp/introspect' })).toThrow(
-      /KEYCLOAK_CLIENT_ID and KEYCLOAK_CLIENT_SECRET/,
-    );
+    expect(() =>
+      parseEnvironment({ SECURITY_METHOD: 'Keycloak', KEYCLOAK_INTROSPECTION_URL: 'http://idp/introspect' }),
+    ).toThrow(/KEYCLOAK_CLIENT_ID and KEYCLOAK_CLIENT_SECRET/);
     expect(
       parseEnvironment({
         SECURITY_METHOD: 'Keycloak',
@@ -80,8 +80,12 @@ describe('parseEnvironment', () => {
   });
 
   it('refuses an approval policy the exec backend cannot honour (codex exec never asks)', () => {
-    expect(() => parseEnvironment({ CODEX_BACKEND: 'exec', CODEX_APPROVAL_POLICY: 'untrusted' })).toThrow(/CODEX_BACKEND=exec.*CODEX_APPROVAL_POLICY/);
-    expect(() => parseEnvironment({ CODEX_BACKEND: 'exec', CODEX_APPROVAL_POLICY: 'on-request' })).toThrow(/CODEX_APPROVAL_POLICY/);
+    expect(() => parseEnvironment({ CODEX_BACKEND: 'exec', CODEX_APPROVAL_POLICY: 'untrusted' })).toThrow(
+      /CODEX_BACKEND=exec.*CODEX_APPROVAL_POLICY/,
+    );
+    expect(() => parseEnvironment({ CODEX_BACKEND: 'exec', CODEX_APPROVAL_POLICY: 'on-request' })).toThrow(
+      /CODEX_APPROVAL_POLICY/,
+    );
     expect(parseEnvironment({ CODEX_BACKEND: 'exec' }).CODEX_BACKEND).toBe('exec');
     expect(parseEnvironment({ CODEX_APPROVAL_POLICY: 'untrusted' }).CODEX_APPROVAL_POLICY).toBe('untrusted');
   });
@@ -90,16 +94,29 @@ describe('parseEnvironment', () => {
     expect(isMultiTenant(parseEnvironment({}))).toBe(false);
     expect(isMultiTenant(parseEnvironment({ CODEX_GATEWAY_TOKEN: 'one-token-only' }))).toBe(false);
     expect(isMultiTenant(parseEnvironment({ CODEX_GATEWAY_TOKENS: 'alice:alice-token-1' }))).toBe(false);
-    expect(isMultiTenant(parseEnvironment({ CODEX_GATEWAY_TOKENS: 'alice:alice-token-1,bob:bob-token-11' }))).toBe(true);
-    expect(isMultiTenant(parseEnvironment({ CODEX_GATEWAY_TOKENS: 'alice:alice-token-1', CODEX_GATEWAY_TOKEN: 'default-token' }))).toBe(true);
+    expect(isMultiTenant(parseEnvironment({ CODEX_GATEWAY_TOKENS: 'alice:alice-token-1,bob:bob-token-11' }))).toBe(
+      true,
+    );
+    expect(
+      isMultiTenant(
+        parseEnvironment({ CODEX_GATEWAY_TOKENS: 'alice:alice-token-1', CODEX_GATEWAY_TOKEN: 'default-token' }),
+      ),
+    ).toBe(true);
     expect(isMultiTenant(parseEnvironment({ ALLOW_USER_ID_OVERRIDE: 'true' }))).toBe(true);
     expect(isMultiTenant(parseEnvironment({ SECURITY_METHOD: 'JWT', JWT_JWKS_URL: 'http://idp/jwks' }))).toBe(true);
   });
 
   it('refuses danger-full-access with several tenants unless the operator opts in', () => {
-    const tenants = { CODEX_GATEWAY_TOKENS: 'alice:alice-token-1,bob:bob-token-11', CODEX_SANDBOX: 'danger-full-access' };
-    expect(() => parseEnvironment(tenants)).toThrow(/CODEX_SANDBOX=danger-full-access.*CODEX_ALLOW_FULL_ACCESS_MULTI_TENANT=true/);
-    expect(parseEnvironment({ ...tenants, CODEX_ALLOW_FULL_ACCESS_MULTI_TENANT: 'true' }).CODEX_SANDBOX).toBe('danger-full-access');
+    const tenants = {
+      CODEX_GATEWAY_TOKENS: 'alice:alice-token-1,bob:bob-token-11',
+      CODEX_SANDBOX: 'danger-full-access',
+    };
+    expect(() => parseEnvironment(tenants)).toThrow(
+      /CODEX_SANDBOX=danger-full-access.*CODEX_ALLOW_FULL_ACCESS_MULTI_TENANT=true/,
+    );
+    expect(parseEnvironment({ ...tenants, CODEX_ALLOW_FULL_ACCESS_MULTI_TENANT: 'true' }).CODEX_SANDBOX).toBe(
+      'danger-full-access',
+    );
     expect(parseEnvironment({ CODEX_SANDBOX: 'danger-full-access' }).CODEX_SANDBOX).toBe('danger-full-access');
     expect(() => parseEnvironment({ CODEX_TENANT_ISOLATION: 'maybe' })).toThrow(/CODEX_TENANT_ISOLATION/);
   });

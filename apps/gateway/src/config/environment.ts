@@ -112,7 +112,9 @@ export class ConfigurationError extends Error {
 
 function describe(errors: ValidationError[]): string[] {
   return errors.flatMap((e) =>
-    Object.values(e.constraints ?? {}).map((message) => (message.startsWith(e.property) ? message : `${e.property}: ${message}`)),
+    Object.values(e.constraints ?? {}).map((message) =>
+      message.startsWith(e.property) ? message : `${e.property}: ${message}`,
+    ),
   );
 }
 
@@ -120,7 +122,12 @@ function checkJson(env: EnvironmentVariables, problems: string[]): void {
   if (env.CODEX_MODEL_ALIASES) {
     try {
       const parsed = JSON.parse(env.CODEX_MODEL_ALIASES);
-      if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed) || Object.values(parsed).some((v) => typeof v !== 'string')) {
+      if (
+        !parsed ||
+        typeof parsed !== 'object' ||
+        Array.isArray(parsed) ||
+        Object.values(parsed).some((v) => typeof v !== 'string')
+      ) {
         problems.push('CODEX_MODEL_ALIASES must be a JSON object mapping alias names to model names');
       }
     } catch {
@@ -131,7 +138,8 @@ function checkJson(env: EnvironmentVariables, problems: string[]): void {
     const bad = env.CODEX_GATEWAY_TOKENS.split(',')
       .map((pair) => pair.trim())
       .filter((pair) => pair && !/^[^:\s]+:\S{8,}$/.test(pair));
-    if (bad.length > 0) problems.push('CODEX_GATEWAY_TOKENS must be comma-separated tenant:token pairs (tokens of 8+ characters)');
+    if (bad.length > 0)
+      problems.push('CODEX_GATEWAY_TOKENS must be comma-separated tenant:token pairs (tokens of 8+ characters)');
   }
   if (env.CODEX_API_USE_TLS && (!env.CODEX_API_TLS_KEY_PATH || !env.CODEX_API_TLS_CERT_PATH)) {
     problems.push('CODEX_API_USE_TLS=true needs CODEX_API_TLS_KEY_PATH and CODEX_API_TLS_CERT_PATH');
@@ -144,7 +152,9 @@ function checkJson(env: EnvironmentVariables, problems: string[]): void {
     problems.push('SECURITY_METHOD=Keycloak needs KEYCLOAK_INTROSPECTION_URL or KEYCLOAK_BASE_URL and KEYCLOAK_REALM');
   }
   if (method === 'Keycloak' && (!env.KEYCLOAK_CLIENT_ID || !env.KEYCLOAK_CLIENT_SECRET)) {
-    problems.push('SECURITY_METHOD=Keycloak needs KEYCLOAK_CLIENT_ID and KEYCLOAK_CLIENT_SECRET (the gateway authenticates to the introspection endpoint)');
+    problems.push(
+      'SECURITY_METHOD=Keycloak needs KEYCLOAK_CLIENT_ID and KEYCLOAK_CLIENT_SECRET (the gateway authenticates to the introspection endpoint)',
+    );
   }
   if (env.CODEX_BACKEND === 'exec' && (env.CODEX_APPROVAL_POLICY ?? 'never') !== 'never') {
     problems.push(
@@ -157,7 +167,12 @@ function checkJson(env: EnvironmentVariables, problems: string[]): void {
     );
   }
   if (method === 'JWT' && !env.JWT_JWKS_URL) problems.push('SECURITY_METHOD=JWT needs JWT_JWKS_URL');
-  for (const key of ['CODEX_API_BASE_URL', 'KEYCLOAK_BASE_URL', 'KEYCLOAK_INTROSPECTION_URL', 'JWT_JWKS_URL'] as const) {
+  for (const key of [
+    'CODEX_API_BASE_URL',
+    'KEYCLOAK_BASE_URL',
+    'KEYCLOAK_INTROSPECTION_URL',
+    'JWT_JWKS_URL',
+  ] as const) {
     const value = env[key];
     if (value && !/^https?:\/\/[^\s]+$/.test(value)) problems.push(`${key} must be an http(s) URL`);
   }
@@ -176,7 +191,12 @@ export function isMultiTenant(env: EnvironmentVariables): boolean {
       .map((pair) => pair.slice(0, pair.indexOf(':'))),
   );
   if (env.CODEX_GATEWAY_TOKEN) tenants.add('default');
-  return tenants.size > 1 || env.SECURITY_METHOD === 'Keycloak' || env.SECURITY_METHOD === 'JWT' || env.ALLOW_USER_ID_OVERRIDE === true;
+  return (
+    tenants.size > 1 ||
+    env.SECURITY_METHOD === 'Keycloak' ||
+    env.SECURITY_METHOD === 'JWT' ||
+    env.ALLOW_USER_ID_OVERRIDE === true
+  );
 }
 
 /**

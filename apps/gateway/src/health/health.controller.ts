@@ -25,10 +25,17 @@ export class HealthController {
 
   @Get('health/ready')
   @HealthCheck()
-  @ApiOperation({ summary: 'Readiness: not draining, codex binary present, a codex process initializes, data dir writable.' })
+  @ApiOperation({
+    summary: 'Readiness: not draining, codex binary present, a codex process initializes, data dir writable.',
+  })
   @ApiServiceUnavailableResponse({ description: 'codex cannot serve right now, or the gateway is shutting down.' })
   ready() {
-    return this.health.check([() => this.codex.accepting(), () => this.codex.dataDir(), () => this.codex.isolation(), () => this.codex.codex()]);
+    return this.health.check([
+      () => this.codex.accepting(),
+      () => this.codex.dataDir(),
+      () => this.codex.isolation(),
+      () => this.codex.codex(),
+    ]);
   }
 
   @Get('health')

@@ -12,7 +12,9 @@ export class MetricsController {
   constructor(private readonly metrics: MetricsService) {}
 
   @Get()
-  @ApiOperation({ summary: 'Prometheus metrics (text format). Behind auth when auth is on, unless METRICS_PUBLIC=true.' })
+  @ApiOperation({
+    summary: 'Prometheus metrics (text format). Behind auth when auth is on, unless METRICS_PUBLIC=true.',
+  })
   @ApiProduces('text/plain')
   @ApiOkResponse({ description: 'Prometheus text exposition format 0.0.4.', schema: { type: 'string' } })
   @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')

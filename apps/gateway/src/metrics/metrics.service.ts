@@ -2,7 +2,13 @@ import { Injectable, Logger } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { defer, type MonoTypeOperatorFunction, type Observable, tap } from 'rxjs';
-import { AppServerTransport, type CodexEvent, CodexErrorCode, ExecTransport, isCodexTransportError } from '@app/codex-transport';
+import {
+  AppServerTransport,
+  type CodexEvent,
+  CodexErrorCode,
+  ExecTransport,
+  isCodexTransportError,
+} from '@app/codex-transport';
 import { openSseStreams } from '../common/sse/sse-writer';
 
 /** The protocols a turn can be asked for through. */
@@ -93,7 +99,9 @@ export class MetricsService {
       labelNames: ['state'],
       registers,
       collect() {
-        const processes = appServer().processes().filter((p) => p.pid !== undefined);
+        const processes = appServer()
+          .processes()
+          .filter((p) => p.pid !== undefined);
         const busy = processes.filter((p) => p.runningTurns > 0).length;
         this.set({ state: 'busy' }, busy);
         this.set({ state: 'idle' }, processes.length - busy);

@@ -58,7 +58,11 @@ export class ChatCompletionsController {
       codexEvents: dto.codex_events === true,
       stripAnswerTags: this.server.stripAnswerTags,
     };
-    const observed = this.metrics.observeTurn({ protocol: 'openai_chat', tenant: ctx.tenant, requestId: ctx.requestId });
+    const observed = this.metrics.observeTurn({
+      protocol: 'openai_chat',
+      tenant: ctx.tenant,
+      requestId: ctx.requestId,
+    });
     const threadSeen = tap((event: CodexEvent) => {
       this.debug.write(ctx.requestId, 'codex event', event);
       // The exec backend learns its thread id from the run itself.

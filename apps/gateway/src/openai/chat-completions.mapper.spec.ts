@@ -14,7 +14,16 @@ const turn: CodexEvent[] = [
   {
     type: 'item.completed',
     ...scope,
-    item: { type: 'commandExecution', id: 'c', command: 'ls', cwd: null, status: 'completed', output: 'a', exitCode: 0, durationMs: 1 },
+    item: {
+      type: 'commandExecution',
+      id: 'c',
+      command: 'ls',
+      cwd: null,
+      status: 'completed',
+      output: 'a',
+      exitCode: 0,
+      durationMs: 1,
+    },
   },
   { type: 'item.delta', ...scope, itemId: 'm2', kind: 'text', delta: 'Done' },
   { type: 'item.completed', ...scope, item: { type: 'agentMessage', id: 'm1', text: 'Let me look.' } },
@@ -47,21 +56,36 @@ describe('ChatChunkMapper', () => {
     const m = new ChatChunkMapper({ ...ctx, includeUsage: false, codexEvents: true });
     const chunks = turn.flatMap((e) => m.map(e)) as Array<Record<string, any>>;
     expect(chunks[1].choices[0].delta).toEqual({ reasoning_content: 'thinking' });
-    expect(chunks.find((c) => c.codex_event)?.codex_event.item).toMatchObject({ type: 'commandExecution', command: 'ls' });
+    expect(chunks.find((c) => c.codex_event)?.codex_event.item).toMatchObject({
+      type: 'commandExecution',
+      command: 'ls',
+    });
     expect(chunks.at(-1)!.choices[0].finish_reason).toBe('stop');
   });
 
   it('turns a failed turn into an error with its code', () => {
     const m = new ChatChunkMapper(ctx);
     expect(() =>
-      m.map({ type: 'turn.completed', ...scope, status: 'failed', error: { code: 'TURN_TIMEOUT', message: 'too slow' } }),
+      m.map({
+        type: 'turn.completed',
+        ...scope,
+        status: 'failed',
+        error: { code: 'TURN_TIMEOUT', message: 'too slow' },
+      }),
     ).toThrow(expect.objectContaining({ code: 'TURN_TIMEOUT', message: 'too slow' }));
   });
 
   it('folds a turn into a chat.completion', () => {
     const completion = toChatCompletion({ ...ctx, codexEvents: true }, turn, 't') as Record<string, any>;
-    expect(completion.choices[0].message).toEqual({ role: 'assistant', content: 'Let me look.\n\nDone', refusal: null });
-    expect(completion.codex).toEqual({ thread_id: 't', items: [expect.objectContaining({ type: 'commandExecution' })] });
+    expect(completion.choices[0].message).toEqual({
+      role: 'assistant',
+      content: 'Let me look.\n\nDone',
+      refusal: null,
+    });
+    expect(completion.codex).toEqual({
+      thread_id: 't',
+      items: [expect.objectContaining({ type: 'commandExecution' })],
+    });
     expect(completion.usage.total_tokens).toBe(15);
   });
 });
@@ -72,7 +96,13 @@ describe('renderMessages', () => {
       { role: 'system', content: 'Be brief.' },
       { role: 'user', content: 'one' },
       { role: 'assistant', content: 'two' },
-      { role: 'user', content: [{ type: 'text', text: 'three' }, { type: 'image_url', image_url: { url: 'data:image/png;base64,AA==' } }] },
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: 'three' },
+          { type: 'image_url', image_url: { url: 'data:image/png;base64,AA==' } },
+        ],
+      },
     ]);
     expect(r.instructions).toBe('Be brief.');
     expect(r.prompt).toBe('Earlier in this conversation:\n\nuser: one\n\nassistant: two\n\n---\n\nthree');
@@ -81,7 +111,12 @@ describe('renderMessages', () => {
 
   it('refuses a conversation that does not end with the user, or bad parts', () => {
     expect(() => renderMessages([{ role: 'assistant', content: 'hi' }])).toThrow(BadRequestException);
-    expect(() => renderMessages([{ role: 'user', content: 'a' }, { role: 'assistant', content: 'b' }])).toThrow(/last message/);
+    expect(() =>
+      renderMessages([
+        { role: 'user', content: 'a' },
+        { role: 'assistant', content: 'b' },
+      ]),
+    ).toThrow(/last message/);
     expect(() => renderMessages([{ role: 'user', content: [{ type: 'audio' }] }])).toThrow(/text or image_url/);
   });
 

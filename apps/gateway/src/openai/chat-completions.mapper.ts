@@ -10,7 +10,13 @@ export interface ChatUsage {
 }
 
 export function toChatUsage(u: TokenUsage | null): ChatUsage {
-  const usage = u ?? { inputTokens: 0, cachedInputTokens: 0, outputTokens: 0, reasoningOutputTokens: 0, totalTokens: 0 };
+  const usage = u ?? {
+    inputTokens: 0,
+    cachedInputTokens: 0,
+    outputTokens: 0,
+    reasoningOutputTokens: 0,
+    totalTokens: 0,
+  };
   return {
     prompt_tokens: usage.inputTokens,
     completion_tokens: usage.outputTokens,
@@ -67,12 +73,18 @@ export class ChatChunkMapper {
           const content = this.stripper ? this.stripper.push(prefix + event.delta) : prefix + event.delta;
           return content ? this.withRole({ content }) : this.withRole({});
         }
-        if (event.kind === 'reasoning' && this.ctx.codexEvents) return this.withRole({ reasoning_content: event.delta });
+        if (event.kind === 'reasoning' && this.ctx.codexEvents)
+          return this.withRole({ reasoning_content: event.delta });
         return [];
       }
       case 'item.completed': {
         if (!this.ctx.codexEvents) return [];
-        if (event.item.type !== 'commandExecution' && event.item.type !== 'fileChange' && event.item.type !== 'toolCall') return [];
+        if (
+          event.item.type !== 'commandExecution' &&
+          event.item.type !== 'fileChange' &&
+          event.item.type !== 'toolCall'
+        )
+          return [];
         return this.withRole({}, { codex_event: { type: 'item.completed', item: event.item } });
       }
       case 'approval.requested':
@@ -101,7 +113,8 @@ export class ChatChunkMapper {
       this.started = true;
       out.push(this.chunk({ role: 'assistant', content: '' }, null));
     }
-    if (Object.keys(delta).length > 0 || Object.keys(extra).length > 0) out.push({ ...this.chunk(delta, null), ...extra });
+    if (Object.keys(delta).length > 0 || Object.keys(extra).length > 0)
+      out.push({ ...this.chunk(delta, null), ...extra });
     return out;
   }
 
@@ -124,7 +137,11 @@ export function toChatCompletion(ctx: ChunkContext, events: CodexEvent[], thread
     if (event.type === 'item.completed') {
       if (event.item.type === 'agentMessage' && event.item.text) texts.push(event.item.text);
       else if (event.item.type === 'reasoning' && event.item.text) reasoning.push(event.item.text);
-      else if (event.item.type === 'commandExecution' || event.item.type === 'fileChange' || event.item.type === 'toolCall') {
+      else if (
+        event.item.type === 'commandExecution' ||
+        event.item.type === 'fileChange' ||
+        event.item.type === 'toolCall'
+      ) {
         activity.push(event.item);
       }
     } else if (event.type === 'usage') {

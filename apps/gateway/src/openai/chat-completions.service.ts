@@ -29,7 +29,8 @@ function partsOf(message: ChatMessageDto, index: number): { text: string; images
   const content = message.content;
   if (content === null || content === undefined) return { text: '', images: [] };
   if (typeof content === 'string') return { text: content, images: [] };
-  if (!Array.isArray(content)) throw new BadRequestException(`messages[${index}].content must be a string or an array of parts`);
+  if (!Array.isArray(content))
+    throw new BadRequestException(`messages[${index}].content must be a string or an array of parts`);
   const texts: string[] = [];
   const images: string[] = [];
   content.forEach((part: unknown, j) => {
@@ -37,7 +38,8 @@ function partsOf(message: ChatMessageDto, index: number): { text: string; images
     if (p?.type === 'text' && typeof p.text === 'string') texts.push(p.text);
     else if (p?.type === 'image_url') {
       const url = typeof p.image_url === 'string' ? p.image_url : (p.image_url as { url?: unknown } | undefined)?.url;
-      if (typeof url !== 'string') throw new BadRequestException(`messages[${index}].content[${j}].image_url.url is required`);
+      if (typeof url !== 'string')
+        throw new BadRequestException(`messages[${index}].content[${j}].image_url.url is required`);
       images.push(url);
     } else {
       throw new BadRequestException(`messages[${index}].content[${j}] must be a text or image_url part`);
@@ -102,7 +104,11 @@ export class ChatCompletionsService {
       { type: 'text', text: rendered.prompt },
       ...rendered.images.map((url) => ({ type: 'image' as const, url })),
     ];
-    const base = { id: `chatcmpl-${randomUUID().replace(/-/g, '')}`, created: Math.floor(Date.now() / 1000), model: requested };
+    const base = {
+      id: `chatcmpl-${randomUUID().replace(/-/g, '')}`,
+      created: Math.floor(Date.now() / 1000),
+      model: requested,
+    };
 
     if (this.codex.backend === 'exec') {
       if (rendered.images.length > 0) throw new BadRequestException('image inputs need CODEX_BACKEND=app-server');
@@ -126,7 +132,9 @@ export class ChatCompletionsService {
     }
     const id = threadId;
     const developerMessage = sessionId ? undefined : rendered.instructions;
-    const events$ = defer(() => this.appServer.runTurn(tenant, { threadId: id, input, model, effort, developerMessage })).pipe(
+    const events$ = defer(() =>
+      this.appServer.runTurn(tenant, { threadId: id, input, model, effort, developerMessage }),
+    ).pipe(
       // Unload the thread once its turn is over; a later request with its session id resumes it.
       finalize(() => {
         if (release) void this.appServer.releaseThread(tenant, id);

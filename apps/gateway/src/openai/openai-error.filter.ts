@@ -1,4 +1,11 @@
-import { type ArgumentsHost, BadRequestException, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import {
+  type ArgumentsHost,
+  BadRequestException,
+  Catch,
+  type ExceptionFilter,
+  HttpException,
+  Logger,
+} from '@nestjs/common';
 import type { Response } from 'express';
 import { isCodexTransportError } from '@app/codex-transport';
 import { mapCodexError } from '../common/filters/codex-error-status';
@@ -22,7 +29,12 @@ const TYPES: Record<number, [string, string | null]> = {
 };
 
 /** The OpenAI error body for a status (`server_error` for 5xx); `code` overrides the status's usual code. */
-export function openAiError(status: number, message: string, param: string | null = null, code?: string): { error: OpenAiError } {
+export function openAiError(
+  status: number,
+  message: string,
+  param: string | null = null,
+  code?: string,
+): { error: OpenAiError } {
   const [type, usual] = TYPES[status] ?? (status >= 500 ? ['server_error', null] : ['invalid_request_error', null]);
   return { error: { message, type, param, code: code ?? usual } };
 }

@@ -11,7 +11,9 @@ export class SkillsController {
 
   @Post('list')
   @HttpCode(200)
-  @ApiOperation({ summary: "List the skills codex sees: the caller's own (CODEX_HOME/skills), repo skills and built-ins." })
+  @ApiOperation({
+    summary: "List the skills codex sees: the caller's own (CODEX_HOME/skills), repo skills and built-ins.",
+  })
   @ApiOkResponse({ type: SkillsListResponseDto })
   list(@Ctx() ctx: RequestContext, @Body() dto: ListSkillsDto): Promise<SkillsListResponseDto> {
     return this.skills.list(ctx.tenant, dto);

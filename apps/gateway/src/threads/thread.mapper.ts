@@ -47,7 +47,8 @@ export function toThreadSessionDto(session: ThreadSession, includeTurns = false)
     model: session.model,
     modelProvider: session.modelProvider,
     cwd: session.cwd,
-    approvalPolicy: typeof session.approvalPolicy === 'string' ? session.approvalPolicy : JSON.stringify(session.approvalPolicy),
+    approvalPolicy:
+      typeof session.approvalPolicy === 'string' ? session.approvalPolicy : JSON.stringify(session.approvalPolicy),
     sandbox: sandboxName(session.sandbox),
     reasoningEffort: session.reasoningEffort ?? null,
   };

@@ -1,7 +1,13 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Ctx, type RequestContext } from '../common/request-context/request-context';
-import { ForkThreadDto, ListThreadsDto, ReadThreadDto, ResumeThreadDto, StartThreadDto } from './dto/thread-request.dto';
+import {
+  ForkThreadDto,
+  ListThreadsDto,
+  ReadThreadDto,
+  ResumeThreadDto,
+  StartThreadDto,
+} from './dto/thread-request.dto';
 import { ThreadListDto, ThreadReadDto, ThreadSessionDto } from './dto/thread-response.dto';
 import { ThreadsService } from './threads.service';
 

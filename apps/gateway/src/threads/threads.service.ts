@@ -1,7 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { AppServerTransport } from '@app/codex-transport';
 import { WorkspacePolicy } from '../common/workspace/workspace-policy';
-import type { ForkThreadDto, ListThreadsDto, ReadThreadDto, ResumeThreadDto, StartThreadDto } from './dto/thread-request.dto';
+import type {
+  ForkThreadDto,
+  ListThreadsDto,
+  ReadThreadDto,
+  ResumeThreadDto,
+  StartThreadDto,
+} from './dto/thread-request.dto';
 import type { ThreadListDto, ThreadReadDto, ThreadSessionDto } from './dto/thread-response.dto';
 import { toThreadDto, toThreadSessionDto } from './thread.mapper';
 

@@ -25,7 +25,8 @@ export class TurnsController {
   @Post('start')
   @HttpCode(200)
   @ApiOperation({
-    summary: 'Run a turn. Waits for the turn to end, or streams its events with stream:true / Accept: text/event-stream.',
+    summary:
+      'Run a turn. Waits for the turn to end, or streams its events with stream:true / Accept: text/event-stream.',
     description:
       'SSE events are named after the normalized events (turn.started, item.started, item.delta, item.completed, ' +
       'approval.requested, approval.resolved, usage, warning, error, turn.completed), each with its JSON in data. ' +
@@ -43,11 +44,9 @@ export class TurnsController {
       .prepare(ctx.tenant, dto)
       .pipe(this.metrics.observeTurn({ protocol: 'rest', tenant: ctx.tenant, requestId: ctx.requestId }));
     if (wantsEventStream(req, dto.stream)) {
-      await writeSse(
-        res,
-        events$.pipe(map((event: CodexEvent) => ({ event: event.type, data: event }))),
-        { errorMessage: (error) => ({ event: 'error', data: turnErrorEvent(dto.threadId, error) }) },
-      );
+      await writeSse(res, events$.pipe(map((event: CodexEvent) => ({ event: event.type, data: event }))), {
+        errorMessage: (error) => ({ event: 'error', data: turnErrorEvent(dto.threadId, error) }),
+      });
       return;
     }
     const events = await lastValueFrom(events$.pipe(untilClientGone(res), toArray()));

@@ -116,9 +116,18 @@ describe('AppServerSession server requests (fake app-server)', () => {
     const warning = events.find((e) => e.type === 'warning');
     expect(warning).toMatchObject({ message: expect.stringContaining('item/tool/requestUserInput') });
     expect(events.find((e) => e.type === 'approval.requested')).toMatchObject({
-      approval: { kind: 'fileChange', itemId: 'fc-1', reason: 'write README', threadId: '01a200e2-d2d5-70e0-bc05-26603e9b03b6', turnId: 'tu-1' },
+      approval: {
+        kind: 'fileChange',
+        itemId: 'fc-1',
+        reason: 'write README',
+        threadId: '01a200e2-d2d5-70e0-bc05-26603e9b03b6',
+        turnId: 'tu-1',
+      },
     });
-    expect(events.find((e) => e.type === 'approval.resolved')).toMatchObject({ decision: 'accept', reason: 'answered' });
+    expect(events.find((e) => e.type === 'approval.resolved')).toMatchObject({
+      decision: 'accept',
+      reason: 'answered',
+    });
     const message = events.find((e) => e.type === 'item.completed');
     expect(message).toMatchObject({ item: { text: 'input: error -32601; file change: accept' } });
     expect(events.at(-1)).toMatchObject({ type: 'turn.completed', status: 'completed' });
@@ -190,18 +199,20 @@ describe('AppServerSession start failures (fake app-server)', () => {
   it.each([
     ['exits with an error line', 'exit', 'approval_policy = "untrusted" is no longer supported; remove this setting'],
     ['refuses initialize', 'rpc', "Invalid clientInfo.name: 'bad'. Must be a valid HTTP header value."],
-  ] as const)('codex %s: START_FAILED with its own reason, then the same at once until the back-off has passed', async (_name, how, reason) => {
-    const fake = refusing(how);
-    const first = await session!.startThread({}).catch((e: unknown) => e as CodexTransportError);
-    expect(first).toMatchObject({ code: 'START_FAILED', details: { reason, retryAfterMs: 600_000 } });
-    for (let i = 0; i < 3; i++) {
-      const again = await session!.startThread({}).catch((e: unknown) => e as CodexTransportError);
-      expect(again).toMatchObject({ code: 'START_FAILED', details: { reason } });
-      expect((again as CodexTransportError).details!.retryAfterMs).toBeGreaterThan(0);
-      expect((again as CodexTransportError).details!.retryAfterMs).toBeLessThanOrEqual(600_000);
-    }
-    // One codex was started, not four.
-    expect(fake.starts()).toBe(1);
-  });
+  ] as const)(
+    'codex %s: START_FAILED with its own reason, then the same at once until the back-off has passed',
+    async (_name, how, reason) => {
+      const fake = refusing(how);
+      const first = await session!.startThread({}).catch((e: unknown) => e as CodexTransportError);
+      expect(first).toMatchObject({ code: 'START_FAILED', details: { reason, retryAfterMs: 600_000 } });
+      for (let i = 0; i < 3; i++) {
+        const again = await session!.startThread({}).catch((e: unknown) => e as CodexTransportError);
+        expect(again).toMatchObject({ code: 'START_FAILED', details: { reason } });
+        expect((again as CodexTransportError).details!.retryAfterMs).toBeGreaterThan(0);
+        expect((again as CodexTransportError).details!.retryAfterMs).toBeLessThanOrEqual(600_000);
+      }
+      // One codex was started, not four.
+      expect(fake.starts()).toBe(1);
+    },
+  );
 });
-

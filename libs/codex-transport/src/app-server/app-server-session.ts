@@ -69,7 +69,13 @@ const APPROVAL_METHODS: Record<string, ApprovalKind> = {
 const OPT_OUT = ['account/rateLimits/updated', 'remoteControl/status/changed'];
 
 /** Notifications that show a turn is moving (the provider answers). */
-const PROGRESS = new Set(['item/agentMessage/delta', 'item/reasoning/summaryTextDelta', 'item/started', 'item/completed', 'turn/completed']);
+const PROGRESS = new Set([
+  'item/agentMessage/delta',
+  'item/reasoning/summaryTextDelta',
+  'item/started',
+  'item/completed',
+  'turn/completed',
+]);
 
 /**
  * One tenant's `codex app-server`: spawns it on demand (and again after a crash), resumes threads that a
@@ -146,7 +152,9 @@ export class AppServerSession {
     const ready = spare ? await spare : null;
     // A spare of an earlier process is gone with it.
     const session =
-      ready && ready.generation === this.generation && this.loaded.has(ready.session.thread.id) ? ready.session : await this.startThread(params);
+      ready && ready.generation === this.generation && this.loaded.has(ready.session.thread.id)
+        ? ready.session
+        : await this.startThread(params);
     this.startSpare(params);
     return session;
   }
@@ -304,7 +312,8 @@ export class AppServerSession {
     try {
       // With the process up and the thread loaded, turn/start is written within the subscribe call: nothing
       // the caller does next (its response headers, its records) reaches the event loop ahead of it.
-      if (this.closed || !this.process?.isAlive || !this.loaded.has(params.threadId)) await this.ensureLoaded(params.threadId);
+      if (this.closed || !this.process?.isAlive || !this.loaded.has(params.threadId))
+        await this.ensureLoaded(params.threadId);
       const process = this.process!;
       const current = this.loaded.get(params.threadId);
       const model = params.model !== undefined && params.model !== current?.model ? params.model : undefined;
@@ -312,7 +321,9 @@ export class AppServerSession {
       if (params.developerMessage) {
         await process.connection.request('thread/inject_items', {
           threadId: params.threadId,
-          items: [{ type: 'message', role: 'developer', content: [{ type: 'input_text', text: params.developerMessage }] }],
+          items: [
+            { type: 'message', role: 'developer', content: [{ type: 'input_text', text: params.developerMessage }] },
+          ],
         });
       }
       const result = await process.connection.request<{ turn: { id: string } }>(
@@ -413,9 +424,13 @@ export class AppServerSession {
         (error: unknown) => {
           const failure = isCodexTransportError(error, CodexErrorCode.START_FAILED)
             ? error
-            : new CodexTransportError(CodexErrorCode.START_FAILED, `codex could not be started: ${(error as Error)?.message ?? String(error)}`, {
-                reason: (error as Error)?.message ?? String(error),
-              });
+            : new CodexTransportError(
+                CodexErrorCode.START_FAILED,
+                `codex could not be started: ${(error as Error)?.message ?? String(error)}`,
+                {
+                  reason: (error as Error)?.message ?? String(error),
+                },
+              );
           if (this.closed || isCodexTransportError(error, CodexErrorCode.SHUTTING_DOWN)) throw error;
           const first = this.options.startRetryMs;
           const waitMs = failed ? Math.min(failed.waitMs * 2, Math.max(first, START_RETRY_MAX_MS)) : first;
@@ -463,7 +478,10 @@ export class AppServerSession {
     }
     this.loaded = new Map();
     this.process = process;
-    this.options.logger.log(`codex app-server started for tenant ${this.tenant} (pid ${process.pid})`, 'AppServerSession');
+    this.options.logger.log(
+      `codex app-server started for tenant ${this.tenant} (pid ${process.pid})`,
+      'AppServerSession',
+    );
     return process;
   }
 
@@ -598,7 +616,10 @@ export class AppServerSession {
 
   /** The thread of a thread/start, resume or fork answer is loaded, with the model and effort codex reported. */
   private markLoaded(session: ThreadSession): void {
-    this.loaded.set(session.thread.id, { model: typeof session.model === 'string' ? session.model : null, effort: session.reasoningEffort ?? null });
+    this.loaded.set(session.thread.id, {
+      model: typeof session.model === 'string' ? session.model : null,
+      effort: session.reasoningEffort ?? null,
+    });
   }
 
   private touch(): void {

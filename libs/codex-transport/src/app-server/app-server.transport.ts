@@ -184,7 +184,8 @@ export class AppServerTransport {
     const live = [...this.sessions.values()].find((s) => s.pid !== undefined);
     if (live) return { binary: binary.path, pid: live.pid };
     // A probe process proved codex starts a moment ago: do not start one for every probe.
-    if (this.lastProbeOk !== null && Date.now() - this.lastProbeOk < HEALTH_PROBE_REUSE_MS) return { binary: binary.path };
+    if (this.lastProbeOk !== null && Date.now() - this.lastProbeOk < HEALTH_PROBE_REUSE_MS)
+      return { binary: binary.path };
     this.probing ??= this.probeProcess(binary).finally(() => (this.probing = null));
     return this.probing;
   }
@@ -195,7 +196,11 @@ export class AppServerTransport {
    */
   private async probeProcess(binary: ResolvedBinary): Promise<{ binary: string; pid?: number }> {
     const home = join(resolve(this.options.baseDataDir), 'health');
-    const probe = this.newSession('(readiness probe)', home, this.options.tenantWorkspaces ? join(home, 'workspace') : resolve(this.options.workspace));
+    const probe = this.newSession(
+      '(readiness probe)',
+      home,
+      this.options.tenantWorkspaces ? join(home, 'workspace') : resolve(this.options.workspace),
+    );
     try {
       const pid = await probe.start();
       this.lastProbeOk = Date.now();
@@ -261,7 +266,11 @@ export class AppServerTransport {
         `all ${this.options.maxSessions} codex sessions are in use; retry shortly`,
       );
     }
-    const session = this.newSession(tenant, tenantHome(this.options.baseDataDir, tenant), tenantWorkspace(this.options, tenant));
+    const session = this.newSession(
+      tenant,
+      tenantHome(this.options.baseDataDir, tenant),
+      tenantWorkspace(this.options, tenant),
+    );
     this.sessions.set(tenant, session);
     return session;
   }

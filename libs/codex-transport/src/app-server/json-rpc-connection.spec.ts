@@ -80,7 +80,10 @@ describe('JsonRpcConnection', () => {
     await expect(missing).rejects.toMatchObject({ code: CodexErrorCode.THREAD_NOT_FOUND });
     await expect(turn).rejects.toMatchObject({ code: CodexErrorCode.TURN_NOT_FOUND });
     // What the client got wrong is its error (a 4xx), not codex's.
-    await expect(cursor).rejects.toMatchObject({ code: CodexErrorCode.INVALID_REQUEST, message: expect.stringMatching(/invalid cursor/) });
+    await expect(cursor).rejects.toMatchObject({
+      code: CodexErrorCode.INVALID_REQUEST,
+      message: expect.stringMatching(/invalid cursor/),
+    });
     await expect(fork).rejects.toMatchObject({ code: CodexErrorCode.TURN_NOT_FOUND });
     await expect(other).rejects.toMatchObject({ code: CodexErrorCode.RPC_ERROR });
   });
@@ -150,7 +153,10 @@ describe('JsonRpcConnection', () => {
 describe('wellFormedJson', () => {
   it('replaces lone surrogates (which codex cannot parse) and leaves everything else as JSON.stringify writes it', () => {
     expect(wellFormedJson({ a: 'plain', b: '😀' })).toBe(JSON.stringify({ a: 'plain', b: '😀' }));
-    expect(JSON.parse(wellFormedJson({ text: 'x\ud800y', deep: ['\udc00'] }))).toEqual({ text: 'x\ufffdy', deep: ['\ufffd'] });
+    expect(JSON.parse(wellFormedJson({ text: 'x\ud800y', deep: ['\udc00'] }))).toEqual({
+      text: 'x\ufffdy',
+      deep: ['\ufffd'],
+    });
     expect(wellFormedJson({ text: 'x\ud800y' })).not.toMatch(/\\ud800/);
     // A literal backslash-u sequence typed by a user is text, not a surrogate.
     expect(JSON.parse(wellFormedJson({ text: '\\ud800' }))).toEqual({ text: '\\ud800' });

@@ -56,10 +56,17 @@ export function rpcErrorToTransportError(method: string, error: JsonRpcErrorBody
     });
   }
   if (/^turn not found/i.test(message)) {
-    return new CodexTransportError(CodexErrorCode.TURN_NOT_FOUND, 'turn not found in this thread', { method, rpc: error });
+    return new CodexTransportError(CodexErrorCode.TURN_NOT_FOUND, 'turn not found in this thread', {
+      method,
+      rpc: error,
+    });
   }
   if (/^invalid cursor/i.test(message)) {
-    return new CodexTransportError(CodexErrorCode.INVALID_REQUEST, 'invalid cursor: use the nextCursor of a previous page', { method, rpc: error });
+    return new CodexTransportError(
+      CodexErrorCode.INVALID_REQUEST,
+      'invalid cursor: use the nextCursor of a previous page',
+      { method, rpc: error },
+    );
   }
   if (/already has an active writer/i.test(message)) {
     return new CodexTransportError(CodexErrorCode.THREAD_BUSY, 'thread is held by another codex process', {
@@ -232,6 +239,7 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
 export function wellFormedJson(message: unknown): string {
   const json = JSON.stringify(message);
   if (!ESCAPED_SURROGATE.test(json)) return json;
-  return JSON.stringify(message, (_key, value: unknown) => (typeof value === 'string' ? value.replace(LONE_SURROGATE, '\ufffd') : value));
+  return JSON.stringify(message, (_key, value: unknown) =>
+    typeof value === 'string' ? value.replace(LONE_SURROGATE, '\ufffd') : value,
+  );
 }
-

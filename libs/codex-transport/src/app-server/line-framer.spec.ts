@@ -4,7 +4,11 @@ describe('LineFramer', () => {
   function framer(max?: number) {
     const lines: string[] = [];
     const overflows: number[] = [];
-    const f = new LineFramer((l) => lines.push(l), (n) => overflows.push(n), max);
+    const f = new LineFramer(
+      (l) => lines.push(l),
+      (n) => overflows.push(n),
+      max,
+    );
     return { f, lines, overflows };
   }
 

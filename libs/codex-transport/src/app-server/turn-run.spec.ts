@@ -16,7 +16,13 @@ function run(feed: (run: TurnRun) => void): Promise<CodexEvent[]> {
 const usage = (input: number, output: number) => ({
   tokenUsage: {
     total: {},
-    last: { inputTokens: input, cachedInputTokens: 1, outputTokens: output, reasoningOutputTokens: 0, totalTokens: input + output },
+    last: {
+      inputTokens: input,
+      cachedInputTokens: 1,
+      outputTokens: output,
+      reasoningOutputTokens: 0,
+      totalTokens: input + output,
+    },
   },
 });
 
@@ -66,10 +72,15 @@ describe('TurnRun', () => {
   it('reports a failed turn with its provider message, and retry errors as error events', async () => {
     const events = await run((r) => {
       r.handleNotification('error', { error: { message: 'Reconnecting... 1/2' }, willRetry: true });
-      r.handleNotification('turn/completed', { turn: { id: 'tu', status: 'failed', error: { message: 'provider said no' } } });
+      r.handleNotification('turn/completed', {
+        turn: { id: 'tu', status: 'failed', error: { message: 'provider said no' } },
+      });
     });
     expect(events[0]).toMatchObject({ type: 'error', message: 'Reconnecting... 1/2', willRetry: true });
-    expect(events.at(-1)).toMatchObject({ status: 'failed', error: { code: 'PROVIDER_ERROR', message: 'provider said no' } });
+    expect(events.at(-1)).toMatchObject({
+      status: 'failed',
+      error: { code: 'PROVIDER_ERROR', message: 'provider said no' },
+    });
     expect(events.some((e) => e.type === 'usage')).toBe(false);
   });
 

@@ -92,7 +92,11 @@ export class TurnRun {
         return;
       }
       case 'warning':
-        this.emit({ type: 'warning', threadId: this.threadId, message: providerErrorMessage(String(params.message ?? '')) });
+        this.emit({
+          type: 'warning',
+          threadId: this.threadId,
+          message: providerErrorMessage(String(params.message ?? '')),
+        });
         return;
       case 'error': {
         const error = (params.error ?? {}) as Params;

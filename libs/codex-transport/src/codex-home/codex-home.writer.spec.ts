@@ -1,7 +1,13 @@
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type CodexHomeConfig, PROVIDER_KEY_ENV, renderCodexConfig, tenantDirName, writeCodexHome } from './codex-home.writer';
+import {
+  type CodexHomeConfig,
+  PROVIDER_KEY_ENV,
+  renderCodexConfig,
+  tenantDirName,
+  writeCodexHome,
+} from './codex-home.writer';
 
 const config: CodexHomeConfig = {
   model: 'gpt-5-codex',
@@ -31,10 +37,14 @@ describe('CODEX_HOME writer', () => {
     expect(toml).toContain('model_reasoning_effort = "medium"');
     expect(toml).toMatch(/\[analytics\]\nenabled = false/);
     expect(toml).toMatch(/\[features\]\nplugins = false\nshell_snapshot = false\n/);
-    expect(renderCodexConfig({ ...config, shellSnapshot: true })).toMatch(/\[features\]\nplugins = false\nshell_snapshot = true\n/);
+    expect(renderCodexConfig({ ...config, shellSnapshot: true })).toMatch(
+      /\[features\]\nplugins = false\nshell_snapshot = true\n/,
+    );
     expect(toml).toContain('[model_providers."openai-custom"]');
     expect(toml).not.toMatch(/model_providers\."openai"\]/);
-    expect(renderCodexConfig({ ...config, provider: { ...config.provider, id: 'litellm' } })).toContain('model_provider = "litellm"');
+    expect(renderCodexConfig({ ...config, provider: { ...config.provider, id: 'litellm' } })).toContain(
+      'model_provider = "litellm"',
+    );
     expect(toml).toContain('name = "OpenAI \\"prod\\""');
     expect(toml).toContain('wire_api = "responses"');
     expect(toml).toContain('request_max_retries = 1');

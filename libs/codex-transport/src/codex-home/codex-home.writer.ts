@@ -69,7 +69,10 @@ export function modelCatalogEntry(slug: string): Record<string, unknown> {
     display_name: slug,
     description: 'A model of a provider codex has no metadata for.',
     default_reasoning_level: 'medium',
-    supported_reasoning_levels: ['none', 'minimal', 'low', 'medium', 'high', 'xhigh'].map((effort) => ({ effort, description: effort })),
+    supported_reasoning_levels: ['none', 'minimal', 'low', 'medium', 'high', 'xhigh'].map((effort) => ({
+      effort,
+      description: effort,
+    })),
     shell_type: 'unified_exec',
     visibility: 'list',
     supported_in_api: true,
@@ -104,11 +107,20 @@ export function renderCodexConfig(config: CodexHomeConfig, home?: string): strin
     `model_provider = ${q(table)}`,
     `sandbox_mode = ${q(config.sandbox)}`,
   ];
-  if (perThreadApprovalPolicy(config.approvalPolicy) === null) lines.push(`approval_policy = ${q(config.approvalPolicy)}`);
+  if (perThreadApprovalPolicy(config.approvalPolicy) === null)
+    lines.push(`approval_policy = ${q(config.approvalPolicy)}`);
   if (config.reasoningEffort) lines.push(`model_reasoning_effort = ${q(config.reasoningEffort)}`);
   if (config.modelCatalog?.length && home) lines.push(`model_catalog_json = ${q(join(home, MODEL_CATALOG_FILE))}`);
   lines.push(`web_search = ${q(config.enableSearch ? 'live' : 'disabled')}`);
-  lines.push('', '[analytics]', 'enabled = false', '', '[features]', 'plugins = false', `shell_snapshot = ${config.shellSnapshot === true}`);
+  lines.push(
+    '',
+    '[analytics]',
+    'enabled = false',
+    '',
+    '[features]',
+    'plugins = false',
+    `shell_snapshot = ${config.shellSnapshot === true}`,
+  );
   // codex's model client reads the provider key from its environment; the commands it runs must not get it.
   lines.push('', '[shell_environment_policy]', `exclude = [${q(PROVIDER_KEY_ENV)}]`);
   if (config.addDirs && config.addDirs.length > 0) {

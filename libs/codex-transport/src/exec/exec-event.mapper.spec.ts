@@ -7,13 +7,38 @@ describe('ExecEventMapper', () => {
       { type: 'thread.started', thread_id: 'th-1' },
       { type: 'item.completed', item: { id: 'item_0', type: 'error', message: 'Model metadata for `x` not found.' } },
       { type: 'turn.started' },
-      { type: 'item.started', item: { id: 'item_2', type: 'command_execution', command: 'ls', aggregated_output: '', exit_code: null, status: 'in_progress' } },
-      { type: 'item.completed', item: { id: 'item_2', type: 'command_execution', command: 'ls', aggregated_output: 'a\n', exit_code: 0, status: 'completed' } },
+      {
+        type: 'item.started',
+        item: {
+          id: 'item_2',
+          type: 'command_execution',
+          command: 'ls',
+          aggregated_output: '',
+          exit_code: null,
+          status: 'in_progress',
+        },
+      },
+      {
+        type: 'item.completed',
+        item: {
+          id: 'item_2',
+          type: 'command_execution',
+          command: 'ls',
+          aggregated_output: 'a\n',
+          exit_code: 0,
+          status: 'completed',
+        },
+      },
       { type: 'item.completed', item: { id: 'item_3', type: 'agent_message', text: 'Hello' } },
-      { type: 'turn.completed', usage: { input_tokens: 42, cached_input_tokens: 2, output_tokens: 7, reasoning_output_tokens: 1 } },
+      {
+        type: 'turn.completed',
+        usage: { input_tokens: 42, cached_input_tokens: 2, output_tokens: 7, reasoning_output_tokens: 1 },
+      },
     ];
     const events = lines.flatMap((l) => m.map(l));
-    expect(events.map((e) => (e.type.startsWith('item.') && 'item' in e ? `${e.type}:${e.item.type}` : e.type))).toEqual([
+    expect(
+      events.map((e) => (e.type.startsWith('item.') && 'item' in e ? `${e.type}:${e.item.type}` : e.type)),
+    ).toEqual([
       'thread.started',
       'warning',
       'turn.started',
@@ -45,7 +70,11 @@ describe('ExecEventMapper', () => {
     const failed = m.map({ type: 'turn.failed', error: { message: 'unexpected status 400' } });
     expect(retry).toEqual([expect.objectContaining({ type: 'error', willRetry: true })]);
     expect(failed).toEqual([
-      expect.objectContaining({ type: 'turn.completed', status: 'failed', error: { code: 'PROVIDER_ERROR', message: 'unexpected status 400' } }),
+      expect.objectContaining({
+        type: 'turn.completed',
+        status: 'failed',
+        error: { code: 'PROVIDER_ERROR', message: 'unexpected status 400' },
+      }),
     ]);
   });
 });

@@ -111,7 +111,10 @@ export class ExecEventMapper {
       case 'item.completed': {
         const raw = (event.item ?? {}) as Raw;
         const item = mapExecItem(raw);
-        if (!item) return [{ type: 'warning', threadId: this.threadId || null, message: providerErrorMessage(str(raw.message)) }];
+        if (!item)
+          return [
+            { type: 'warning', threadId: this.threadId || null, message: providerErrorMessage(str(raw.message)) },
+          ];
         const out: CodexEvent[] = [];
         if (!this.started.has(item.id)) {
           const empty = item.type === 'agentMessage' || item.type === 'reasoning' ? { ...item, text: '' } : item;
@@ -138,7 +141,12 @@ export class ExecEventMapper {
         this.finished = true;
         const message = providerErrorMessage(str((event.error as Raw | undefined)?.message)) || 'the turn failed';
         return [
-          { type: 'turn.completed', ...scope(), status: 'failed', error: { code: CodexErrorCode.PROVIDER_ERROR, message } },
+          {
+            type: 'turn.completed',
+            ...scope(),
+            status: 'failed',
+            error: { code: CodexErrorCode.PROVIDER_ERROR, message },
+          },
         ];
       }
       case 'error': {

@@ -180,7 +180,13 @@ export class ExecTransport {
       child.stdin.end(params.prompt);
 
       const fail = (code: CodexErrorCode, message: string) =>
-        emit({ type: 'turn.completed', threadId: mapper.threadId, turnId: mapper.turnId, status: 'failed', error: { code, message } });
+        emit({
+          type: 'turn.completed',
+          threadId: mapper.threadId,
+          turnId: mapper.turnId,
+          status: 'failed',
+          error: { code, message },
+        });
 
       child.once('error', (err) => {
         this.logger.error(`codex exec could not start: ${err.message}`, 'ExecTransport');

@@ -1,5 +1,12 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { BadRequestException, Inject, Injectable, Logger, type OnModuleInit, UnauthorizedException } from '@nestjs/common';
+import {
+  BadRequestException,
+  Inject,
+  Injectable,
+  Logger,
+  type OnModuleInit,
+  UnauthorizedException,
+} from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { authConfig } from '../../config/gateway.config';
 import { DEFAULT_TENANT } from '../request-context/request-context';
@@ -95,7 +102,8 @@ export class Authenticator implements OnModuleInit {
     const tenant = await this.authenticate(credentials.token);
     const override = credentials.userOverride;
     if (this.auth.allowUserIdOverride && override) {
-      if (!TENANT_OVERRIDE.test(override)) throw new BadRequestException('X-User-Id / user_id must be 1-128 characters of [A-Za-z0-9@._:+-]');
+      if (!TENANT_OVERRIDE.test(override))
+        throw new BadRequestException('X-User-Id / user_id must be 1-128 characters of [A-Za-z0-9@._:+-]');
       return override;
     }
     return tenant;

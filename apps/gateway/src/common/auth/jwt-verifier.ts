@@ -50,7 +50,8 @@ export class JwtVerifier {
         clockTolerance: 30,
         requiredClaims: ['exp', 'sub'],
       });
-      if (typeof payload.sub !== 'string' || payload.sub.length === 0) throw new errors.JWTClaimValidationFailed('"sub" claim is empty', payload, 'sub');
+      if (typeof payload.sub !== 'string' || payload.sub.length === 0)
+        throw new errors.JWTClaimValidationFailed('"sub" claim is empty', payload, 'sub');
       return payload.sub;
     } catch (error) {
       if (TOKEN_ERRORS.some((kind) => error instanceof kind)) {

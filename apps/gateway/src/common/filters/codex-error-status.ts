@@ -10,8 +10,15 @@ export interface MappedError {
 }
 
 const STATUS: Record<CodexErrorCode, { status: number; retryAfter?: number; publicMessage?: string }> = {
-  [CodexErrorCode.BINARY_NOT_FOUND]: { status: HttpStatus.SERVICE_UNAVAILABLE, publicMessage: 'codex is not installed on this gateway' },
-  [CodexErrorCode.START_FAILED]: { status: HttpStatus.SERVICE_UNAVAILABLE, retryAfter: 5, publicMessage: 'codex could not be started' },
+  [CodexErrorCode.BINARY_NOT_FOUND]: {
+    status: HttpStatus.SERVICE_UNAVAILABLE,
+    publicMessage: 'codex is not installed on this gateway',
+  },
+  [CodexErrorCode.START_FAILED]: {
+    status: HttpStatus.SERVICE_UNAVAILABLE,
+    retryAfter: 5,
+    publicMessage: 'codex could not be started',
+  },
   [CodexErrorCode.PROCESS_EXITED]: { status: HttpStatus.SERVICE_UNAVAILABLE, retryAfter: 1 },
   [CodexErrorCode.RPC_ERROR]: { status: HttpStatus.BAD_GATEWAY, publicMessage: 'codex rejected the request' },
   [CodexErrorCode.THREAD_NOT_FOUND]: { status: HttpStatus.NOT_FOUND },
@@ -25,23 +32,35 @@ const STATUS: Record<CodexErrorCode, { status: number; retryAfter?: number; publ
   [CodexErrorCode.APPROVAL_NOT_FOUND]: { status: HttpStatus.NOT_FOUND },
   [CodexErrorCode.APPROVAL_RESOLVED]: { status: HttpStatus.CONFLICT },
   [CodexErrorCode.INVALID_REQUEST]: { status: HttpStatus.BAD_REQUEST },
-  [CodexErrorCode.REQUEST_TIMEOUT]: { status: HttpStatus.GATEWAY_TIMEOUT, publicMessage: 'codex did not answer in time' },
+  [CodexErrorCode.REQUEST_TIMEOUT]: {
+    status: HttpStatus.GATEWAY_TIMEOUT,
+    publicMessage: 'codex did not answer in time',
+  },
 };
 
 /** The same for a failed turn's error (its code as codex-transport reports it; provider failure when absent). */
 export function mapTurnError(error: { code?: string | null; message: string }): MappedError {
-  return mapCodexError({ code: (error.code ?? CodexErrorCode.PROVIDER_ERROR) as CodexErrorCode, message: error.message });
+  return mapCodexError({
+    code: (error.code ?? CodexErrorCode.PROVIDER_ERROR) as CodexErrorCode,
+    message: error.message,
+  });
 }
 
 /** The HTTP status, Retry-After and client-safe message for a transport error. */
-export function mapCodexError(error: Pick<CodexTransportError, 'code' | 'message'> & { details?: Record<string, unknown> }): MappedError {
-  const entry = STATUS[error.code as CodexErrorCode] ?? { status: HttpStatus.BAD_GATEWAY, publicMessage: 'codex failed' };
+export function mapCodexError(
+  error: Pick<CodexTransportError, 'code' | 'message'> & { details?: Record<string, unknown> },
+): MappedError {
+  const entry = STATUS[error.code as CodexErrorCode] ?? {
+    status: HttpStatus.BAD_GATEWAY,
+    publicMessage: 'codex failed',
+  };
   const waitMs = error.details?.retryAfterMs;
   const retryAfter = typeof waitMs === 'number' ? Math.max(1, Math.ceil(waitMs / 1000)) : entry.retryAfter;
   let message = entry.publicMessage ?? error.message;
   // codex's own reason for refusing to start is what an operator needs to see (paths of the server left out).
   const reason = error.details?.reason;
-  if (error.code === CodexErrorCode.START_FAILED && typeof reason === 'string') message = `${message}: ${publicReason(reason)}`;
+  if (error.code === CodexErrorCode.START_FAILED && typeof reason === 'string')
+    message = `${message}: ${publicReason(reason)}`;
   return { status: entry.status, retryAfter, message };
 }
 

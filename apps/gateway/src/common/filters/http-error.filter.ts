@@ -40,7 +40,9 @@ export class HttpErrorFilter implements ExceptionFilter {
     }
     if (exception instanceof HttpException) {
       const body = exception.getResponse();
-      res.status(exception.getStatus()).json(typeof body === 'string' ? { statusCode: exception.getStatus(), message: body } : body);
+      res
+        .status(exception.getStatus())
+        .json(typeof body === 'string' ? { statusCode: exception.getStatus(), message: body } : body);
       return;
     }
     if (isCodexTransportError(exception)) {
@@ -60,12 +62,16 @@ export class HttpErrorFilter implements ExceptionFilter {
     }
     const parserError = bodyParserError(exception);
     if (parserError) {
-      res.status(parserError.status).json({ statusCode: parserError.status, message: parserError.message, error: REASON[parserError.status] ?? 'Error' });
+      res
+        .status(parserError.status)
+        .json({
+          statusCode: parserError.status,
+          message: parserError.message,
+          error: REASON[parserError.status] ?? 'Error',
+        });
       return;
     }
-    this.logger.error(
-      `unhandled error (request ${requestId}): ${(exception as Error)?.stack ?? String(exception)}`,
-    );
+    this.logger.error(`unhandled error (request ${requestId}): ${(exception as Error)?.stack ?? String(exception)}`);
     res.status(HttpStatus.INTERNAL_SERVER_ERROR).json({
       statusCode: 500,
       message: 'Internal server error',
@@ -85,10 +91,13 @@ function bodyParserError(exception: unknown): { status: number; message: string 
   if (typeof e?.code === 'string' && /^(Z_|ERR__ERROR_)/.test(e.code)) {
     return { status: 400, message: 'Request body does not decode with its Content-Encoding' };
   }
-  if (!e || typeof e.status !== 'number' || e.status < 400 || e.status >= 500 || typeof e.type !== 'string') return null;
+  if (!e || typeof e.status !== 'number' || e.status < 400 || e.status >= 500 || typeof e.type !== 'string')
+    return null;
   if (e.type === 'entity.parse.failed') return { status: 400, message: 'Request body is not valid JSON' };
   if (e.type === 'entity.too.large') return { status: 413, message: 'Request body is too large' };
-  if (e.type === 'entity.too.deep') return { status: 400, message: 'Request body is nested too deeply (at most 64 levels)' };
-  if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported') return { status: 415, message: 'Unsupported request body encoding' };
+  if (e.type === 'entity.too.deep')
+    return { status: 400, message: 'Request body is nested too deeply (at most 64 levels)' };
+  if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported')
+    return { status: 415, message: 'Unsupported request body encoding' };
   return { status: e.status, message: 'Malformed request body' };
 }

@@ -34,7 +34,8 @@ export class DrainService {
     this.startedAt ??= Date.now();
     const deadline = this.startedAt + graceMs;
     let running = this.runningTurns();
-    if (running > 0) this.logger.log(`draining: waiting up to ${Math.round(graceMs / 1000)} s for ${running} running turn(s)`);
+    if (running > 0)
+      this.logger.log(`draining: waiting up to ${Math.round(graceMs / 1000)} s for ${running} running turn(s)`);
     while (running > 0 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 100));
       running = this.runningTurns();
@@ -55,6 +56,12 @@ export class DrainMiddleware implements NestMiddleware {
     }
     res.setHeader('Retry-After', '5');
     res.setHeader('Connection', 'close');
-    res.status(503).json({ statusCode: 503, message: 'The gateway is shutting down; retry on another instance', error: 'Service Unavailable' });
+    res
+      .status(503)
+      .json({
+        statusCode: 503,
+        message: 'The gateway is shutting down; retry on another instance',
+        error: 'Service Unavailable',
+      });
   }
 }

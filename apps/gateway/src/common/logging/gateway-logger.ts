@@ -12,10 +12,17 @@ const LEVEL_NAMES: Record<LogLevel, string> = {
 const REDACTED = '[REDACTED]';
 
 /** Header-like and field names whose values are never written. */
-const SECRET_FIELD = /^(authorization|x-api-key|cookie|set-cookie|token|access_token|api_key|apikey|password|secret|client_secret)$/i;
+const SECRET_FIELD =
+  /^(authorization|x-api-key|cookie|set-cookie|token|access_token|api_key|apikey|password|secret|client_secret)$/i;
 
 /** Contexts of Nest's start-up chatter (a line per module, route and mapping): debug, not info. */
-const STARTUP_CONTEXTS = new Set(['InstanceLoader', 'RoutesResolver', 'RouterExplorer', 'NestFactory', 'NestApplication']);
+const STARTUP_CONTEXTS = new Set([
+  'InstanceLoader',
+  'RoutesResolver',
+  'RouterExplorer',
+  'NestFactory',
+  'NestApplication',
+]);
 
 export type LogFormat = 'json' | 'pretty';
 
@@ -65,7 +72,12 @@ export class GatewayLogger implements LoggerService {
     const level = requested === 'log' && context !== undefined && STARTUP_CONTEXTS.has(context) ? 'debug' : requested;
     if (!this.enabled.has(level)) return;
     const stack = level === 'error' && rest.length >= 2 && typeof rest[0] === 'string' ? rest[0] : undefined;
-    const entry: Record<string, unknown> = { time: new Date().toISOString(), level: LEVEL_NAMES[level], pid: process.pid, context };
+    const entry: Record<string, unknown> = {
+      time: new Date().toISOString(),
+      level: LEVEL_NAMES[level],
+      pid: process.pid,
+      context,
+    };
     if (message instanceof Error) {
       entry.msg = message.message;
       entry.stack = message.stack;
@@ -82,8 +94,12 @@ export class GatewayLogger implements LoggerService {
     const { time, level, pid: _pid, context, msg, stack, ...fields } = entry;
     const clock = String(time).slice(11, 23);
     const head = `${clock} ${String(level).toUpperCase().padEnd(5)}${context ? ` [${String(context)}]` : ''}`;
-    const pairs = Object.entries(fields).map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`);
-    const text = [head, msg === undefined ? undefined : String(msg), ...pairs].filter((part) => part !== undefined).join(' ');
+    const pairs = Object.entries(fields).map(
+      ([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`,
+    );
+    const text = [head, msg === undefined ? undefined : String(msg), ...pairs]
+      .filter((part) => part !== undefined)
+      .join(' ');
     // Secrets are replaced in the raw text too (the JSON form redacts the escaped text).
     return this.redact(stack ? `${text}\n${String(stack)}` : text, false);
   }

@@ -1,7 +1,13 @@
 import type { INestApplication, Type } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { DiscoveryService, Reflector } from '@nestjs/core';
-import { DocumentBuilder, type OpenAPIObject, type OperationObject, type ResponseObject, SwaggerModule } from '@nestjs/swagger';
+import {
+  DocumentBuilder,
+  type OpenAPIObject,
+  type OperationObject,
+  type ResponseObject,
+  SwaggerModule,
+} from '@nestjs/swagger';
 import { IS_PUBLIC, IS_PUBLIC_WHEN } from '../auth/auth.guard';
 
 /** The two ways a client presents its credential (the guard accepts either). */
@@ -15,9 +21,15 @@ const ERROR_BODY = {
   required: ['statusCode', 'message'],
   properties: {
     statusCode: { type: 'integer', example: 400 },
-    message: { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }], example: 'threadId must be a string' },
+    message: {
+      oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }],
+      example: 'threadId must be a string',
+    },
     error: { type: 'string', example: 'Bad Request' },
-    correlationId: { type: 'string', description: 'Matches the X-Request-Id header and the log line (failures inside the gateway).' },
+    correlationId: {
+      type: 'string',
+      description: 'Matches the X-Request-Id header and the log line (failures inside the gateway).',
+    },
   },
 };
 
@@ -57,12 +69,31 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
       )
       .setVersion(process.env.npm_package_version ?? '0.1.0')
       .addServer('/', 'This gateway')
-      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'A gateway token (SECURITY_METHOD=Token), or a Keycloak / JWT access token.' }, SECURITY_SCHEMES.bearer)
-      .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'The same credential as the bearer token, in a header of its own.' }, SECURITY_SCHEMES.apiKey)
+      .addBearerAuth(
+        {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'A gateway token (SECURITY_METHOD=Token), or a Keycloak / JWT access token.',
+        },
+        SECURITY_SCHEMES.bearer,
+      )
+      .addApiKey(
+        {
+          type: 'apiKey',
+          in: 'header',
+          name: 'X-API-Key',
+          description: 'The same credential as the bearer token, in a header of its own.',
+        },
+        SECURITY_SCHEMES.apiKey,
+      )
       .build(),
   );
   document.components ??= {};
-  document.components.schemas = { ...document.components.schemas, ErrorResponse: ERROR_BODY, OpenAIErrorResponse: OPENAI_ERROR_BODY } as typeof document.components.schemas;
+  document.components.schemas = {
+    ...document.components.schemas,
+    ErrorResponse: ERROR_BODY,
+    OpenAIErrorResponse: OPENAI_ERROR_BODY,
+  } as typeof document.components.schemas;
   const routes = routeMetadata(app);
   for (const [path, item] of Object.entries(document.paths)) {
     for (const method of ['get', 'post', 'put', 'delete', 'patch'] as const) {
@@ -72,15 +103,29 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
       // A streamed answer is not the JSON body's schema: it is text, one server-sent event after another.
       for (const response of Object.values(op.responses) as ResponseObject[]) {
         const stream = response.content?.['text/event-stream'];
-        if (stream) stream.schema = { type: 'string', description: 'Server-sent events (`event:` and `data:` lines); the README lists the events.' };
+        if (stream)
+          stream.schema = {
+            type: 'string',
+            description: 'Server-sent events (`event:` and `data:` lines); the README lists the events.',
+          };
       }
-      const open = !authOn || meta?.public === true || (meta?.publicWhen !== undefined && config.get<boolean>(meta.publicWhen) === true);
+      const open =
+        !authOn ||
+        meta?.public === true ||
+        (meta?.publicWhen !== undefined && config.get<boolean>(meta.publicWhen) === true);
       op.security = open ? [] : [{ [SECURITY_SCHEMES.bearer]: [] }, { [SECURITY_SCHEMES.apiKey]: [] }];
-      const schema = { $ref: `#/components/schemas/${path.startsWith('/v1/') ? 'OpenAIErrorResponse' : 'ErrorResponse'}` };
-      const error = (description: string): ResponseObject => ({ description, content: { 'application/json': { schema } } });
-      if (op.requestBody || (op.parameters ?? []).length > 0) addResponse(op, '400', error('Invalid request: a field failed its check.'));
+      const schema = {
+        $ref: `#/components/schemas/${path.startsWith('/v1/') ? 'OpenAIErrorResponse' : 'ErrorResponse'}`,
+      };
+      const error = (description: string): ResponseObject => ({
+        description,
+        content: { 'application/json': { schema } },
+      });
+      if (op.requestBody || (op.parameters ?? []).length > 0)
+        addResponse(op, '400', error('Invalid request: a field failed its check.'));
       if (!open) addResponse(op, '401', error('Missing or invalid credentials.'));
-      if (rateLimited && !meta?.skipThrottle) addResponse(op, '429', error('Rate limit (CODEX_RATE_LIMIT_PER_MINUTE) reached; see Retry-After.'));
+      if (rateLimited && !meta?.skipThrottle)
+        addResponse(op, '429', error('Rate limit (CODEX_RATE_LIMIT_PER_MINUTE) reached; see Retry-After.'));
     }
   }
   return document;

@@ -127,7 +127,12 @@ describe('writeSse', () => {
       const socket = req.socket as unknown as { write: (...a: unknown[]) => boolean };
       const write = socket.write.bind(socket);
       socket.write = (...a: unknown[]) => (socketWrites.push(String(a[0])), write(...a));
-      void writeSse(res, new Observable<SseMessage>((sub) => void setTimeout(() => (sub.next({ event: 'a', data: 1 }), sub.complete()), 20)));
+      void writeSse(
+        res,
+        new Observable<SseMessage>(
+          (sub) => void setTimeout(() => (sub.next({ event: 'a', data: 1 }), sub.complete()), 20),
+        ),
+      );
     });
     const server = createServer(app);
     servers.push(server);

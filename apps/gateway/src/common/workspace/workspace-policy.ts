@@ -23,7 +23,10 @@ export class WorkspacePolicy implements OnModuleInit {
 
   /** The tenant's default working directory, its workspace (created if missing). */
   defaultCwd(tenant: string): string {
-    const workspace = tenantWorkspace({ workspace: this.codex.workspace, tenantWorkspaces: this.codex.multiTenant }, tenant);
+    const workspace = tenantWorkspace(
+      { workspace: this.codex.workspace, tenantWorkspaces: this.codex.multiTenant },
+      tenant,
+    );
     mkdirSync(workspace, { recursive: true });
     return realpathSync(workspace);
   }
@@ -75,7 +78,9 @@ export class WorkspacePolicy implements OnModuleInit {
   /** codex accepts inline images only (it refuses remote URLs). */
   checkImageUrl(url: string): void {
     if (!/^data:image\/[a-z0-9.+-]+;base64,/i.test(url)) {
-      throw new BadRequestException('image url must be a data: URL (data:image/...;base64,...); remote URLs are not supported');
+      throw new BadRequestException(
+        'image url must be a data: URL (data:image/...;base64,...); remote URLs are not supported',
+      );
     }
   }
 

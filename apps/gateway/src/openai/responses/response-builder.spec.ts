@@ -63,7 +63,13 @@ describe('ResponseBuilder', () => {
     expect(events.filter((e) => e.type === 'response.output_text.delta').map((e) => e.delta)).toEqual(['Hel', 'lo']);
     const final = events.at(-1)!.response as ResponseObject;
     expect(final.output).toEqual([
-      { id: 'msg_a', type: 'message', role: 'assistant', status: 'completed', content: [{ type: 'output_text', text: 'Hello', annotations: [], logprobs: [] }] },
+      {
+        id: 'msg_a',
+        type: 'message',
+        role: 'assistant',
+        status: 'completed',
+        content: [{ type: 'output_text', text: 'Hello', annotations: [], logprobs: [] }],
+      },
     ]);
     expect(final.usage).toEqual({
       input_tokens: 10,
@@ -87,27 +93,50 @@ describe('ResponseBuilder', () => {
       'response.output_item.done',
       'response.cancelled',
     ]);
-    expect(b.response).toMatchObject({ status: 'cancelled', output: [{ status: 'incomplete', content: [{ text: 'part' }] }] });
+    expect(b.response).toMatchObject({
+      status: 'cancelled',
+      output: [{ status: 'incomplete', content: [{ text: 'part' }] }],
+    });
   });
 
   it('reports commands as codex_command_execution items and a declined one as failed', () => {
     const b = new ResponseBuilder(blank());
-    const command = { type: 'commandExecution' as const, id: 'call-1', command: 'rm x', cwd: '/w', output: '', exitCode: null, durationMs: null };
+    const command = {
+      type: 'commandExecution' as const,
+      id: 'call-1',
+      command: 'rm x',
+      cwd: '/w',
+      output: '',
+      exitCode: null,
+      durationMs: null,
+    };
     const events = run(b, [
       { type: 'item.started', item: { ...command, status: 'inProgress' }, ...T },
       { type: 'item.delta', itemId: 'call-1', kind: 'output', delta: 'ignored', ...T },
       { type: 'item.completed', item: { ...command, status: 'declined' }, ...T },
     ]);
     expect(events.map((e) => e.type)).toEqual(['response.output_item.added', 'response.output_item.done']);
-    expect(events[1].item).toMatchObject({ id: 'cmd_call1', type: 'codex_command_execution', status: 'failed', declined: true, command: 'rm x' });
+    expect(events[1].item).toMatchObject({
+      id: 'cmd_call1',
+      type: 'codex_command_execution',
+      status: 'failed',
+      declined: true,
+      command: 'rm x',
+    });
   });
 
   it('maps turn endings to Responses outcomes', () => {
     const done = (status: 'completed' | 'interrupted' | 'failed', code?: string) =>
-      ({ type: 'turn.completed', status, error: code ? { code, message: 'm' } : null, ...T }) as Extract<CodexEvent, { type: 'turn.completed' }>;
+      ({ type: 'turn.completed', status, error: code ? { code, message: 'm' } : null, ...T }) as Extract<
+        CodexEvent,
+        { type: 'turn.completed' }
+      >;
     expect(outcomeOf(done('completed'), false)).toEqual({ status: 'completed' });
     expect(outcomeOf(done('interrupted'), false)).toEqual({ status: 'cancelled' });
-    expect(outcomeOf(done('failed', 'TURN_TIMEOUT'), false)).toEqual({ status: 'incomplete', incompleteReason: 'timeout' });
+    expect(outcomeOf(done('failed', 'TURN_TIMEOUT'), false)).toEqual({
+      status: 'incomplete',
+      incompleteReason: 'timeout',
+    });
     expect(outcomeOf(done('failed', 'PROVIDER_ERROR'), false)).toEqual({
       status: 'failed',
       error: { code: 'server_error', message: 'm' },

@@ -1,4 +1,10 @@
-import type { ApprovalRequest, CodexEvent, CodexItem, ItemStatus as CodexItemStatus, TokenUsage } from '@app/codex-transport';
+import type {
+  ApprovalRequest,
+  CodexEvent,
+  CodexItem,
+  ItemStatus as CodexItemStatus,
+  TokenUsage,
+} from '@app/codex-transport';
 import { CodexErrorCode } from '@app/codex-transport';
 
 export type ResponseStatus = 'queued' | 'in_progress' | 'completed' | 'failed' | 'incomplete' | 'cancelled';
@@ -172,7 +178,10 @@ export class ResponseBuilder {
 
   /** `response.created` and `response.in_progress`. */
   start(): ResponseStreamEvent[] {
-    return [this.event('response.created', { response: this.snapshot() }), this.event('response.in_progress', { response: this.snapshot() })];
+    return [
+      this.event('response.created', { response: this.snapshot() }),
+      this.event('response.in_progress', { response: this.snapshot() }),
+    ];
   }
 
   map(event: CodexEvent): ResponseStreamEvent[] {
@@ -271,19 +280,35 @@ export class ResponseBuilder {
   }
 
   private openMessage(codexId: string): ResponseStreamEvent[] {
-    const item: MessageOutputItem = { id: outputId('msg', codexId), type: 'message', role: 'assistant', status: 'in_progress', content: [] };
+    const item: MessageOutputItem = {
+      id: outputId('msg', codexId),
+      type: 'message',
+      role: 'assistant',
+      status: 'in_progress',
+      content: [],
+    };
     const index = this.response.output.push(item) - 1;
     this.open.set(codexId, { index, kind: 'message', partOpen: true });
     const part: OutputText = { type: 'output_text', text: '', annotations: [], logprobs: [] };
     item.content.push(part);
     return [
       this.event('response.output_item.added', { output_index: index, item: { ...item, content: [] } }),
-      this.event('response.content_part.added', { item_id: item.id, output_index: index, content_index: 0, part: { ...part } }),
+      this.event('response.content_part.added', {
+        item_id: item.id,
+        output_index: index,
+        content_index: 0,
+        part: { ...part },
+      }),
     ];
   }
 
   private openReasoning(codexId: string): ResponseStreamEvent[] {
-    const item: ReasoningOutputItem = { id: outputId('rs', codexId), type: 'reasoning', status: 'in_progress', summary: [] };
+    const item: ReasoningOutputItem = {
+      id: outputId('rs', codexId),
+      type: 'reasoning',
+      status: 'in_progress',
+      summary: [],
+    };
     const index = this.response.output.push(item) - 1;
     this.open.set(codexId, { index, kind: 'reasoning', partOpen: false });
     return [this.event('response.output_item.added', { output_index: index, item: structuredClone(item) })];
@@ -292,13 +317,20 @@ export class ResponseBuilder {
   private itemDelta(codexId: string, kind: 'text' | 'reasoning' | 'output', delta: string): ResponseStreamEvent[] {
     if (kind === 'output' || delta === '' || this.closed.has(codexId)) return [];
     const events: ResponseStreamEvent[] = [];
-    if (!this.open.has(codexId)) events.push(...(kind === 'text' ? this.openMessage(codexId) : this.openReasoning(codexId)));
+    if (!this.open.has(codexId))
+      events.push(...(kind === 'text' ? this.openMessage(codexId) : this.openReasoning(codexId)));
     const open = this.open.get(codexId)!;
     const item = this.response.output[open.index];
     if (item.type === 'message') {
       item.content[0].text += delta;
       events.push(
-        this.event('response.output_text.delta', { item_id: item.id, output_index: open.index, content_index: 0, delta, logprobs: [] }),
+        this.event('response.output_text.delta', {
+          item_id: item.id,
+          output_index: open.index,
+          content_index: 0,
+          delta,
+          logprobs: [],
+        }),
       );
     } else if (item.type === 'reasoning') {
       events.push(...this.reasoningDelta(open, item, delta));
@@ -322,7 +354,12 @@ export class ResponseBuilder {
     }
     item.summary[0].text += delta;
     events.push(
-      this.event('response.reasoning_summary_text.delta', { item_id: item.id, output_index: open.index, summary_index: 0, delta }),
+      this.event('response.reasoning_summary_text.delta', {
+        item_id: item.id,
+        output_index: open.index,
+        summary_index: 0,
+        delta,
+      }),
     );
     return events;
   }
@@ -365,14 +402,35 @@ export class ResponseBuilder {
     if (item.type === 'message') {
       const part = item.content[0];
       events.push(
-        this.event('response.output_text.done', { item_id: item.id, output_index: open.index, content_index: 0, text: part.text, logprobs: [] }),
-        this.event('response.content_part.done', { item_id: item.id, output_index: open.index, content_index: 0, part: { ...part } }),
+        this.event('response.output_text.done', {
+          item_id: item.id,
+          output_index: open.index,
+          content_index: 0,
+          text: part.text,
+          logprobs: [],
+        }),
+        this.event('response.content_part.done', {
+          item_id: item.id,
+          output_index: open.index,
+          content_index: 0,
+          part: { ...part },
+        }),
       );
     } else if (item.type === 'reasoning' && open.partOpen) {
       const part = item.summary[0];
       events.push(
-        this.event('response.reasoning_summary_text.done', { item_id: item.id, output_index: open.index, summary_index: 0, text: part.text }),
-        this.event('response.reasoning_summary_part.done', { item_id: item.id, output_index: open.index, summary_index: 0, part: { ...part } }),
+        this.event('response.reasoning_summary_text.done', {
+          item_id: item.id,
+          output_index: open.index,
+          summary_index: 0,
+          text: part.text,
+        }),
+        this.event('response.reasoning_summary_part.done', {
+          item_id: item.id,
+          output_index: open.index,
+          summary_index: 0,
+          part: { ...part },
+        }),
       );
     }
     events.push(this.event('response.output_item.done', { output_index: open.index, item: structuredClone(item) }));

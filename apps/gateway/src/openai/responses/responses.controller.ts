@@ -1,4 +1,17 @@
-import { BadRequestException, Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req, Res, UseFilters } from '@nestjs/common';
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  Post,
+  Query,
+  Req,
+  Res,
+  UseFilters,
+} from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { map, type Observable } from 'rxjs';
@@ -43,8 +56,16 @@ export class ResponsesController {
       'this response, store:false keeps nothing, background:true returns at once. Codex activity appears as codex_* output items.',
   })
   @ApiProduces('application/json', 'text/event-stream')
-  @ApiOkResponse({ type: ResponseObjectDto, description: 'The Response object; with `stream` the response events as server-sent events.' })
-  async create(@Ctx() ctx: RequestContext, @Body() dto: CreateResponseDto, @Req() req: Request, @Res() res: Response): Promise<void> {
+  @ApiOkResponse({
+    type: ResponseObjectDto,
+    description: 'The Response object; with `stream` the response events as server-sent events.',
+  })
+  async create(
+    @Ctx() ctx: RequestContext,
+    @Body() dto: CreateResponseDto,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
     this.debug.write(ctx.requestId, 'responses request', dto);
     const live = await this.responses.create(ctx.tenant, dto, ctx.requestId);
     if (wantsEventStream(req, dto.stream)) {
@@ -76,7 +97,10 @@ export class ResponsesController {
   @ApiQuery({ name: 'stream', required: false, type: Boolean })
   @ApiQuery({ name: 'starting_after', required: false, type: Number })
   @ApiProduces('application/json', 'text/event-stream')
-  @ApiOkResponse({ type: ResponseObjectDto, description: 'The Response object; with `stream=true` its events after `starting_after`.' })
+  @ApiOkResponse({
+    type: ResponseObjectDto,
+    description: 'The Response object; with `stream=true` its events after `starting_after`.',
+  })
   async retrieve(
     @Ctx() ctx: RequestContext,
     @Param('id') id: string,
@@ -101,14 +125,18 @@ export class ResponsesController {
 
   @Post(':id/cancel')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Cancel a response in progress: its turn is interrupted; returns it with status "cancelled".' })
+  @ApiOperation({
+    summary: 'Cancel a response in progress: its turn is interrupted; returns it with status "cancelled".',
+  })
   @ApiOkResponse({ type: ResponseObjectDto })
   cancel(@Ctx() ctx: RequestContext, @Param('id') id: string) {
     return this.responses.cancel(ctx.tenant, id);
   }
 
   @Get(':id/input_items')
-  @ApiOperation({ summary: "A response's input items (order desc by default; limit 1-100, default 20; after = an item id)." })
+  @ApiOperation({
+    summary: "A response's input items (order desc by default; limit 1-100, default 20; after = an item id).",
+  })
   @ApiQuery({ name: 'order', required: false, enum: ['asc', 'desc'] })
   @ApiQuery({ name: 'limit', required: false, type: Number })
   @ApiQuery({ name: 'after', required: false, type: String })
@@ -120,7 +148,8 @@ export class ResponsesController {
     @Query('limit') limitParam: string | undefined,
     @Query('after') after: string | undefined,
   ) {
-    if (order !== undefined && order !== 'asc' && order !== 'desc') throw new BadRequestException('order must be asc or desc');
+    if (order !== undefined && order !== 'asc' && order !== 'desc')
+      throw new BadRequestException('order must be asc or desc');
     const limit = intParam(limitParam, 'limit', 20, 1, 100);
     const items = await this.responses.inputItems(ctx.tenant, id);
     const ordered = order === 'asc' ? [...items] : [...items].reverse();
@@ -135,7 +164,11 @@ export class ResponsesController {
     };
   }
 
-  private async stream(res: Response, events: Observable<ResponseStreamEvent>, owner: LiveResponse | null): Promise<void> {
+  private async stream(
+    res: Response,
+    events: Observable<ResponseStreamEvent>,
+    owner: LiveResponse | null,
+  ): Promise<void> {
     await writeSse(res, sse(events));
     // The client went away before the end: the response it started stops with it.
     if (owner && !owner.finished) this.responses.abandon(owner);

@@ -25,10 +25,16 @@ function normalizePart(part: unknown, where: string, role: string): Record<strin
       if (typeof part.image_url !== 'string') {
         throw new BadRequestException(`${where}.image_url must be a data: URL (file_id images are not supported)`);
       }
-      return { type: 'input_image', image_url: part.image_url, detail: typeof part.detail === 'string' ? part.detail : 'auto' };
+      return {
+        type: 'input_image',
+        image_url: part.image_url,
+        detail: typeof part.detail === 'string' ? part.detail : 'auto',
+      };
     }
     default:
-      throw new BadRequestException(`${where}.type must be input_text or input_image (got ${JSON.stringify(part.type ?? null)})`);
+      throw new BadRequestException(
+        `${where}.type must be input_text or input_image (got ${JSON.stringify(part.type ?? null)})`,
+      );
   }
 }
 
@@ -36,7 +42,15 @@ function normalizePart(part: unknown, where: string, role: string): Record<strin
 export function normalizeInput(input: unknown): InputItem[] {
   if (typeof input === 'string') {
     if (input.length === 0) throw new BadRequestException('input must not be empty');
-    return [{ id: itemId(), type: 'message', role: 'user', status: 'completed', content: [{ type: 'input_text', text: input }] }];
+    return [
+      {
+        id: itemId(),
+        type: 'message',
+        role: 'user',
+        status: 'completed',
+        content: [{ type: 'input_text', text: input }],
+      },
+    ];
   }
   if (!Array.isArray(input) || input.length === 0) {
     throw new BadRequestException('input must be a non-empty string or a non-empty array of message items');
@@ -52,8 +66,10 @@ export function normalizeInput(input: unknown): InputItem[] {
     }
     const role = raw.role as InputItem['role'];
     let content: Array<Record<string, unknown>>;
-    if (typeof raw.content === 'string') content = [{ type: role === 'assistant' ? 'output_text' : 'input_text', text: raw.content }];
-    else if (Array.isArray(raw.content)) content = raw.content.map((p, j) => normalizePart(p, `${where}.content[${j}]`, role));
+    if (typeof raw.content === 'string')
+      content = [{ type: role === 'assistant' ? 'output_text' : 'input_text', text: raw.content }];
+    else if (Array.isArray(raw.content))
+      content = raw.content.map((p, j) => normalizePart(p, `${where}.content[${j}]`, role));
     else throw new BadRequestException(`${where}.content must be a string or an array of parts`);
     return { id: itemId(), type: 'message', role, status: 'completed', content };
   });
@@ -64,7 +80,9 @@ export function asChatMessages(items: InputItem[]): ChatMessageDto[] {
   return items.map((item) => ({
     role: item.role,
     content: item.content.map((part) =>
-      part.type === 'input_image' ? { type: 'image_url', image_url: { url: part.image_url } } : { type: 'text', text: part.text },
+      part.type === 'input_image'
+        ? { type: 'image_url', image_url: { url: part.image_url } }
+        : { type: 'text', text: part.text },
     ),
   }));
 }

@@ -43,7 +43,17 @@ const MAX_LOADED_THREADS = 64;
 const MAX_REMEMBERED = 10_000;
 
 /** Request fields echoed in the Response object as the client sent them. */
-const ECHOED = ['temperature', 'top_p', 'max_output_tokens', 'tools', 'tool_choice', 'text', 'parallel_tool_calls', 'truncation', 'user'] as const;
+const ECHOED = [
+  'temperature',
+  'top_p',
+  'max_output_tokens',
+  'tools',
+  'tool_choice',
+  'text',
+  'parallel_tool_calls',
+  'truncation',
+  'user',
+] as const;
 const ECHO_DEFAULTS: Record<(typeof ECHOED)[number], unknown> = {
   temperature: null,
   top_p: null,
@@ -107,7 +117,8 @@ function checkMetadata(metadata: Record<string, string> | undefined): Record<str
   const entries = Object.entries(metadata);
   if (entries.length > 16) throw new BadRequestException('metadata may hold at most 16 pairs');
   for (const [key, value] of entries) {
-    if (key.length > 64) throw new BadRequestException(`metadata key '${key.slice(0, 64)}…' is longer than 64 characters`);
+    if (key.length > 64)
+      throw new BadRequestException(`metadata key '${key.slice(0, 64)}…' is longer than 64 characters`);
     if (typeof value !== 'string' || value.length > 512) {
       throw new BadRequestException(`metadata.${key} must be a string of at most 512 characters`);
     }
@@ -186,7 +197,13 @@ export class ResponsesService implements BeforeApplicationShutdown {
       ...Object.fromEntries(ECHOED.map((k) => [k, dto[k] ?? ECHO_DEFAULTS[k]])),
     };
     const builder = new ResponseBuilder(response);
-    const live = new LiveResponse(tenant, builder, { response, threadId, turnId: null, input }, store, dto.background === true);
+    const live = new LiveResponse(
+      tenant,
+      builder,
+      { response, threadId, turnId: null, input },
+      store,
+      dto.background === true,
+    );
     live.events.push(...builder.start());
     this.live.set(this.key(tenant, response.id), live);
     const turnInput: TurnInput[] = [
@@ -199,32 +216,35 @@ export class ResponsesService implements BeforeApplicationShutdown {
       .runTurn(tenant, { threadId, input: turnInput, model, effort, developerMessage })
       .pipe(this.metrics.observeTurn({ protocol: 'openai_responses', tenant, requestId }))
       .subscribe({
-      next: (event: CodexEvent) => {
-        if (event.type === 'turn.started') {
-          live.record.turnId = event.turnId;
-          this.heads.remember(this.key(tenant, threadId), event.turnId);
-        }
-        if (event.type === 'turn.completed') {
-          outcome = outcomeOf(event, live.cancelRequested);
-          if (event.status === 'failed' && event.error) {
-            live.failure = new CodexTransportError(event.error.code as CodexErrorCode, event.error.message);
+        next: (event: CodexEvent) => {
+          if (event.type === 'turn.started') {
+            live.record.turnId = event.turnId;
+            this.heads.remember(this.key(tenant, threadId), event.turnId);
           }
-          return;
-        }
-        this.emit(live, builder.map(event));
-      },
-      error: (error: unknown) => {
-        if (!live.subscription) {
-          startError = error;
-          return;
-        }
-        live.failure = isCodexTransportError(error)
-          ? error
-          : new CodexTransportError(CodexErrorCode.RPC_ERROR, (error as Error)?.message ?? String(error));
-        this.finish(live, { status: 'failed', error: { code: 'server_error', message: mapCodexError(live.failure).message } });
-      },
-      complete: () => this.finish(live, outcome ?? { status: 'cancelled' }),
-    });
+          if (event.type === 'turn.completed') {
+            outcome = outcomeOf(event, live.cancelRequested);
+            if (event.status === 'failed' && event.error) {
+              live.failure = new CodexTransportError(event.error.code as CodexErrorCode, event.error.message);
+            }
+            return;
+          }
+          this.emit(live, builder.map(event));
+        },
+        error: (error: unknown) => {
+          if (!live.subscription) {
+            startError = error;
+            return;
+          }
+          live.failure = isCodexTransportError(error)
+            ? error
+            : new CodexTransportError(CodexErrorCode.RPC_ERROR, (error as Error)?.message ?? String(error));
+          this.finish(live, {
+            status: 'failed',
+            error: { code: 'server_error', message: mapCodexError(live.failure).message },
+          });
+        },
+        complete: () => this.finish(live, outcome ?? { status: 'cancelled' }),
+      });
     if (startError) {
       // Refused before it began (thread busy, too many turns, shutting down): an HTTP error, nothing kept.
       this.live.delete(this.key(tenant, response.id));
@@ -256,7 +276,8 @@ export class ResponsesService implements BeforeApplicationShutdown {
     const events = (await this.records.events(tenant, id)) ?? [];
     return new Observable<ResponseStreamEvent>((subscriber) => {
       for (const event of events) if (event.sequence_number > after) subscriber.next(event);
-      if (record.response.status === 'in_progress') subscriber.next({ type: 'response.failed', sequence_number: events.length, response: record.response });
+      if (record.response.status === 'in_progress')
+        subscriber.next({ type: 'response.failed', sequence_number: events.length, response: record.response });
       subscriber.complete();
     });
   }
@@ -275,7 +296,9 @@ export class ResponsesService implements BeforeApplicationShutdown {
     const live = this.live.get(this.key(tenant, id));
     if (!live || live.deleted) {
       const record = await this.stored(tenant, id);
-      throw new ConflictException(`Response '${id}' is ${record.response.status}; only a response in progress can be cancelled.`);
+      throw new ConflictException(
+        `Response '${id}' is ${record.response.status}; only a response in progress can be cancelled.`,
+      );
     }
     this.stop(live);
     return live.done;
@@ -375,10 +398,17 @@ export class ResponsesService implements BeforeApplicationShutdown {
    * its newest turn and nothing else runs there; otherwise a fork through the previous response's turn.
    * `store:false` work happens on an ephemeral thread or fork, so nothing of it stays on disk.
    */
-  private async placeOnThread(tenant: string, previousId: string | null, store: boolean, model: string): Promise<string> {
+  private async placeOnThread(
+    tenant: string,
+    previousId: string | null,
+    store: boolean,
+    model: string,
+  ): Promise<string> {
     if (!previousId) {
       // The model goes with each turn; a stored conversation starts on the tenant's spare thread.
-      const started = store ? await this.appServer.takeThread(tenant) : await this.appServer.startThread(tenant, { model, ephemeral: true });
+      const started = store
+        ? await this.appServer.takeThread(tenant)
+        : await this.appServer.startThread(tenant, { model, ephemeral: true });
       this.claimed.add(this.key(tenant, started.thread.id));
       return started.thread.id;
     }
@@ -387,7 +417,8 @@ export class ResponsesService implements BeforeApplicationShutdown {
     if (running && !running.finished) {
       throw new ConflictException(`Response '${previousId}' is still in progress; wait for it to finish or cancel it.`);
     }
-    const previous = running?.record ?? this.places.get(this.key(tenant, previousId)) ?? (await this.stored(tenant, previousId));
+    const previous =
+      running?.record ?? this.places.get(this.key(tenant, previousId)) ?? (await this.stored(tenant, previousId));
     if (!previous.turnId) {
       throw new BadRequestException(`Response '${previousId}' ended before its turn started; it cannot be continued.`);
     }

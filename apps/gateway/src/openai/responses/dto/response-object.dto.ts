@@ -14,7 +14,12 @@ export class ResponseOutputItemDto {
   /** A message's role. @example "assistant" */
   role?: string;
   /** A message's parts (`output_text` with `text`). */
-  @ApiProperty({ type: 'array', items: { type: 'object', additionalProperties: true }, required: false, example: [{ type: 'output_text', text: 'Hello!', annotations: [] }] })
+  @ApiProperty({
+    type: 'array',
+    items: { type: 'object', additionalProperties: true },
+    required: false,
+    example: [{ type: 'output_text', text: 'Hello!', annotations: [] }],
+  })
   content?: Array<Record<string, unknown>>;
 }
 
@@ -63,7 +68,10 @@ export class ResponseObjectDto {
   output: ResponseOutputItemDto[];
   @ApiProperty({ type: 'string', nullable: true, example: null })
   previous_response_id: string | null;
-  @ApiProperty({ type: 'object', properties: { effort: { type: 'string', nullable: true }, summary: { type: 'string', nullable: true } } })
+  @ApiProperty({
+    type: 'object',
+    properties: { effort: { type: 'string', nullable: true }, summary: { type: 'string', nullable: true } },
+  })
   reasoning: { effort: string | null; summary: string | null };
   /** @example true */
   store: boolean;
