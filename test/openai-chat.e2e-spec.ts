@@ -233,24 +233,26 @@ describe.each(['app-server', 'exec'] as const)(
       const provider = gw.app.get(OfflineProviderHost).instance!;
       const execs = () => codexProcessesWith(gw.dataDir).filter((p) => / exec /.test(p.args));
       // A turn that never ends by itself: the model streams one delta, then nothing until its client goes away.
-      const streaming = until(
-        () => provider.openStreams === 1 && running() === 1 && (backend === 'app-server' || execs().length > 0),
-        'the turn is streaming',
-      );
+      // app-server: the client leaves at the first text delta, which the open model stream sent. exec streams no
+      // text deltas: the client leaves once the model is streaming to its process.
       const res = await postSse(
         gw.url,
         '/v1/chat/completions',
         { model: 'x', stream: true, messages: [{ role: 'user', content: '[[stall: 1]] goodbye' }] },
-        // exec streams no text deltas: the client leaves once the model is streaming.
         backend === 'app-server'
           ? {
               headers: { authorization: `Bearer ${TOKEN}` },
               until: (events) => events.some((e) => e.json?.choices?.[0]?.delta?.content),
             }
-          : { headers: { authorization: `Bearer ${TOKEN}` }, abortWhen: streaming },
+          : {
+              headers: { authorization: `Bearer ${TOKEN}` },
+              abortWhen: until(
+                () => provider.openStreams === 1 && running() === 1 && execs().length > 0,
+                'the turn is streaming',
+              ),
+            },
       );
       expect(res.aborted).toBe(true);
-      await streaming;
       await until(() => running() === 0, 'no running turn');
       await until(() => provider.openStreams === 0, "codex closed the model's stream");
       expect(execs()).toEqual([]);

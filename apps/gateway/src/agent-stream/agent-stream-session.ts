@@ -1,16 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { constants, type ServerHttp2Stream } from 'node:http2';
-import { HttpException, type LoggerService } from '@nestjs/common';
+import type { LoggerService } from '@nestjs/common';
 import type { Subscription } from 'rxjs';
 import {
   type AppServerTransport,
   CodexErrorCode,
   type CodexEvent,
-  isCodexTransportError,
   type TokenUsage,
   type TurnInput,
 } from '@app/codex-transport';
-import { mapCodexError } from '../common/filters/codex-error-status';
+import { describeFailure } from '../common/errors/failure';
 import type { WorkspacePolicy } from '../common/workspace/workspace-policy';
 import type { MetricsService } from '../metrics/metrics.service';
 import type { ApproveFrame, CancelFrame, Framing, ServerFrame, UserMessageFrame } from './agent-frames';
@@ -493,38 +492,28 @@ export class AgentStreamSession {
     const sessionId = this.sessionId ?? undefined;
     if (error instanceof FrameError) {
       this.send({ type: 'error', id, sessionId, code: error.code, message: error.message });
-    } else if (error instanceof HttpException) {
-      const body = error.getResponse() as { message?: unknown } | string;
-      const message =
-        typeof body === 'string'
-          ? body
-          : Array.isArray(body.message)
-            ? body.message.join('; ')
-            : String(body.message ?? error.message);
-      this.send({
-        type: 'error',
-        id,
-        sessionId,
-        code: error.getStatus() === 400 ? 'invalid_frame' : `http_${error.getStatus()}`,
-        message,
-      });
-    } else if (isCodexTransportError(error)) {
-      const mapped = mapCodexError(error);
-      this.send({
-        type: 'error',
-        id,
-        sessionId,
-        code: error.code,
-        message: mapped.message,
-        retryable: mapped.retryAfter !== undefined,
-        ...(mapped.retryAfter !== undefined ? { retryAfter: mapped.retryAfter } : {}),
-      });
-      // Without a codex process the stream can do nothing more: it ends instead of idling on heartbeats.
-      if (error.code === CodexErrorCode.START_FAILED || error.code === CodexErrorCode.BINARY_NOT_FOUND)
-        this.terminate(mapped.message);
-    } else {
+      return;
+    }
+    const failure = describeFailure(error);
+    if (failure.unexpected) {
       this.deps.logger.error(`agent stream: ${(error as Error)?.stack ?? String(error)}`, 'AgentStream');
       this.send({ type: 'error', id, sessionId, code: 'internal', message: 'internal error' });
+      return;
+    }
+    // The frame's code: the transport's (THREAD_BUSY …), or for the gateway's own refusals a bad frame or the status.
+    const code = failure.code ?? (failure.status === 400 ? 'invalid_frame' : `http_${failure.status}`);
+    this.send({
+      type: 'error',
+      id,
+      sessionId,
+      code,
+      message: failure.message,
+      retryable: failure.retryAfter !== undefined,
+      ...(failure.retryAfter !== undefined ? { retryAfter: failure.retryAfter } : {}),
+    });
+    // Without a codex process the stream can do nothing more: it ends instead of idling on heartbeats.
+    if (code === CodexErrorCode.START_FAILED || code === CodexErrorCode.BINARY_NOT_FOUND) {
+      this.terminate(failure.message);
     }
   }
 

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import {
   constants,
@@ -12,7 +13,6 @@ import {
 import type { AddressInfo } from 'node:net';
 import {
   type BeforeApplicationShutdown,
-  HttpException,
   Inject,
   Injectable,
   Logger,
@@ -21,6 +21,8 @@ import {
 import type { ConfigType } from '@nestjs/config';
 import { AppServerTransport } from '@app/codex-transport';
 import { Authenticator, credentialsOf } from '../common/auth/authenticator';
+import { describeFailure } from '../common/errors/failure';
+import { httpErrorBody, logFailure } from '../common/filters/http-error.filter';
 import { WorkspacePolicy } from '../common/workspace/workspace-policy';
 import { ConfigurationError } from '../config/environment';
 import { MetricsService } from '../metrics/metrics.service';
@@ -157,9 +159,10 @@ export class AgentStreamServer implements OnApplicationBootstrap, BeforeApplicat
     try {
       tenant = await this.authenticator.tenantOf(credentialsOf(headers));
     } catch (error) {
-      const status = error instanceof HttpException ? error.getStatus() : 500;
-      const message = error instanceof HttpException ? error.message : 'Internal server error';
-      this.reply(stream, status, { statusCode: status, message });
+      const failure = describeFailure(error);
+      const requestId = randomUUID();
+      logFailure(this.logger, failure, error, requestId);
+      this.reply(stream, failure.status, httpErrorBody(failure, requestId));
       return;
     }
     if (stream.destroyed) return;

@@ -5,7 +5,7 @@ import { concatMap, lastValueFrom, toArray } from 'rxjs';
 import type { CodexEvent } from '@app/codex-transport';
 import { SkipThrottle } from '@nestjs/throttler';
 import { Public } from '../common/auth/auth.guard';
-import { mapTurnError } from '../common/filters/codex-error-status';
+import { TurnFailedError } from '../common/errors/gateway-error';
 import { Ctx, type RequestContext } from '../common/request-context/request-context';
 import { untilClientGone } from '../common/sse/client-gone';
 import { type SseMessage, writeSse } from '../common/sse/sse-writer';
@@ -70,13 +70,7 @@ export class ChatController {
     const events = await lastValueFrom(events$.pipe(untilClientGone(res), toArray()));
     if (res.destroyed || res.writableEnded) return;
     const turn = foldTurn(threadId, events);
-    if (turn.status === 'failed' && turn.error) {
-      const mapped = mapTurnError(turn.error);
-      res
-        .status(mapped.status)
-        .json({ statusCode: mapped.status, message: mapped.message, error: 'Turn failed', thread_id: threadId });
-      return;
-    }
+    if (turn.status === 'failed' && turn.error) throw new TurnFailedError(turn.error, { thread_id: threadId });
     const messages = turn.items.filter((item) => item.type === 'agentMessage');
     res.status(200).json({
       thread_id: threadId,

@@ -1,11 +1,12 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { BadRequestException, Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { defer, type Observable } from 'rxjs';
 import { AppServerTransport, type CodexEvent, type CodexThread } from '@app/codex-transport';
 import { codexConfig } from '../config/gateway.config';
 import type { ChatRequestDto, HistoryResponseDto, StatusResponseDto, ThreadsResponseDto } from './dto/chat.dto';
+import { invalidRequest } from '../common/errors/gateway-error';
 
 const iso = (seconds: number | undefined) => (seconds ? new Date(seconds * 1000).toISOString() : null);
 
@@ -24,7 +25,7 @@ export class ChatService {
    */
   async prepare(tenant: string, dto: ChatRequestDto): Promise<{ threadId: string; events$: Observable<CodexEvent> }> {
     const prompt = dto.messages.map((m) => m.content).join('\n\n');
-    if (!prompt.trim()) throw new BadRequestException('Empty message');
+    if (!prompt.trim()) throw invalidRequest('Empty message');
     // An unknown (or another tenant's) thread_id fails when the turn starts, before any event, so the
     // answer is still a plain 404.
     // A new conversation starts on the tenant's spare thread; the model goes with the turn.

@@ -4,7 +4,7 @@ import type { ConfigType } from '@nestjs/config';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import { AppServerTransport } from '@app/codex-transport';
 import { DrainService } from '../common/lifecycle/drain.service';
-import { publicReason } from '../common/filters/codex-error-status';
+import { publicReason } from '../common/errors/codex-error-status';
 import { TenantIsolationState } from '../codex/tenant-isolation';
 import { tenancyConfig } from '../config/gateway.config';
 

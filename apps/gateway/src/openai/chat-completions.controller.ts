@@ -3,8 +3,8 @@ import type { ConfigType } from '@nestjs/config';
 import { ApiHeader, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { concatMap, from, lastValueFrom, map, tap, toArray } from 'rxjs';
-import { type CodexEvent, isCodexTransportError } from '@app/codex-transport';
-import { mapCodexError } from '../common/filters/codex-error-status';
+import type { CodexEvent } from '@app/codex-transport';
+import { describeFailure } from '../common/errors/failure';
 import { DebugLog } from '../common/logging/debug-log';
 import { serverConfig } from '../config/gateway.config';
 import { Ctx, type RequestContext } from '../common/request-context/request-context';
@@ -80,11 +80,7 @@ export class ChatCompletionsController {
         ),
         {
           terminator: 'data: [DONE]\n\n',
-          errorMessage: (error) => {
-            const status = isCodexTransportError(error) ? mapCodexError(error).status : 500;
-            const message = isCodexTransportError(error) ? mapCodexError(error).message : 'Internal server error';
-            return { data: openAiError(status, message) };
-          },
+          errorMessage: (error) => ({ data: openAiError(describeFailure(error), ctx.requestId) }),
         },
       );
       return;

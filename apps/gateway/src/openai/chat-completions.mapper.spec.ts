@@ -1,4 +1,4 @@
-import { BadRequestException } from '@nestjs/common';
+import { GatewayError } from '../common/errors/gateway-error';
 import type { CodexEvent } from '@app/codex-transport';
 import { ChatChunkMapper, toChatCompletion } from './chat-completions.mapper';
 import { newMessages, renderMessages } from './chat-completions.service';
@@ -110,7 +110,7 @@ describe('renderMessages', () => {
   });
 
   it('refuses a conversation that does not end with the user, or bad parts', () => {
-    expect(() => renderMessages([{ role: 'assistant', content: 'hi' }])).toThrow(BadRequestException);
+    expect(() => renderMessages([{ role: 'assistant', content: 'hi' }])).toThrow(GatewayError);
     expect(() =>
       renderMessages([
         { role: 'user', content: 'a' },

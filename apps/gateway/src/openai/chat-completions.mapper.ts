@@ -1,4 +1,5 @@
-import { type CodexEvent, CodexErrorCode, CodexTransportError, type TokenUsage } from '@app/codex-transport';
+import type { CodexEvent, TokenUsage } from '@app/codex-transport';
+import { TurnFailedError } from '../common/errors/gateway-error';
 import { AnswerTagStripper, stripAnswerTags } from './answer-tags';
 
 export interface ChatUsage {
@@ -41,9 +42,8 @@ export interface ChunkContext {
 type Chunk = Record<string, unknown>;
 
 /** A failed turn becomes an error the HTTP layer reports (status before headers, in-band after). */
-export function turnFailure(event: Extract<CodexEvent, { type: 'turn.completed' }>): CodexTransportError {
-  const code = (event.error?.code as CodexErrorCode) ?? CodexErrorCode.PROVIDER_ERROR;
-  return new CodexTransportError(code, event.error?.message ?? 'the turn failed');
+export function turnFailure(event: Extract<CodexEvent, { type: 'turn.completed' }>): TurnFailedError {
+  return new TurnFailedError(event.error ?? { message: 'the turn failed' });
 }
 
 /**

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { BadRequestException, Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { defer, finalize, type Observable } from 'rxjs';
 import { AppServerTransport, type CodexEvent, ExecTransport, type TurnInput } from '@app/codex-transport';
@@ -7,7 +7,7 @@ import { WorkspacePolicy } from '../common/workspace/workspace-policy';
 import { codexConfig } from '../config/gateway.config';
 import type { ChatCompletionRequestDto, ChatMessageDto } from './dto/chat-completion.dto';
 import { ModelsService } from './models.service';
-import { promptTooLong } from './openai-error.filter';
+import { invalidRequest, promptTooLong } from '../common/errors/gateway-error';
 
 export interface PreparedChat {
   id: string;
@@ -29,8 +29,7 @@ function partsOf(message: ChatMessageDto, index: number): { text: string; images
   const content = message.content;
   if (content === null || content === undefined) return { text: '', images: [] };
   if (typeof content === 'string') return { text: content, images: [] };
-  if (!Array.isArray(content))
-    throw new BadRequestException(`messages[${index}].content must be a string or an array of parts`);
+  if (!Array.isArray(content)) throw invalidRequest(`messages[${index}].content must be a string or an array of parts`);
   const texts: string[] = [];
   const images: string[] = [];
   content.forEach((part: unknown, j) => {
@@ -38,11 +37,10 @@ function partsOf(message: ChatMessageDto, index: number): { text: string; images
     if (p?.type === 'text' && typeof p.text === 'string') texts.push(p.text);
     else if (p?.type === 'image_url') {
       const url = typeof p.image_url === 'string' ? p.image_url : (p.image_url as { url?: unknown } | undefined)?.url;
-      if (typeof url !== 'string')
-        throw new BadRequestException(`messages[${index}].content[${j}].image_url.url is required`);
+      if (typeof url !== 'string') throw invalidRequest(`messages[${index}].content[${j}].image_url.url is required`);
       images.push(url);
     } else {
-      throw new BadRequestException(`messages[${index}].content[${j}] must be a text or image_url part`);
+      throw invalidRequest(`messages[${index}].content[${j}] must be a text or image_url part`);
     }
   });
   return { text: texts.join('\n'), images };
@@ -56,9 +54,9 @@ function partsOf(message: ChatMessageDto, index: number): { text: string; images
 export function renderMessages(messages: ChatMessageDto[], field = 'messages'): RenderedMessages {
   const parsed = messages.map((m, i) => ({ role: m.role, ...partsOf(m, i) }));
   const lastUser = parsed.map((m) => m.role).lastIndexOf('user');
-  if (lastUser === -1) throw new BadRequestException(`${field} must contain a user message`);
+  if (lastUser === -1) throw invalidRequest(`${field} must contain a user message`);
   if (parsed.slice(lastUser + 1).some((m) => m.role !== 'system' && m.role !== 'developer')) {
-    throw new BadRequestException(`the last message of ${field} must be from the user`);
+    throw invalidRequest(`the last message of ${field} must be from the user`);
   }
   const instructions = parsed
     .filter((m) => m.role === 'system' || m.role === 'developer')
@@ -111,7 +109,7 @@ export class ChatCompletionsService {
     };
 
     if (this.codex.backend === 'exec') {
-      if (rendered.images.length > 0) throw new BadRequestException('image inputs need CODEX_BACKEND=app-server');
+      if (rendered.images.length > 0) throw invalidRequest('image inputs need CODEX_BACKEND=app-server');
       const events$ = this.exec.runTurn(tenant, {
         prompt: rendered.prompt,
         threadId: sessionId ?? undefined,

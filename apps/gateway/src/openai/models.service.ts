@@ -1,6 +1,7 @@
-import { Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { codexConfig } from '../config/gateway.config';
+import { notFound } from '../common/errors/gateway-error';
 
 export interface ModelObject {
   id: string;
@@ -26,7 +27,7 @@ export class ModelsService {
 
   get(id: string): ModelObject {
     const model = this.list().find((m) => m.id === id);
-    if (!model) throw new NotFoundException(`The model '${id}' does not exist`);
+    if (!model) throw notFound(`The model '${id}' does not exist`);
     return model;
   }
 

@@ -1,4 +1,4 @@
-import { BadRequestException, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { AppServerTransport } from '@app/codex-transport';
 import { WorkspacePolicy } from '../common/workspace/workspace-policy';
 import type {
@@ -7,6 +7,7 @@ import type {
   SkillsListResponseDto,
   WriteSkillConfigDto,
 } from './dto/skills.dto';
+import { invalidRequest } from '../common/errors/gateway-error';
 
 @Injectable()
 export class SkillsService {
@@ -25,7 +26,7 @@ export class SkillsService {
 
   async writeConfig(tenant: string, dto: WriteSkillConfigDto): Promise<SkillConfigResponseDto> {
     if ((dto.name === undefined) === (dto.path === undefined)) {
-      throw new BadRequestException('give exactly one of name or path');
+      throw invalidRequest('give exactly one of name or path');
     }
     // A skill is a SKILL.md of the tenant's: under its CODEX_HOME or its workspace roots.
     const path =

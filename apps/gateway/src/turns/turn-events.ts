@@ -1,9 +1,8 @@
-import { isCodexTransportError } from '@app/codex-transport';
-import { mapCodexError } from '../common/filters/codex-error-status';
+import { describeFailure } from '../common/errors/failure';
 
 /** The in-band `error` event sent when a turn stream breaks after its headers are out. */
 export function turnErrorEvent(threadId: string, error: unknown) {
-  const message = isCodexTransportError(error) ? mapCodexError(error).message : 'internal error';
-  const code = isCodexTransportError(error) ? error.code : 'INTERNAL';
-  return { type: 'error', threadId, turnId: null, message, code, willRetry: false };
+  const failure = describeFailure(error);
+  const code = failure.unexpected ? 'INTERNAL' : (failure.code ?? 'INTERNAL');
+  return { type: 'error', threadId, turnId: null, message: failure.message, code, willRetry: false };
 }

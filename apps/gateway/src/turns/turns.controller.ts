@@ -3,7 +3,7 @@ import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagg
 import type { Request, Response } from 'express';
 import { lastValueFrom, map, toArray } from 'rxjs';
 import type { CodexEvent } from '@app/codex-transport';
-import { mapTurnError } from '../common/filters/codex-error-status';
+import { TurnFailedError } from '../common/errors/gateway-error';
 import { Ctx, type RequestContext } from '../common/request-context/request-context';
 import { untilClientGone } from '../common/sse/client-gone';
 import { wantsEventStream, writeSse } from '../common/sse/sse-writer';
@@ -52,18 +52,7 @@ export class TurnsController {
     const events = await lastValueFrom(events$.pipe(untilClientGone(res), toArray()));
     if (res.destroyed || res.writableEnded) return; // the client left; its turn was interrupted
     const turn = foldTurn(dto.threadId, events);
-    if (turn.status === 'failed' && turn.error) {
-      const mapped = mapTurnError(turn.error);
-      res.status(mapped.status).json({
-        statusCode: mapped.status,
-        message: mapped.message,
-        error: 'Turn failed',
-        code: turn.error.code,
-        correlationId: ctx.requestId,
-        turn,
-      });
-      return;
-    }
+    if (turn.status === 'failed' && turn.error) throw new TurnFailedError(turn.error, { turn });
     res.status(200).json({ turn } satisfies TurnResponseDto);
   }
 

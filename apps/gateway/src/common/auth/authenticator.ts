@@ -1,17 +1,11 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import {
-  BadRequestException,
-  Inject,
-  Injectable,
-  Logger,
-  type OnModuleInit,
-  UnauthorizedException,
-} from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { authConfig } from '../../config/gateway.config';
 import { DEFAULT_TENANT } from '../request-context/request-context';
 import { JwtVerifier } from './jwt-verifier';
 import { KeycloakIntrospection, keycloakIntrospectionUrl } from './keycloak-introspection';
+import { invalidRequest, unauthenticated } from '../errors/gateway-error';
 
 /** Fixed-length digest so comparisons take the same time whatever the candidate's length. */
 const digest = (value: string) => createHash('sha256').update(value).digest();
@@ -103,7 +97,7 @@ export class Authenticator implements OnModuleInit {
     const override = credentials.userOverride;
     if (this.auth.allowUserIdOverride && override) {
       if (!TENANT_OVERRIDE.test(override))
-        throw new BadRequestException('X-User-Id / user_id must be 1-128 characters of [A-Za-z0-9@._:+-]');
+        throw invalidRequest('X-User-Id / user_id must be 1-128 characters of [A-Za-z0-9@._:+-]');
       return override;
     }
     return tenant;
@@ -111,7 +105,7 @@ export class Authenticator implements OnModuleInit {
 
   private async authenticate(token: string | null): Promise<string> {
     if (this.auth.method === 'None') return DEFAULT_TENANT;
-    if (!token) throw new UnauthorizedException('Missing bearer token');
+    if (!token) throw unauthenticated('Missing bearer token');
     if (this.introspection) return this.introspection.subjectOf(token);
     if (this.jwt) return this.jwt.subjectOf(token);
     const candidate = digest(token);
@@ -120,7 +114,7 @@ export class Authenticator implements OnModuleInit {
       // Every configured token is compared, so timing says nothing about which one (if any) matched.
       if (timingSafeEqual(candidate, known.digest) && tenant === null) tenant = known.tenant;
     }
-    if (tenant === null) throw new UnauthorizedException('Invalid bearer token');
+    if (tenant === null) throw unauthenticated('Invalid bearer token');
     return tenant;
   }
 }

@@ -1,5 +1,6 @@
-import { ServiceUnavailableException, UnauthorizedException } from '@nestjs/common';
+import { ServiceUnavailableException } from '@nestjs/common';
 import { createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { unauthenticated, unavailable } from '../errors/gateway-error';
 
 /** A token naming an unknown key refetches the key set at most this often. */
 export const JWKS_REFETCH_COOLDOWN_MS = 1000;
@@ -55,10 +56,10 @@ export class JwtVerifier {
       return payload.sub;
     } catch (error) {
       if (TOKEN_ERRORS.some((kind) => error instanceof kind)) {
-        throw new UnauthorizedException(`Invalid token (${(error as errors.JOSEError).code})`);
+        throw unauthenticated(`Invalid token (${(error as errors.JOSEError).code})`);
       }
       // The key set could not be fetched or read (network failure, timeout, non-200, bad JSON).
-      throw new ServiceUnavailableException('The key set of the identity provider could not be read');
+      throw unavailable('The key set of the identity provider could not be read');
     }
   }
 }

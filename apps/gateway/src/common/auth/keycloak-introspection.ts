@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { ServiceUnavailableException, UnauthorizedException } from '@nestjs/common';
+import { ServiceUnavailableException } from '@nestjs/common';
+import { unauthenticated, unavailable } from '../errors/gateway-error';
 
 export interface IntrospectionOptions {
   /** The RFC 7662 endpoint. */
@@ -41,11 +42,11 @@ export class KeycloakIntrospection {
     if (cached) this.cache.delete(key);
 
     const answer = await this.introspect(token);
-    if (answer.active !== true) throw new UnauthorizedException('The token is not active');
+    if (answer.active !== true) throw unauthenticated('The token is not active');
     const subject = typeof answer.sub === 'string' && answer.sub ? answer.sub : null;
-    if (!subject) throw new UnauthorizedException('The token names no subject');
+    if (!subject) throw unauthenticated('The token names no subject');
     const exp = typeof answer.exp === 'number' ? answer.exp * 1000 : null;
-    if (exp !== null && exp <= now) throw new UnauthorizedException('The token has expired');
+    if (exp !== null && exp <= now) throw unauthenticated('The token has expired');
     const until = Math.min(now + this.options.cacheCeilingMs, exp ?? Number.POSITIVE_INFINITY);
     this.cache.set(key, { subject, until });
     if (this.cache.size > (this.options.cacheSize ?? 10_000)) this.cache.delete(this.cache.keys().next().value!);
@@ -70,18 +71,18 @@ export class KeycloakIntrospection {
         redirect: 'error',
       });
     } catch {
-      throw new ServiceUnavailableException('The identity provider could not be reached');
+      throw unavailable('The identity provider could not be reached');
     }
     if (!response.ok) {
       await response.body?.cancel().catch(() => undefined);
-      throw new ServiceUnavailableException(`The identity provider answered ${response.status}`);
+      throw unavailable(`The identity provider answered ${response.status}`);
     }
     try {
       const body = (await response.json()) as unknown;
       if (typeof body !== 'object' || body === null) throw new Error('not an object');
       return body as Record<string, unknown>;
     } catch {
-      throw new ServiceUnavailableException('The identity provider sent an unreadable answer');
+      throw unavailable('The identity provider sent an unreadable answer');
     }
   }
 }

@@ -1,16 +1,17 @@
-import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Response } from 'express';
-import { isCodexTransportError } from '@app/codex-transport';
+import { describeFailure, type Failure } from '../errors/failure';
 import { type ContextRequest, contextOf } from '../request-context/request-context';
-import { mapCodexError } from './codex-error-status';
 
 const REASON: Record<number, string> = {
   400: 'Bad Request',
   401: 'Unauthorized',
   403: 'Forbidden',
   404: 'Not Found',
+  405: 'Method Not Allowed',
   409: 'Conflict',
   413: 'Payload Too Large',
+  415: 'Unsupported Media Type',
   429: 'Too Many Requests',
   500: 'Internal Server Error',
   502: 'Bad Gateway',
@@ -19,9 +20,34 @@ const REASON: Record<number, string> = {
 };
 
 /**
- * The one place errors become HTTP: `HttpException` bodies are kept, transport errors get their mapped
- * status and a safe message, anything else is a 500 that carries only a correlation id (the details go
- * to the log). Once headers are out, the response is just ended: streams report errors in-band.
+ * The gateway's JSON error body: `{statusCode, message, error}`, the machine code when there is one, a
+ * correlation id for failures inside the gateway (5xx) and failed turns, and what a failed turn's answer
+ * still says about it.
+ */
+export function httpErrorBody(failure: Failure, requestId: string): Record<string, unknown> {
+  return {
+    statusCode: failure.status,
+    message: failure.message,
+    error: failure.turn ? 'Turn failed' : (REASON[failure.status] ?? 'Error'),
+    ...(failure.code !== null ? { code: failure.code } : {}),
+    ...(failure.status >= 500 || failure.turn ? { correlationId: requestId } : {}),
+    ...failure.turn,
+  };
+}
+
+/** Logs what the client is not told: the details of a 5xx. */
+export function logFailure(logger: Logger, failure: Failure, error: unknown, requestId: string): void {
+  if (failure.unexpected)
+    logger.error(`unhandled error (request ${requestId}): ${(error as Error)?.stack ?? String(error)}`);
+  else if (failure.status >= 500)
+    logger.warn(`request ${requestId}: ${failure.code ?? ''}: ${(error as Error).message}`);
+}
+
+/**
+ * The one place errors become HTTP for the gateway's own routes: `HttpException` bodies (validation,
+ * rate limits) are kept, everything else is described by {@link describeFailure}; a 5xx carries only a
+ * correlation id (the details go to the log). Once headers are out, the response is just ended: streams
+ * report errors in-band.
  */
 @Catch()
 export class HttpErrorFilter implements ExceptionFilter {
@@ -31,8 +57,7 @@ export class HttpErrorFilter implements ExceptionFilter {
     if (host.getType() !== 'http') throw exception;
     const http = host.switchToHttp();
     const res = http.getResponse<Response>();
-    const req = http.getRequest<ContextRequest>();
-    const { requestId } = contextOf(req);
+    const { requestId } = contextOf(http.getRequest<ContextRequest>());
     if (res.headersSent) {
       this.logger.warn(`error after headers were sent (request ${requestId}): ${(exception as Error)?.message}`);
       if (!res.writableEnded) res.end();
@@ -45,59 +70,9 @@ export class HttpErrorFilter implements ExceptionFilter {
         .json(typeof body === 'string' ? { statusCode: exception.getStatus(), message: body } : body);
       return;
     }
-    if (isCodexTransportError(exception)) {
-      const mapped = mapCodexError(exception);
-      if (mapped.retryAfter !== undefined) res.setHeader('Retry-After', String(mapped.retryAfter));
-      if (mapped.status >= 500) {
-        this.logger.warn(`request ${requestId}: ${exception.code}: ${exception.message}`);
-      }
-      res.status(mapped.status).json({
-        statusCode: mapped.status,
-        message: mapped.message,
-        error: REASON[mapped.status] ?? 'Error',
-        code: exception.code,
-        ...(mapped.status >= 500 ? { correlationId: requestId } : {}),
-      });
-      return;
-    }
-    const parserError = bodyParserError(exception);
-    if (parserError) {
-      res
-        .status(parserError.status)
-        .json({
-          statusCode: parserError.status,
-          message: parserError.message,
-          error: REASON[parserError.status] ?? 'Error',
-        });
-      return;
-    }
-    this.logger.error(`unhandled error (request ${requestId}): ${(exception as Error)?.stack ?? String(exception)}`);
-    res.status(HttpStatus.INTERNAL_SERVER_ERROR).json({
-      statusCode: 500,
-      message: 'Internal server error',
-      error: REASON[500],
-      correlationId: requestId,
-    });
+    const failure = describeFailure(exception);
+    logFailure(this.logger, failure, exception, requestId);
+    if (failure.retryAfter !== undefined) res.setHeader('Retry-After', String(failure.retryAfter));
+    res.status(failure.status).json(httpErrorBody(failure, requestId));
   }
-}
-
-/**
- * Errors thrown by Express's body parsers carry a 4xx `status` and a `type` like `entity.parse.failed`; a
- * body that its Content-Encoding does not decode fails in zlib with a `Z_…` code (gzip, deflate) or a
- * brotli decoder code (`ERR__ERROR_…`).
- */
-function bodyParserError(exception: unknown): { status: number; message: string } | null {
-  const e = exception as { status?: unknown; type?: unknown; code?: unknown };
-  if (typeof e?.code === 'string' && /^(Z_|ERR__ERROR_)/.test(e.code)) {
-    return { status: 400, message: 'Request body does not decode with its Content-Encoding' };
-  }
-  if (!e || typeof e.status !== 'number' || e.status < 400 || e.status >= 500 || typeof e.type !== 'string')
-    return null;
-  if (e.type === 'entity.parse.failed') return { status: 400, message: 'Request body is not valid JSON' };
-  if (e.type === 'entity.too.large') return { status: 413, message: 'Request body is too large' };
-  if (e.type === 'entity.too.deep')
-    return { status: 400, message: 'Request body is nested too deeply (at most 64 levels)' };
-  if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported')
-    return { status: 415, message: 'Unsupported request body encoding' };
-  return { status: e.status, message: 'Malformed request body' };
 }

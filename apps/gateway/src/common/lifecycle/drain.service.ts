@@ -56,12 +56,10 @@ export class DrainMiddleware implements NestMiddleware {
     }
     res.setHeader('Retry-After', '5');
     res.setHeader('Connection', 'close');
-    res
-      .status(503)
-      .json({
-        statusCode: 503,
-        message: 'The gateway is shutting down; retry on another instance',
-        error: 'Service Unavailable',
-      });
+    res.status(503).json({
+      statusCode: 503,
+      message: 'The gateway is shutting down; retry on another instance',
+      error: 'Service Unavailable',
+    });
   }
 }

@@ -1,9 +1,10 @@
 import { existsSync, mkdirSync, realpathSync, statSync } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
-import { BadRequestException, Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { type SandboxMode, tenantWorkspace } from '@app/codex-transport';
 import { codexConfig } from '../../config/gateway.config';
+import { invalidRequest } from '../errors/gateway-error';
 
 /**
  * What a request may ask of the agent: working directories inside the tenant's workspace roots (after
@@ -37,14 +38,14 @@ export class WorkspacePolicy implements OnModuleInit {
    */
   resolveCwd(tenant: string, cwd: string | undefined | null, field = 'cwd'): string {
     if (cwd === undefined || cwd === null || cwd === '') return this.defaultCwd(tenant);
-    if (typeof cwd !== 'string' || cwd.includes('\0')) throw new BadRequestException(`${field} must be a path`);
+    if (typeof cwd !== 'string' || cwd.includes('\0')) throw invalidRequest(`${field} must be a path`);
     const absolute = isAbsolute(cwd) ? resolve(cwd) : resolve(this.defaultCwd(tenant), cwd);
     if (!existsSync(absolute) || !statSync(absolute).isDirectory()) {
-      throw new BadRequestException(`${field} must be an existing directory inside the workspace roots`);
+      throw invalidRequest(`${field} must be an existing directory inside the workspace roots`);
     }
     const real = realpathSync(absolute);
     if (!this.workspaceRoots(tenant).some((root) => isInside(real, root))) {
-      throw new BadRequestException(`${field} is outside the workspace roots this gateway allows`);
+      throw invalidRequest(`${field} is outside the workspace roots this gateway allows`);
     }
     return real;
   }
@@ -56,12 +57,12 @@ export class WorkspacePolicy implements OnModuleInit {
   resolveFile(tenant: string, path: string, field: string, alsoInside: string[] = []): string {
     const absolute = isAbsolute(path) ? resolve(path) : resolve(this.defaultCwd(tenant), path);
     if (path.includes('\0') || !existsSync(absolute) || !statSync(absolute).isFile()) {
-      throw new BadRequestException(`${field} must be an existing file inside the workspace roots`);
+      throw invalidRequest(`${field} must be an existing file inside the workspace roots`);
     }
     const real = realpathSync(absolute);
     const extra = alsoInside.filter((dir) => existsSync(dir)).map((dir) => realpathSync(dir));
     if (![...this.workspaceRoots(tenant), ...extra].some((root) => isInside(real, root))) {
-      throw new BadRequestException(`${field} is outside the workspace roots this gateway allows`);
+      throw invalidRequest(`${field} is outside the workspace roots this gateway allows`);
     }
     return real;
   }
@@ -69,7 +70,7 @@ export class WorkspacePolicy implements OnModuleInit {
   /** `danger-full-access` only when the gateway itself runs with it. */
   checkSandbox(sandbox: SandboxMode | undefined): void {
     if (sandbox === 'danger-full-access' && this.codex.sandbox !== 'danger-full-access') {
-      throw new BadRequestException(
+      throw invalidRequest(
         'sandbox "danger-full-access" is not allowed by this gateway (CODEX_SANDBOX must be danger-full-access to permit it)',
       );
     }
@@ -78,9 +79,7 @@ export class WorkspacePolicy implements OnModuleInit {
   /** codex accepts inline images only (it refuses remote URLs). */
   checkImageUrl(url: string): void {
     if (!/^data:image\/[a-z0-9.+-]+;base64,/i.test(url)) {
-      throw new BadRequestException(
-        'image url must be a data: URL (data:image/...;base64,...); remote URLs are not supported',
-      );
+      throw invalidRequest('image url must be a data: URL (data:image/...;base64,...); remote URLs are not supported');
     }
   }
 

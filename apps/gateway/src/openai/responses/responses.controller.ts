@@ -15,11 +15,10 @@ import {
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { map, type Observable } from 'rxjs';
-import { mapCodexError } from '../../common/filters/codex-error-status';
 import { DebugLog } from '../../common/logging/debug-log';
 import { Ctx, type RequestContext } from '../../common/request-context/request-context';
 import { wantsEventStream, writeSse } from '../../common/sse/sse-writer';
-import { OpenAiErrorFilter, openAiError } from '../openai-error.filter';
+import { OpenAiErrorFilter } from '../openai-error.filter';
 import { CreateResponseDto } from './dto/create-response.dto';
 import { DeletedResponseDto, InputItemListDto, ResponseObjectDto } from './dto/response-object.dto';
 import type { ResponseStreamEvent } from './response-builder';
@@ -82,13 +81,8 @@ export class ResponsesController {
     const response = await live.done;
     if (res.destroyed || res.writableEnded) return;
     this.debug.write(ctx.requestId, 'responses response', response);
-    if (response.status === 'failed' && live.failure) {
-      // The turn failed: an HTTP error the SDK raises (the failed response stays retrievable).
-      const mapped = mapCodexError(live.failure);
-      if (mapped.retryAfter !== undefined) res.setHeader('Retry-After', String(mapped.retryAfter));
-      res.status(mapped.status).json(openAiError(mapped.status, mapped.message));
-      return;
-    }
+    // The turn failed: an HTTP error the SDK raises (the failed response stays retrievable).
+    if (response.status === 'failed' && live.failure) throw live.failure;
     res.status(200).json(response);
   }
 

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { BadRequestException } from '@nestjs/common';
 import type { ChatMessageDto } from '../dto/chat-completion.dto';
 import type { InputItem } from './responses.store';
+import { invalidRequest } from '../../common/errors/gateway-error';
 
 const ROLES = new Set(['user', 'system', 'developer', 'assistant']);
 
@@ -14,16 +15,16 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 function normalizePart(part: unknown, where: string, role: string): Record<string, unknown> {
-  if (!isRecord(part)) throw new BadRequestException(`${where} must be an object`);
+  if (!isRecord(part)) throw invalidRequest(`${where} must be an object`);
   switch (part.type) {
     case 'input_text':
     case 'output_text':
     case 'text':
-      if (typeof part.text !== 'string') throw new BadRequestException(`${where}.text must be a string`);
+      if (typeof part.text !== 'string') throw invalidRequest(`${where}.text must be a string`);
       return { type: role === 'assistant' ? 'output_text' : 'input_text', text: part.text };
     case 'input_image': {
       if (typeof part.image_url !== 'string') {
-        throw new BadRequestException(`${where}.image_url must be a data: URL (file_id images are not supported)`);
+        throw invalidRequest(`${where}.image_url must be a data: URL (file_id images are not supported)`);
       }
       return {
         type: 'input_image',
@@ -32,7 +33,7 @@ function normalizePart(part: unknown, where: string, role: string): Record<strin
       };
     }
     default:
-      throw new BadRequestException(
+      throw invalidRequest(
         `${where}.type must be input_text or input_image (got ${JSON.stringify(part.type ?? null)})`,
       );
   }
@@ -41,7 +42,7 @@ function normalizePart(part: unknown, where: string, role: string): Record<strin
 /** The request's `input` as message items (a string is one user message). */
 export function normalizeInput(input: unknown): InputItem[] {
   if (typeof input === 'string') {
-    if (input.length === 0) throw new BadRequestException('input must not be empty');
+    if (input.length === 0) throw invalidRequest('input must not be empty');
     return [
       {
         id: itemId(),
@@ -53,16 +54,16 @@ export function normalizeInput(input: unknown): InputItem[] {
     ];
   }
   if (!Array.isArray(input) || input.length === 0) {
-    throw new BadRequestException('input must be a non-empty string or a non-empty array of message items');
+    throw invalidRequest('input must be a non-empty string or a non-empty array of message items');
   }
   return input.map((raw, i) => {
     const where = `input[${i}]`;
-    if (!isRecord(raw)) throw new BadRequestException(`${where} must be an object`);
+    if (!isRecord(raw)) throw invalidRequest(`${where} must be an object`);
     if (raw.type !== undefined && raw.type !== 'message') {
-      throw new BadRequestException(`${where}.type ${JSON.stringify(raw.type)} is not supported; send message items`);
+      throw invalidRequest(`${where}.type ${JSON.stringify(raw.type)} is not supported; send message items`);
     }
     if (typeof raw.role !== 'string' || !ROLES.has(raw.role)) {
-      throw new BadRequestException(`${where}.role must be one of user, system, developer, assistant`);
+      throw invalidRequest(`${where}.role must be one of user, system, developer, assistant`);
     }
     const role = raw.role as InputItem['role'];
     let content: Array<Record<string, unknown>>;
@@ -70,7 +71,7 @@ export function normalizeInput(input: unknown): InputItem[] {
       content = [{ type: role === 'assistant' ? 'output_text' : 'input_text', text: raw.content }];
     else if (Array.isArray(raw.content))
       content = raw.content.map((p, j) => normalizePart(p, `${where}.content[${j}]`, role));
-    else throw new BadRequestException(`${where}.content must be a string or an array of parts`);
+    else throw invalidRequest(`${where}.content must be a string or an array of parts`);
     return { id: itemId(), type: 'message', role, status: 'completed', content };
   });
 }

@@ -1,12 +1,4 @@
-import {
-  BadRequestException,
-  ConflictException,
-  Inject,
-  Injectable,
-  Logger,
-  NotFoundException,
-  type BeforeApplicationShutdown,
-} from '@nestjs/common';
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { Observable, Subject, type Subscription } from 'rxjs';
 import {
@@ -18,13 +10,12 @@ import {
   type TurnInput,
 } from '@app/codex-transport';
 import { BoundedMap } from '../../common/bounded-map';
-import { mapCodexError } from '../../common/filters/codex-error-status';
+import { describeFailure } from '../../common/errors/failure';
 import { WorkspacePolicy } from '../../common/workspace/workspace-policy';
 import { codexConfig } from '../../config/gateway.config';
 import { renderMessages } from '../chat-completions.service';
 import { MetricsService } from '../../metrics/metrics.service';
 import { ModelsService } from '../models.service';
-import { promptTooLong } from '../openai-error.filter';
 import type { CreateResponseDto } from './dto/create-response.dto';
 import {
   outcomeOf,
@@ -35,6 +26,7 @@ import {
 } from './response-builder';
 import { asChatMessages, inputChars, normalizeInput } from './responses.input';
 import { type InputItem, newResponseId, ResponsesStore, type StoredResponse } from './responses.store';
+import { conflict, invalidRequest, notFound, promptTooLong } from '../../common/errors/gateway-error';
 
 /** Stored response threads kept loaded per tenant; older ones are unloaded (a continuation resumes them). */
 const MAX_LOADED_THREADS = 64;
@@ -108,19 +100,18 @@ export class LiveResponse {
   }
 }
 
-function notFound(id: string): NotFoundException {
-  return new NotFoundException(`Response with id '${id}' not found.`);
+function responseNotFound(id: string) {
+  return notFound(`Response with id '${id}' not found.`);
 }
 
 function checkMetadata(metadata: Record<string, string> | undefined): Record<string, string> {
   if (metadata === undefined || metadata === null) return {};
   const entries = Object.entries(metadata);
-  if (entries.length > 16) throw new BadRequestException('metadata may hold at most 16 pairs');
+  if (entries.length > 16) throw invalidRequest('metadata may hold at most 16 pairs');
   for (const [key, value] of entries) {
-    if (key.length > 64)
-      throw new BadRequestException(`metadata key '${key.slice(0, 64)}…' is longer than 64 characters`);
+    if (key.length > 64) throw invalidRequest(`metadata key '${key.slice(0, 64)}…' is longer than 64 characters`);
     if (typeof value !== 'string' || value.length > 512) {
-      throw new BadRequestException(`metadata.${key} must be a string of at most 512 characters`);
+      throw invalidRequest(`metadata.${key} must be a string of at most 512 characters`);
     }
   }
   return Object.fromEntries(entries);
@@ -240,7 +231,7 @@ export class ResponsesService implements BeforeApplicationShutdown {
             : new CodexTransportError(CodexErrorCode.RPC_ERROR, (error as Error)?.message ?? String(error));
           this.finish(live, {
             status: 'failed',
-            error: { code: 'server_error', message: mapCodexError(live.failure).message },
+            error: { code: 'server_error', message: describeFailure(live.failure).message },
           });
         },
         complete: () => this.finish(live, outcome ?? { status: 'cancelled' }),
@@ -259,7 +250,7 @@ export class ResponsesService implements BeforeApplicationShutdown {
   async retrieve(tenant: string, id: string): Promise<ResponseObject> {
     const live = this.live.get(this.key(tenant, id));
     if (live) {
-      if (!live.store || live.deleted) throw notFound(id);
+      if (!live.store || live.deleted) throw responseNotFound(id);
       return live.builder.snapshot();
     }
     return (await this.stored(tenant, id)).response;
@@ -269,7 +260,7 @@ export class ResponsesService implements BeforeApplicationShutdown {
   async replay(tenant: string, id: string, after: number): Promise<Observable<ResponseStreamEvent>> {
     const live = this.live.get(this.key(tenant, id));
     if (live) {
-      if (!live.store || live.deleted) throw notFound(id);
+      if (!live.store || live.deleted) throw responseNotFound(id);
       return live.eventsAfter(after);
     }
     const record = await this.stored(tenant, id);
@@ -285,7 +276,7 @@ export class ResponsesService implements BeforeApplicationShutdown {
   async inputItems(tenant: string, id: string): Promise<InputItem[]> {
     const live = this.live.get(this.key(tenant, id));
     if (live) {
-      if (!live.store || live.deleted) throw notFound(id);
+      if (!live.store || live.deleted) throw responseNotFound(id);
       return live.record.input;
     }
     return (await this.stored(tenant, id)).input;
@@ -296,9 +287,7 @@ export class ResponsesService implements BeforeApplicationShutdown {
     const live = this.live.get(this.key(tenant, id));
     if (!live || live.deleted) {
       const record = await this.stored(tenant, id);
-      throw new ConflictException(
-        `Response '${id}' is ${record.response.status}; only a response in progress can be cancelled.`,
-      );
+      throw conflict(`Response '${id}' is ${record.response.status}; only a response in progress can be cancelled.`);
     }
     this.stop(live);
     return live.done;
@@ -314,10 +303,10 @@ export class ResponsesService implements BeforeApplicationShutdown {
       await live.done;
       await live.persisted;
     } else if (live && !live.store) {
-      throw notFound(id);
+      throw responseNotFound(id);
     }
     const existed = await this.records.delete(tenant, id);
-    if (!existed && !live) throw notFound(id);
+    if (!existed && !live) throw responseNotFound(id);
     return { id, object: 'response', deleted: true };
   }
 
@@ -384,7 +373,7 @@ export class ResponsesService implements BeforeApplicationShutdown {
 
   private async stored(tenant: string, id: string): Promise<StoredResponse> {
     const record = await this.records.get(tenant, id);
-    if (!record) throw notFound(id);
+    if (!record) throw responseNotFound(id);
     if (record.response.status === 'in_progress') {
       // Its run ended with a previous gateway process.
       record.response.status = 'failed';
@@ -413,14 +402,14 @@ export class ResponsesService implements BeforeApplicationShutdown {
       return started.thread.id;
     }
     const running = this.live.get(this.key(tenant, previousId));
-    if (running && (!running.store || running.deleted)) throw notFound(previousId);
+    if (running && (!running.store || running.deleted)) throw responseNotFound(previousId);
     if (running && !running.finished) {
-      throw new ConflictException(`Response '${previousId}' is still in progress; wait for it to finish or cancel it.`);
+      throw conflict(`Response '${previousId}' is still in progress; wait for it to finish or cancel it.`);
     }
     const previous =
       running?.record ?? this.places.get(this.key(tenant, previousId)) ?? (await this.stored(tenant, previousId));
     if (!previous.turnId) {
-      throw new BadRequestException(`Response '${previousId}' ended before its turn started; it cannot be continued.`);
+      throw invalidRequest(`Response '${previousId}' ended before its turn started; it cannot be continued.`);
     }
     const turnId = previous.turnId;
     const source = previous.threadId;
@@ -449,7 +438,7 @@ export class ResponsesService implements BeforeApplicationShutdown {
 
   private threadGone(error: unknown, previousId: string): unknown {
     if (isCodexTransportError(error) && error.code === CodexErrorCode.THREAD_NOT_FOUND) {
-      return new NotFoundException(`The conversation of response '${previousId}' no longer exists.`);
+      return notFound(`The conversation of response '${previousId}' no longer exists.`);
     }
     return error;
   }
