@@ -1,18 +1,12 @@
 import { Body, Controller, Get, HttpCode, Post, Query, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { concatMap, lastValueFrom, toArray } from 'rxjs';
-import type { CodexEvent } from '@app/codex-transport';
 import { SkipThrottle } from '@nestjs/throttler';
 import { Public } from '../common/auth/auth.guard';
-import { TurnFailedError } from '../common/errors/gateway-error';
 import { Ctx, type RequestContext } from '../common/request-context/request-context';
-import { untilClientGone } from '../common/sse/client-gone';
-import { type SseMessage, writeSse } from '../common/sse/sse-writer';
-import { turnErrorEvent } from '../turns/turn-events';
-import { foldTurn } from '../turns/turn-result.mapper';
-import { MetricsService } from '../metrics/metrics.service';
+import { sendTurn } from '../common/turn/send-turn';
 import { ChatService } from './chat.service';
+import { chatWire } from './chat.wire';
 import {
   ChatRequestDto,
   ChatResponseDto,
@@ -26,10 +20,7 @@ import {
 @ApiTags('chat')
 @Controller()
 export class ChatController {
-  constructor(
-    private readonly chat: ChatService,
-    private readonly metrics: MetricsService,
-  ) {}
+  constructor(private readonly chat: ChatService) {}
 
   @Post('chat')
   @HttpCode(200)
@@ -44,42 +35,8 @@ export class ChatController {
   @ApiProduces('text/event-stream', 'application/json')
   @ApiOkResponse({ type: ChatResponseDto })
   async send(@Ctx() ctx: RequestContext, @Body() dto: ChatRequestDto, @Res() res: Response): Promise<void> {
-    const prepared = await this.chat.prepare(ctx.tenant, dto);
-    const threadId = prepared.threadId;
-    const events$ = prepared.events$.pipe(
-      this.metrics.observeTurn({ protocol: 'chat', tenant: ctx.tenant, requestId: ctx.requestId }),
-    );
-    if (dto.stream !== false) {
-      const session: SseMessage = { event: 'session', data: { type: 'session', thread_id: threadId } };
-      await writeSse(
-        res,
-        events$.pipe(
-          // The session event goes out with the first turn event, so a turn that cannot start still gets an HTTP status.
-          concatMap((event: CodexEvent, i) => {
-            const message = { event: event.type, data: event };
-            return i === 0 ? [session, message] : [message];
-          }),
-        ),
-        {
-          terminator: 'data: [DONE]\n\n',
-          errorMessage: (error) => ({ event: 'error', data: turnErrorEvent(threadId, error) }),
-        },
-      );
-      return;
-    }
-    const events = await lastValueFrom(events$.pipe(untilClientGone(res), toArray()));
-    if (res.destroyed || res.writableEnded) return;
-    const turn = foldTurn(threadId, events);
-    if (turn.status === 'failed' && turn.error) throw new TurnFailedError(turn.error, { thread_id: threadId });
-    const messages = turn.items.filter((item) => item.type === 'agentMessage');
-    res.status(200).json({
-      thread_id: threadId,
-      turn_id: turn.id,
-      status: turn.status,
-      response: String(messages.at(-1)?.text ?? ''),
-      items: turn.items,
-      usage: turn.usage as Record<string, number> | null,
-    } satisfies ChatResponseDto);
+    const { threadId, events$ } = await this.chat.prepare(ctx, dto);
+    await sendTurn(res, events$, chatWire(threadId), dto.stream !== false);
   }
 
   @Get('threads')

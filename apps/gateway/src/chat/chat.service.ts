@@ -4,7 +4,9 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { defer, type Observable } from 'rxjs';
 import { AppServerTransport, type CodexEvent, type CodexThread } from '@app/codex-transport';
+import type { RequestContext } from '../common/request-context/request-context';
 import { codexConfig } from '../config/gateway.config';
+import { MetricsService } from '../metrics/metrics.service';
 import type { ChatRequestDto, HistoryResponseDto, StatusResponseDto, ThreadsResponseDto } from './dto/chat.dto';
 import { invalidRequest } from '../common/errors/gateway-error';
 
@@ -17,13 +19,17 @@ export class ChatService {
 
   constructor(
     private readonly transport: AppServerTransport,
+    private readonly metrics: MetricsService,
     @Inject(codexConfig.KEY) private readonly codex: ConfigType<typeof codexConfig>,
   ) {}
 
   /**
    * The thread to talk on (a new one, or the caller's existing one) and the turn as a cold stream.
    */
-  async prepare(tenant: string, dto: ChatRequestDto): Promise<{ threadId: string; events$: Observable<CodexEvent> }> {
+  async prepare(
+    { tenant, requestId }: RequestContext,
+    dto: ChatRequestDto,
+  ): Promise<{ threadId: string; events$: Observable<CodexEvent> }> {
     const prompt = dto.messages.map((m) => m.content).join('\n\n');
     if (!prompt.trim()) throw invalidRequest('Empty message');
     // An unknown (or another tenant's) thread_id fails when the turn starts, before any event, so the
@@ -33,7 +39,7 @@ export class ChatService {
     const id = threadId;
     const events$ = defer(() =>
       this.transport.runTurn(tenant, { threadId: id, input: [{ type: 'text', text: prompt }], model: dto.model }),
-    );
+    ).pipe(this.metrics.observeTurn({ protocol: 'chat', tenant, requestId }));
     return { threadId, events$ };
   }
 

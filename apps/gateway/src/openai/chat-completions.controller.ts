@@ -2,20 +2,17 @@ import { Body, Controller, Headers, HttpCode, Inject, Post, Res, UseFilters } fr
 import type { ConfigType } from '@nestjs/config';
 import { ApiHeader, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { concatMap, from, lastValueFrom, map, tap, toArray } from 'rxjs';
+import { tap } from 'rxjs';
 import type { CodexEvent } from '@app/codex-transport';
-import { describeFailure } from '../common/errors/failure';
 import { DebugLog } from '../common/logging/debug-log';
-import { serverConfig } from '../config/gateway.config';
 import { Ctx, type RequestContext } from '../common/request-context/request-context';
-import { untilClientGone } from '../common/sse/client-gone';
-import { writeSse } from '../common/sse/sse-writer';
-import { MetricsService } from '../metrics/metrics.service';
+import { sendTurn } from '../common/turn/send-turn';
+import { serverConfig } from '../config/gateway.config';
 import { ChatCompletionsService } from './chat-completions.service';
-import { ChatChunkMapper, toChatCompletion } from './chat-completions.mapper';
+import { chatCompletionsWire } from './chat-completions.wire';
 import { ChatCompletionRequestDto } from './dto/chat-completion.dto';
 import { ChatCompletionDto } from './dto/chat-completion-response.dto';
-import { OpenAiErrorFilter, openAiError } from './openai-error.filter';
+import { OpenAiErrorFilter } from './openai-error.filter';
 
 export const SESSION_HEADER = 'X-Codex-Session-Id';
 
@@ -26,7 +23,6 @@ export class ChatCompletionsController {
   constructor(
     private readonly chat: ChatCompletionsService,
     private readonly debug: DebugLog,
-    private readonly metrics: MetricsService,
     @Inject(serverConfig.KEY) private readonly server: ConfigType<typeof serverConfig>,
   ) {}
 
@@ -48,8 +44,15 @@ export class ChatCompletionsController {
     @Res() res: Response,
   ): Promise<void> {
     this.debug.write(ctx.requestId, 'chat request', dto);
-    const chat = await this.chat.prepare(ctx.tenant, dto, sessionId?.trim() || null);
+    const chat = await this.chat.prepare(ctx, dto, sessionId?.trim() || null);
     if (chat.threadId) res.setHeader(SESSION_HEADER, chat.threadId);
+    const events$ = chat.events$.pipe(
+      tap((event: CodexEvent) => {
+        this.debug.write(ctx.requestId, 'codex event', event);
+        // The exec backend learns its thread id from the run itself.
+        if (event.type === 'thread.started' && !res.headersSent) res.setHeader(SESSION_HEADER, event.threadId);
+      }),
+    );
     const context = {
       id: chat.id,
       created: chat.created,
@@ -58,37 +61,9 @@ export class ChatCompletionsController {
       codexEvents: dto.codex_events === true,
       stripAnswerTags: this.server.stripAnswerTags,
     };
-    const observed = this.metrics.observeTurn({
-      protocol: 'openai_chat',
-      tenant: ctx.tenant,
-      requestId: ctx.requestId,
-    });
-    const threadSeen = tap((event: CodexEvent) => {
-      this.debug.write(ctx.requestId, 'codex event', event);
-      // The exec backend learns its thread id from the run itself.
-      if (event.type === 'thread.started' && !res.headersSent) res.setHeader(SESSION_HEADER, event.threadId);
-    });
-    if (dto.stream) {
-      const mapper = new ChatChunkMapper(context);
-      await writeSse(
-        res,
-        chat.events$.pipe(
-          observed,
-          threadSeen,
-          concatMap((event) => from(mapper.map(event))),
-          map((chunk) => ({ data: chunk })),
-        ),
-        {
-          terminator: 'data: [DONE]\n\n',
-          errorMessage: (error) => ({ data: openAiError(describeFailure(error), ctx.requestId) }),
-        },
-      );
-      return;
-    }
-    const events = await lastValueFrom(chat.events$.pipe(observed, threadSeen, untilClientGone(res), toArray()));
-    if (res.destroyed || res.writableEnded) return;
-    const completion = toChatCompletion(context, events, String(res.getHeader(SESSION_HEADER) ?? ''));
-    this.debug.write(ctx.requestId, 'chat response', completion);
-    res.status(200).json(completion);
+    const threadId = () => String(res.getHeader(SESSION_HEADER) ?? '');
+    const wire = chatCompletionsWire(context, threadId, ctx.requestId);
+    const completion = await sendTurn(res, events$, wire, dto.stream === true);
+    if (completion) this.debug.write(ctx.requestId, 'chat response', completion);
   }
 }

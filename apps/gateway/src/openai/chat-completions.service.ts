@@ -3,7 +3,9 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { defer, finalize, type Observable } from 'rxjs';
 import { AppServerTransport, type CodexEvent, ExecTransport, type TurnInput } from '@app/codex-transport';
+import type { RequestContext } from '../common/request-context/request-context';
 import { WorkspacePolicy } from '../common/workspace/workspace-policy';
+import { MetricsService } from '../metrics/metrics.service';
 import { codexConfig } from '../config/gateway.config';
 import type { ChatCompletionRequestDto, ChatMessageDto } from './dto/chat-completion.dto';
 import { ModelsService } from './models.service';
@@ -85,10 +87,13 @@ export class ChatCompletionsService {
     private readonly exec: ExecTransport,
     private readonly models: ModelsService,
     private readonly workspace: WorkspacePolicy,
+    private readonly metrics: MetricsService,
     @Inject(codexConfig.KEY) private readonly codex: ConfigType<typeof codexConfig>,
   ) {}
 
-  async prepare(tenant: string, dto: ChatCompletionRequestDto, sessionId: string | null): Promise<PreparedChat> {
+  async prepare(ctx: RequestContext, dto: ChatCompletionRequestDto, sessionId: string | null): Promise<PreparedChat> {
+    const { tenant, requestId } = ctx;
+    const observed = this.metrics.observeTurn({ protocol: 'openai_chat', tenant, requestId });
     const requested = dto.model ?? this.codex.model;
     const model = this.models.resolve(requested);
     const effort = dto.reasoning_effort ?? dto.reasoning?.effort;
@@ -110,13 +115,15 @@ export class ChatCompletionsService {
 
     if (this.codex.backend === 'exec') {
       if (rendered.images.length > 0) throw invalidRequest('image inputs need CODEX_BACKEND=app-server');
-      const events$ = this.exec.runTurn(tenant, {
-        prompt: rendered.prompt,
-        threadId: sessionId ?? undefined,
-        model,
-        effort,
-        developerInstructions: sessionId ? undefined : rendered.instructions,
-      });
+      const events$ = this.exec
+        .runTurn(tenant, {
+          prompt: rendered.prompt,
+          threadId: sessionId ?? undefined,
+          model,
+          effort,
+          developerInstructions: sessionId ? undefined : rendered.instructions,
+        })
+        .pipe(observed);
       return { ...base, threadId: sessionId, events$ };
     }
 
@@ -137,6 +144,7 @@ export class ChatCompletionsService {
       finalize(() => {
         if (release) void this.appServer.releaseThread(tenant, id);
       }),
+      observed,
     );
     return { ...base, threadId, events$ };
   }

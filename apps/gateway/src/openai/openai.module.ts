@@ -7,12 +7,13 @@ import { ModelsController } from './models.controller';
 import { ModelsService } from './models.service';
 import { ResponsesController } from './responses/responses.controller';
 import { ResponsesService } from './responses/responses.service';
+import { ResponseThreads } from './responses/response-threads';
 import { ResponsesStore } from './responses/responses.store';
 
 /** The OpenAI-compatible surface: Chat Completions, Responses and Models. */
 @Module({
   imports: [WorkspaceModule],
   controllers: [ChatCompletionsController, ModelsController, ResponsesController],
-  providers: [ChatCompletionsService, ModelsService, DebugLog, ResponsesService, ResponsesStore],
+  providers: [ChatCompletionsService, ModelsService, DebugLog, ResponsesService, ResponsesStore, ResponseThreads],
 })
 export class OpenAiModule {}

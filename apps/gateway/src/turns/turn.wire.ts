@@ -1,31 +1,21 @@
-import type { CodexEvent, CodexItem } from '@app/codex-transport';
-import type { TurnResultDto } from './dto/turn-response.dto';
+import type { CodexEvent } from '@app/codex-transport';
+import { TurnFailedError } from '../common/errors/gateway-error';
+import type { TurnWire } from '../common/turn/send-turn';
+import { eventMessage, foldTurn, turnErrorMessage } from '../common/turn/turn-events.mapper';
+import type { TurnResponseDto } from './dto/turn-response.dto';
 
-/** Folds a turn's events into its result: every completed item in order, usage, status, error. */
-export function foldTurn(threadId: string, events: CodexEvent[]): TurnResultDto {
-  const items = new Map<string, CodexItem>();
-  const result: TurnResultDto = { id: '', threadId, status: 'inProgress', items: [], error: null, usage: null };
-  for (const event of events) {
-    switch (event.type) {
-      case 'turn.started':
-        result.id = event.turnId;
-        break;
-      case 'item.completed':
-        items.delete(event.item.id); // a re-sent item moves to where it completed last
-        items.set(event.item.id, event.item);
-        break;
-      case 'usage':
-        result.usage = { ...event.usage };
-        break;
-      case 'turn.completed':
-        result.id = event.turnId || result.id;
-        result.status = event.status;
-        result.error = event.error ? { code: event.error.code, message: event.error.message } : null;
-        break;
-      default:
-        break;
-    }
-  }
-  result.items = [...items.values()] as unknown as Array<Record<string, unknown>>;
-  return result;
+/**
+ * REST `turn/start`: each event as a server-sent event named after its type; or `{turn}` once it ended, a
+ * failed turn being an error status whose body still carries the turn.
+ */
+export function restTurnWire(threadId: string): TurnWire<CodexEvent, TurnResponseDto> {
+  return {
+    messages: (event) => [eventMessage(event)],
+    streamError: (error) => turnErrorMessage(threadId, error),
+    fold: (events) => {
+      const turn = foldTurn(threadId, events);
+      if (turn.status === 'failed' && turn.error) throw new TurnFailedError(turn.error, { turn });
+      return { turn };
+    },
+  };
 }

@@ -1,26 +1,18 @@
 import { Body, Controller, HttpCode, Post, Req, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { lastValueFrom, map, toArray } from 'rxjs';
-import type { CodexEvent } from '@app/codex-transport';
-import { TurnFailedError } from '../common/errors/gateway-error';
 import { Ctx, type RequestContext } from '../common/request-context/request-context';
-import { untilClientGone } from '../common/sse/client-gone';
-import { wantsEventStream, writeSse } from '../common/sse/sse-writer';
+import { wantsEventStream } from '../common/sse/sse-writer';
+import { sendTurn } from '../common/turn/send-turn';
 import { InterruptTurnDto, StartTurnDto } from './dto/start-turn.dto';
 import { InterruptResponseDto, TurnResponseDto } from './dto/turn-response.dto';
-import { foldTurn } from './turn-result.mapper';
-import { MetricsService } from '../metrics/metrics.service';
+import { restTurnWire } from './turn.wire';
 import { TurnsService } from './turns.service';
-import { turnErrorEvent } from './turn-events';
 
 @ApiTags('app-server: turns')
 @Controller('api/turn')
 export class TurnsController {
-  constructor(
-    private readonly turns: TurnsService,
-    private readonly metrics: MetricsService,
-  ) {}
+  constructor(private readonly turns: TurnsService) {}
 
   @Post('start')
   @HttpCode(200)
@@ -40,20 +32,8 @@ export class TurnsController {
     @Req() req: Request,
     @Res() res: Response,
   ): Promise<void> {
-    const events$ = this.turns
-      .prepare(ctx.tenant, dto)
-      .pipe(this.metrics.observeTurn({ protocol: 'rest', tenant: ctx.tenant, requestId: ctx.requestId }));
-    if (wantsEventStream(req, dto.stream)) {
-      await writeSse(res, events$.pipe(map((event: CodexEvent) => ({ event: event.type, data: event }))), {
-        errorMessage: (error) => ({ event: 'error', data: turnErrorEvent(dto.threadId, error) }),
-      });
-      return;
-    }
-    const events = await lastValueFrom(events$.pipe(untilClientGone(res), toArray()));
-    if (res.destroyed || res.writableEnded) return; // the client left; its turn was interrupted
-    const turn = foldTurn(dto.threadId, events);
-    if (turn.status === 'failed' && turn.error) throw new TurnFailedError(turn.error, { turn });
-    res.status(200).json({ turn } satisfies TurnResponseDto);
+    const events$ = this.turns.prepare(ctx, dto);
+    await sendTurn(res, events$, restTurnWire(dto.threadId), wantsEventStream(req, dto.stream));
   }
 
   @Post('interrupt')

@@ -1,5 +1,6 @@
 import type { CodexEvent } from '@app/codex-transport';
-import { outcomeOf, ResponseBuilder, type ResponseObject } from './response-builder';
+import { ResponseBuilder } from './response-builder';
+import { outcomeOf, type ResponseObject } from './response-object';
 
 const T = { threadId: 'th', turnId: 'tu' };
 

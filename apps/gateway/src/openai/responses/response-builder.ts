@@ -1,158 +1,17 @@
-import type {
-  ApprovalRequest,
-  CodexEvent,
-  CodexItem,
-  ItemStatus as CodexItemStatus,
-  TokenUsage,
-} from '@app/codex-transport';
-import { CodexErrorCode } from '@app/codex-transport';
-
-export type ResponseStatus = 'queued' | 'in_progress' | 'completed' | 'failed' | 'incomplete' | 'cancelled';
-export type ItemStatus = 'in_progress' | 'completed' | 'incomplete' | 'failed';
-
-export interface OutputText {
-  type: 'output_text';
-  text: string;
-  annotations: unknown[];
-  logprobs: unknown[];
-}
-
-export interface MessageOutputItem {
-  id: string;
-  type: 'message';
-  role: 'assistant';
-  status: ItemStatus;
-  content: OutputText[];
-}
-
-export interface ReasoningOutputItem {
-  id: string;
-  type: 'reasoning';
-  status: ItemStatus;
-  summary: Array<{ type: 'summary_text'; text: string }>;
-}
-
-/** Codex's own activity (commands, file changes, tool calls, searches): documented extension items. */
-export interface CodexOutputItem {
-  id: string;
-  type: `codex_${string}`;
-  status: ItemStatus;
-  [field: string]: unknown;
-}
-
-export type OutputItem = MessageOutputItem | ReasoningOutputItem | CodexOutputItem;
-
-export interface ResponseUsage {
-  input_tokens: number;
-  input_tokens_details: { cached_tokens: number };
-  output_tokens: number;
-  output_tokens_details: { reasoning_tokens: number };
-  total_tokens: number;
-}
-
-export interface ResponseObject {
-  id: string;
-  object: 'response';
-  created_at: number;
-  completed_at: number | null;
-  status: ResponseStatus;
-  background: boolean;
-  error: { code: string; message: string } | null;
-  incomplete_details: { reason: string } | null;
-  instructions: string | null;
-  model: string;
-  output: OutputItem[];
-  previous_response_id: string | null;
-  reasoning: { effort: string | null; summary: string | null };
-  store: boolean;
-  usage: ResponseUsage | null;
-  metadata: Record<string, string>;
-  /** Request fields echoed as sent (temperature, top_p, tools, text, …). */
-  [echoed: string]: unknown;
-}
-
-export interface ResponseStreamEvent {
-  type: string;
-  sequence_number: number;
-  [field: string]: unknown;
-}
-
-/** How a run ended, in the terms of the Responses API. */
-export interface RunOutcome {
-  status: 'completed' | 'failed' | 'incomplete' | 'cancelled';
-  error?: { code: string; message: string };
-  incompleteReason?: string;
-}
-
-export function toResponseUsage(u: TokenUsage): ResponseUsage {
-  return {
-    input_tokens: u.inputTokens,
-    input_tokens_details: { cached_tokens: u.cachedInputTokens },
-    output_tokens: u.outputTokens,
-    output_tokens_details: { reasoning_tokens: u.reasoningOutputTokens },
-    total_tokens: u.inputTokens + u.outputTokens,
-  };
-}
-
-/** The Responses outcome of a finished codex turn. */
-export function outcomeOf(event: Extract<CodexEvent, { type: 'turn.completed' }>, cancelled: boolean): RunOutcome {
-  if (event.status === 'completed') return { status: 'completed' };
-  if (event.status === 'interrupted' || cancelled) return { status: 'cancelled' };
-  if (event.error?.code === CodexErrorCode.TURN_TIMEOUT) return { status: 'incomplete', incompleteReason: 'timeout' };
-  return { status: 'failed', error: { code: 'server_error', message: event.error?.message ?? 'the turn failed' } };
-}
-
-/** An OpenAI-style item id (`msg_…`, `rs_…`) from codex's item id, which may already carry the prefix. */
-function outputId(prefix: string, codexId: string): string {
-  const clean = codexId.replace(/[^A-Za-z0-9_]/g, '');
-  return clean.startsWith(`${prefix}_`) ? clean : `${prefix}_${clean.replace(/_/g, '')}`;
-}
-
-/** Codex's item status in Responses terms; `running` stands for an item still in progress. */
-function itemStatus(codexStatus: CodexItemStatus, running: ItemStatus): ItemStatus {
-  if (codexStatus === 'completed') return 'completed';
-  return codexStatus === 'inProgress' ? running : 'failed';
-}
-
-function codexItem(item: CodexItem, status: ItemStatus): CodexOutputItem | null {
-  switch (item.type) {
-    case 'commandExecution':
-      return {
-        id: outputId('cmd', item.id),
-        type: 'codex_command_execution',
-        status: itemStatus(item.status, status),
-        command: item.command,
-        cwd: item.cwd,
-        output: item.output,
-        exit_code: item.exitCode,
-        duration_ms: item.durationMs,
-        declined: item.status === 'declined',
-      };
-    case 'fileChange':
-      return {
-        id: outputId('fc', item.id),
-        type: 'codex_file_change',
-        status: itemStatus(item.status, status),
-        changes: item.changes,
-      };
-    case 'toolCall':
-      return {
-        id: outputId('tc', item.id),
-        type: 'codex_tool_call',
-        status: itemStatus(item.status, status),
-        tool: item.tool,
-        server: item.server,
-        arguments: item.arguments,
-        result: item.result,
-      };
-    case 'webSearch':
-      return { id: outputId('ws', item.id), type: 'codex_web_search', status, query: item.query };
-    case 'other':
-      return { id: outputId('ci', item.id), type: 'codex_item', status, kind: item.kind };
-    default:
-      return null;
-  }
-}
+import type { ApprovalRequest, CodexEvent, CodexItem, TokenUsage } from '@app/codex-transport';
+import { approvalItem, codexItem, outputId } from './response-items.mapper';
+import {
+  type CodexOutputItem,
+  type ItemStatus,
+  type MessageOutputItem,
+  type OutputItem,
+  type OutputText,
+  type ReasoningOutputItem,
+  type ResponseObject,
+  type ResponseStreamEvent,
+  type RunOutcome,
+  toResponseUsage,
+} from './response-object';
 
 interface OpenItem {
   index: number;
@@ -210,17 +69,7 @@ export class ResponseBuilder {
    */
   private approvalRequested(approval: ApprovalRequest): ResponseStreamEvent[] {
     if (this.open.has(approval.id) || this.closed.has(approval.id)) return [];
-    const item: CodexOutputItem = {
-      id: approval.id,
-      type: 'codex_approval_request',
-      status: 'in_progress',
-      kind: approval.kind,
-      command: approval.command,
-      cwd: approval.cwd,
-      reason: approval.reason,
-      available_decisions: approval.availableDecisions,
-      decision: null,
-    };
+    const item = approvalItem(approval);
     const index = this.response.output.push(item) - 1;
     this.open.set(approval.id, { index, kind: 'codex', partOpen: false });
     return [this.event('response.output_item.added', { output_index: index, item: structuredClone(item) })];

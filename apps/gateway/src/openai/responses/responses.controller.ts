@@ -1,41 +1,17 @@
-import {
-  BadRequestException,
-  Body,
-  Controller,
-  Delete,
-  Get,
-  HttpCode,
-  Param,
-  Post,
-  Query,
-  Req,
-  Res,
-  UseFilters,
-} from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiProduces, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req, Res, UseFilters } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { map, type Observable } from 'rxjs';
+import { map } from 'rxjs';
 import { DebugLog } from '../../common/logging/debug-log';
 import { Ctx, type RequestContext } from '../../common/request-context/request-context';
 import { wantsEventStream, writeSse } from '../../common/sse/sse-writer';
+import { sendTurn } from '../../common/turn/send-turn';
 import { OpenAiErrorFilter } from '../openai-error.filter';
 import { CreateResponseDto } from './dto/create-response.dto';
 import { DeletedResponseDto, InputItemListDto, ResponseObjectDto } from './dto/response-object.dto';
-import type { ResponseStreamEvent } from './response-builder';
-import { type LiveResponse, ResponsesService } from './responses.service';
-
-function sse(events: Observable<ResponseStreamEvent>) {
-  return events.pipe(map((event) => ({ event: event.type, data: event })));
-}
-
-function intParam(value: string | undefined, name: string, fallback: number, min: number, max: number): number {
-  if (value === undefined || value === '') return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new BadRequestException(`${name} must be an integer from ${min} to ${max}`);
-  }
-  return n;
-}
+import { InputItemsQueryDto, RetrieveResponseQueryDto } from './dto/response-query.dto';
+import { ResponsesService } from './responses.service';
+import { responseEventMessage, responsesWire } from './responses.wire';
 
 @ApiTags('openai')
 @UseFilters(OpenAiErrorFilter)
@@ -66,30 +42,18 @@ export class ResponsesController {
     @Res() res: Response,
   ): Promise<void> {
     this.debug.write(ctx.requestId, 'responses request', dto);
-    const live = await this.responses.create(ctx.tenant, dto, ctx.requestId);
-    if (wantsEventStream(req, dto.stream)) {
-      await this.stream(res, live.eventsAfter(-1), live);
+    const run = await this.responses.create(ctx, dto);
+    const stream = wantsEventStream(req, dto.stream);
+    if (run.background && !stream) {
+      res.status(200).json(run.snapshot());
       return;
     }
-    if (live.background) {
-      res.status(200).json(live.builder.snapshot());
-      return;
-    }
-    res.on('close', () => {
-      if (!res.writableEnded) this.responses.abandon(live);
-    });
-    const response = await live.done;
-    if (res.destroyed || res.writableEnded) return;
-    this.debug.write(ctx.requestId, 'responses response', response);
-    // The turn failed: an HTTP error the SDK raises (the failed response stays retrievable).
-    if (response.status === 'failed' && live.failure) throw live.failure;
-    res.status(200).json(response);
+    const response = await sendTurn(res, run.stream(), responsesWire(run), stream);
+    if (response) this.debug.write(ctx.requestId, 'responses response', response);
   }
 
   @Get(':id')
   @ApiOperation({ summary: 'Retrieve a response; ?stream=true&starting_after=N replays its events after N.' })
-  @ApiQuery({ name: 'stream', required: false, type: Boolean })
-  @ApiQuery({ name: 'starting_after', required: false, type: Number })
   @ApiProduces('application/json', 'text/event-stream')
   @ApiOkResponse({
     type: ResponseObjectDto,
@@ -98,13 +62,12 @@ export class ResponsesController {
   async retrieve(
     @Ctx() ctx: RequestContext,
     @Param('id') id: string,
-    @Query('stream') stream: string | undefined,
-    @Query('starting_after') startingAfter: string | undefined,
+    @Query() query: RetrieveResponseQueryDto,
     @Res() res: Response,
   ): Promise<void> {
-    if (stream === 'true') {
-      const after = intParam(startingAfter, 'starting_after', -1, -1, Number.MAX_SAFE_INTEGER);
-      await this.stream(res, await this.responses.replay(ctx.tenant, id, after), null);
+    if (query.stream) {
+      const events = await this.responses.replay(ctx.tenant, id, query.starting_after ?? -1);
+      await writeSse(res, events.pipe(map(responseEventMessage)));
       return;
     }
     res.status(200).json(await this.responses.retrieve(ctx.tenant, id));
@@ -131,40 +94,8 @@ export class ResponsesController {
   @ApiOperation({
     summary: "A response's input items (order desc by default; limit 1-100, default 20; after = an item id).",
   })
-  @ApiQuery({ name: 'order', required: false, enum: ['asc', 'desc'] })
-  @ApiQuery({ name: 'limit', required: false, type: Number })
-  @ApiQuery({ name: 'after', required: false, type: String })
   @ApiOkResponse({ type: InputItemListDto })
-  async inputItems(
-    @Ctx() ctx: RequestContext,
-    @Param('id') id: string,
-    @Query('order') order: string | undefined,
-    @Query('limit') limitParam: string | undefined,
-    @Query('after') after: string | undefined,
-  ) {
-    if (order !== undefined && order !== 'asc' && order !== 'desc')
-      throw new BadRequestException('order must be asc or desc');
-    const limit = intParam(limitParam, 'limit', 20, 1, 100);
-    const items = await this.responses.inputItems(ctx.tenant, id);
-    const ordered = order === 'asc' ? [...items] : [...items].reverse();
-    const start = after ? ordered.findIndex((item) => item.id === after) + 1 : 0;
-    const page = ordered.slice(start, start + limit);
-    return {
-      object: 'list',
-      data: page,
-      first_id: page[0]?.id ?? null,
-      last_id: page.at(-1)?.id ?? null,
-      has_more: start + limit < ordered.length,
-    };
-  }
-
-  private async stream(
-    res: Response,
-    events: Observable<ResponseStreamEvent>,
-    owner: LiveResponse | null,
-  ): Promise<void> {
-    await writeSse(res, sse(events));
-    // The client went away before the end: the response it started stops with it.
-    if (owner && !owner.finished) this.responses.abandon(owner);
+  inputItems(@Ctx() ctx: RequestContext, @Param('id') id: string, @Query() query: InputItemsQueryDto) {
+    return this.responses.inputItems(ctx.tenant, id, query);
   }
 }

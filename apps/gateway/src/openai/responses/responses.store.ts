@@ -6,7 +6,7 @@ import type { ConfigType } from '@nestjs/config';
 import { tenantDirName } from '@app/codex-transport';
 import { readJsonFile, writeJsonFile } from '../../common/storage/owner-only-file';
 import { tenancyConfig } from '../../config/gateway.config';
-import type { ResponseObject, ResponseStreamEvent } from './response-builder';
+import type { ResponseObject, ResponseStreamEvent } from './response-object';
 
 /** One input item as `GET /v1/responses/{id}/input_items` lists it. */
 export interface InputItem {
