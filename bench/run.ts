@@ -435,8 +435,8 @@ async function startGateway(
       const h2 = /agent stream \(HTTP\/2, cleartext\) on (http:\/\/127\.0\.0\.1:\d+)/.exec(text);
       if (http && h2) resolveUrl({ url: http[1], h2Url: h2[1] });
     };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
     child.once('exit', (code) => reject(new Error(`gateway exited (${code}): ${text.slice(-2000)}`)));
   });
   for (;;) {
@@ -576,7 +576,7 @@ async function main(): Promise<void> {
   const shellHome = join(work, 'home');
   mkdirSync(shellHome, { recursive: true });
   const rows: Row[] = [];
-  const children: Array<() => Promise<void>> = [];
+  const children: Array<() => void | Promise<void>> = [];
   try {
     // 1. The limit: one app-server per tenant, straight over stdio, shared by the two limits (see Surface.tenants).
     const directDir = join(work, 'direct');
@@ -638,7 +638,7 @@ async function main(): Promise<void> {
     const gw = await startGateway(join(work, 'gateway'), provider.baseUrl, shellHome);
     children.push(() => stopGateway(gw));
     const agent = agentStreamSurface(gw.h2Url);
-    children.push(async () => agent.close());
+    children.push(() => agent.close());
     /** The gateway, and the codex processes of the surface's tenants. */
     const onGateway = (surface: Surface): Entry => ({
       surface,
@@ -774,7 +774,10 @@ async function main(): Promise<void> {
     );
     process.stdout.write(`run took ${result.durationSeconds} s; results: ${file}\n`);
   } finally {
-    for (const stop of children.reverse()) await stop().catch(() => undefined);
+    for (const stop of children.reverse())
+      await Promise.resolve()
+        .then(stop)
+        .catch(() => undefined);
     await provider.stop();
     rmSync(work, { recursive: true, force: true });
   }

@@ -30,9 +30,9 @@ export interface Surface {
   note: string;
   /** Every turn starts a new conversation: compared with the limit that starts a thread per turn. */
   stateless?: boolean;
-  prepare(tenant: string): Promise<unknown>;
+  prepare(tenant: string): unknown;
   turn(worker: unknown, prompt: string): Promise<TurnTiming>;
-  release?(worker: unknown): Promise<void>;
+  release?(worker: unknown): void | Promise<void>;
 }
 
 let agent = new Agent({ keepAlive: true, maxSockets: Infinity });
@@ -212,7 +212,7 @@ export function chatCompletionsSurface(base: string, label = 'OpenAI /v1/chat/co
     tenants: 'gw',
     note: 'stateless: a new thread per request',
     stateless: true,
-    prepare: async (tenant) => ({ tenant }),
+    prepare: (tenant) => ({ tenant }),
     turn: (w, prompt) =>
       streamPost(
         base,
@@ -230,7 +230,7 @@ export function responsesSurface(base: string): Surface {
     key: 'responses',
     tenants: 'gw',
     note: 'chained with previous_response_id',
-    prepare: async (tenant) => ({ tenant, previous: null as string | null }),
+    prepare: (tenant) => ({ tenant, previous: null as string | null }),
     turn: async (w, prompt) => {
       const worker = w as { tenant: string; previous: string | null };
       const timing = await streamPost(
@@ -283,7 +283,7 @@ export function agentStreamSurface(h2Url: string): Surface & { close(): void } {
     key: 'h2',
     tenants: 'gw',
     note: 'one long-lived stream per worker',
-    prepare: async (tenant) => {
+    prepare: (tenant) => {
       session ??= connect(h2Url);
       const stream = session.request({
         ':method': 'POST',
@@ -319,7 +319,7 @@ export function agentStreamSurface(h2Url: string): Surface & { close(): void } {
         worker.stream.write(encodeFrame(NDJSON, { type: 'user_message', content: prompt }));
       });
     },
-    release: async (w) => {
+    release: (w) => {
       (w as { stream: import('node:http2').ClientHttp2Stream }).stream.close();
     },
     close: () => session?.close(),

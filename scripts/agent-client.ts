@@ -33,7 +33,7 @@ const ca = process.env.AGENT_STREAM_CA ? readFileSync(process.env.AGENT_STREAM_C
 const token = process.env.CODEX_GATEWAY_TOKEN;
 
 const session = connect(url, ca ? { ca } : {});
-session.on('error', (error) => {
+session.on('error', (error: Error) => {
   process.stderr.write(`connection failed: ${error.message}\n`);
   process.exit(1);
 });
@@ -43,7 +43,7 @@ const stream = session.request({
   'content-type': NDJSON,
   ...(token ? { authorization: `Bearer ${token}` } : {}),
 });
-stream.on('error', (error) => {
+stream.on('error', (error: Error) => {
   process.stderr.write(`stream failed: ${error.message}\n`);
   process.exit(1);
 });

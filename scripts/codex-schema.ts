@@ -37,7 +37,9 @@ export function generateProtocolSchema(binary: string): ProtocolSchema {
       env,
       stdio: 'ignore',
     });
-    const bundle = JSON.parse(readFileSync(join(dir, 'out', 'codex_app_server_protocol.schemas.json'), 'utf8'));
+    const bundle = JSON.parse(readFileSync(join(dir, 'out', 'codex_app_server_protocol.schemas.json'), 'utf8')) as {
+      definitions: Record<string, unknown>;
+    };
     return { 'x-codex-version': version, ...bundle };
   } finally {
     rmSync(dir, { recursive: true, force: true });

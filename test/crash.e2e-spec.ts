@@ -47,7 +47,7 @@ describe.each(['namespace', 'off'] as const)('kill -9 mid-turn (CODEX_TENANT_ISO
     const first = await startProductionGateway(env(), { cwd: ROOT, main: MAIN_JS });
     let threadId: string;
     let doneId: string;
-    let runningId = '';
+    let runningId: string;
     try {
       // Done before the crash: a REST thread with a turn, and a stored response.
       threadId = (await post(first, '/api/thread/start', {})).json.thread.id;

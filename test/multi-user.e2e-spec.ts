@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { LoggerService } from '@nestjs/common';
+import { version as CODEX_VERSION } from '@openai/codex/package.json';
 import OpenAI from 'openai';
 import { codexPidsWith } from './support/harness';
 import { startGateway, type TestGateway } from './support/gateway';
@@ -29,7 +30,7 @@ async function call(
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
-  let json: any = null;
+  let json: any;
   try {
     json = JSON.parse(text);
   } catch {
@@ -38,7 +39,7 @@ async function call(
   return { status: res.status, headers: res.headers, json, text };
 }
 
-async function eventually<T>(attempt: () => Promise<T | null>, what: string, ms = 20_000): Promise<T> {
+async function eventually<T>(attempt: () => T | null | Promise<T | null>, what: string, ms = 20_000): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const value = await attempt();
@@ -90,7 +91,7 @@ describe('Keycloak introspection: per-user isolation on every protocol', () => {
     expect(status.json).toEqual({
       status: 'ok',
       codex_available: true,
-      codex_version: `codex-cli ${(require('@openai/codex/package.json') as { version: string }).version}`,
+      codex_version: `codex-cli ${CODEX_VERSION}`,
       api_key_configured: false,
     });
   });
@@ -334,7 +335,7 @@ describe('MAX_SESSIONS, idle cleanup and the simple chat API', () => {
       async () => ((await call(gw, 'GET', '/threads', null, undefined, as('u3'))).status === 200 ? true : null),
       'u3 served',
     );
-    await eventually(async () => (pidsOf(gw, 'u1').length === 0 ? true : null), "u1's codex stopped");
+    await eventually(() => (pidsOf(gw, 'u1').length === 0 ? true : null), "u1's codex stopped");
     expect(pidsOf(gw, 'u2').length).toBe(1);
     // u1's thread resumes, with its history, in a new process.
     const again = await eventually(async () => {

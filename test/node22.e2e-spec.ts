@@ -41,7 +41,7 @@ describe(`the production build on Node ${IMAGE_NODE_MAJOR} (the image's Node)`, 
       { PATH: process.env.PATH, HOME: dataDir, BASE_DATA_DIR: dataDir, LOG_FORMAT: 'json' },
       { cwd: ROOT, main: MAIN_JS, node },
     );
-    let code: number | null = null;
+    let code: number | null;
     try {
       expect(gw.stdout()).toContain(`"pid":${gw.child.pid}`);
       expect((await fetch(`${gw.url}/health/ready`)).status).toBe(200);

@@ -485,7 +485,7 @@ describe('OpenAI Responses timeouts and shutdown', () => {
   it('a turn past CODEX_TIMEOUT_SECONDS ends incomplete (reason timeout); a response running at shutdown is kept as cancelled', async () => {
     const gw = await startGateway('responses-timeout', { CODEX_TIMEOUT_SECONDS: '1' });
     const dataDir = gw.dataDir;
-    let runningId = '';
+    let runningId: string;
     try {
       const client = new OpenAI({ apiKey: 'unused', baseURL: `${gw.url}/v1`, maxRetries: 0 });
       const res = await postSse(gw.url, '/v1/responses', { input: '[[slow]] too slow', stream: true });

@@ -251,7 +251,7 @@ describe('app-server REST API (real codex, offline provider, real HTTP)', () => 
     it('interrupts a slow turn: 200, and the stream ends with the turn interrupted', async () => {
       const threadId = await startThread(gw);
       let turnId = '';
-      let interrupted: Promise<number> | null = null;
+      let interrupted = null as Promise<number> | null;
       // A turn that never ends by itself: only the interrupt ends it.
       const streamed = postSse(gw.url, '/api/turn/start', turnBody(threadId, '[[stall: 1]] long'), {
         until: (events) => {

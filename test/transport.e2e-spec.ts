@@ -27,7 +27,7 @@ function record(h: Harness, threadId: string, text: string, tenant = T) {
         seen.push(e);
         events.next(e);
       },
-      error: (err) => {
+      error: (err: unknown) => {
         events.error(err);
         reject(err);
       },

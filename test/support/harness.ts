@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { firstValueFrom, lastValueFrom, Observable, toArray } from 'rxjs';
 import { AppServerTransport, type CodexEvent, type CodexTransportOptions, ExecTransport } from '@app/codex-transport';
@@ -139,10 +139,9 @@ export function codexProcessesWith(marker: string): Array<{ pid: number; args: s
     const m = /^\s*(\d+)\s+(.*)$/.exec(line);
     if (!m || !/codex/.test(m[2]) || /^\S*bwrap /.test(m[2])) continue;
     try {
-      const fs = require('node:fs') as typeof import('node:fs');
-      const state = fs.readFileSync(`/proc/${m[1]}/stat`, 'utf8').replace(/^.*\) /, '')[0];
+      const state = readFileSync(`/proc/${m[1]}/stat`, 'utf8').replace(/^.*\) /, '')[0];
       if (state === 'Z') continue; // already dead, waiting to be reaped
-      const env = fs.readFileSync(`/proc/${m[1]}/environ`, 'utf8');
+      const env = readFileSync(`/proc/${m[1]}/environ`, 'utf8');
       if (env.includes(marker)) found.push({ pid: Number(m[1]), args: m[2] });
     } catch {
       // exited meanwhile, or not ours to read
@@ -159,7 +158,7 @@ export function codexPidsWith(marker: string): number[] {
 /** The process group of `pid` (every codex of a session shares its launcher's group); null once it is gone. */
 export function processGroupOf(pid: number): number | null {
   try {
-    const stat = require('node:fs').readFileSync(`/proc/${pid}/stat`, 'utf8') as string;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     return Number(stat.replace(/^.*\) /, '').split(' ')[2]);
   } catch {
     return null;

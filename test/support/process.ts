@@ -70,11 +70,11 @@ export async function startProductionGateway(
   });
   let stdout = '';
   let all = '';
-  child.stdout!.on('data', (c: Buffer) => {
+  child.stdout.on('data', (c: Buffer) => {
     stdout += c.toString();
     all += c.toString();
   });
-  child.stderr!.on('data', (c: Buffer) => (all += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (all += c.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 60_000;

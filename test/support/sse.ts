@@ -27,7 +27,7 @@ export function parseSse(raw: string): SseEvent[] {
     }
     if (data.length === 0) continue;
     const text = data.join('\n');
-    let json: unknown = null;
+    let json: unknown;
     try {
       json = JSON.parse(text);
     } catch {

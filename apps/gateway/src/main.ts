@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type LogLevel, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
@@ -24,7 +25,7 @@ async function bootstrap(): Promise<void> {
   const host = config.getOrThrow<string>('server.host');
   const port = config.getOrThrow<number>('server.port');
   await app.listen(port, host);
-  const bound = (app.getHttpServer().address() as AddressInfo).port;
+  const bound = ((app.getHttpServer() as Server).address() as AddressInfo).port;
   const logger = new Logger('Bootstrap');
   logger.log(`Codex Gateway listening on http://${host}:${bound} (docs at /docs)`);
   // Start a codex the way a tenant's is started, now: a setting codex refuses shows at boot, not at the

@@ -32,7 +32,10 @@ export function messageText(item: Item): string {
   if (typeof content === 'string') return content;
   if (!Array.isArray(content)) return '';
   return content
-    .map((part) => (part && typeof part === 'object' && typeof part.text === 'string' ? part.text : ''))
+    .map((part: unknown) => {
+      const text = part && typeof part === 'object' ? (part as Item).text : undefined;
+      return typeof text === 'string' ? text : '';
+    })
     .join('');
 }
 
@@ -117,7 +120,7 @@ export class OfflineProvider {
     try {
       const chunks: Buffer[] = [];
       for await (const chunk of req) chunks.push(chunk as Buffer);
-      body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
     } catch {
       res.writeHead(400, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ error: { message: 'request body is not JSON', type: 'invalid_request_error' } }));
@@ -174,7 +177,9 @@ class Stream {
     if (this.script.hang) return; // headers and one event, then silence until the client leaves
     const last = this.input.at(-1);
     if (last?.type === 'function_call_output') {
-      await this.message(this.afterTool(String(last.output ?? '')));
+      await this.message(
+        this.afterTool(typeof last.output === 'string' ? last.output : JSON.stringify(last.output ?? '')),
+      );
       return this.complete();
     }
     if (this.script.reasoning) await this.reasoning(this.script.reasoning);

@@ -512,7 +512,8 @@ export class AgentStreamSession {
       ...(failure.retryAfter !== undefined ? { retryAfter: failure.retryAfter } : {}),
     });
     // Without a codex process the stream can do nothing more: it ends instead of idling on heartbeats.
-    if (code === CodexErrorCode.START_FAILED || code === CodexErrorCode.BINARY_NOT_FOUND) {
+    const stopped: string[] = [CodexErrorCode.START_FAILED, CodexErrorCode.BINARY_NOT_FOUND];
+    if (stopped.includes(code)) {
       this.terminate(failure.message);
     }
   }

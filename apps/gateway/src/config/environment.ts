@@ -121,12 +121,12 @@ function describe(errors: ValidationError[]): string[] {
 function checkJson(env: EnvironmentVariables, problems: string[]): void {
   if (env.CODEX_MODEL_ALIASES) {
     try {
-      const parsed = JSON.parse(env.CODEX_MODEL_ALIASES);
+      const parsed: unknown = JSON.parse(env.CODEX_MODEL_ALIASES);
       if (
         !parsed ||
         typeof parsed !== 'object' ||
         Array.isArray(parsed) ||
-        Object.values(parsed).some((v) => typeof v !== 'string')
+        Object.values(parsed as Record<string, unknown>).some((v) => typeof v !== 'string')
       ) {
         problems.push('CODEX_MODEL_ALIASES must be a JSON object mapping alias names to model names');
       }
@@ -206,7 +206,7 @@ export function isMultiTenant(env: EnvironmentVariables): boolean {
 export function parseEnvironment(raw: NodeJS.ProcessEnv): EnvironmentVariables {
   const folded: Record<string, string> = {};
   for (const [alias, name] of Object.entries(ALIASES)) {
-    if (raw[alias] !== undefined && raw[name] === undefined) folded[name] = raw[alias] as string;
+    if (raw[alias] !== undefined && raw[name] === undefined) folded[name] = raw[alias];
   }
   const env = plainToInstance(EnvironmentVariables, { ...raw, ...folded });
   // Empty strings mean "unset" for every variable (compose files often pass VAR= through).

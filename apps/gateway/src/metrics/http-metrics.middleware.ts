@@ -5,7 +5,8 @@ import { MetricsService } from './metrics.service';
 
 /** The route pattern a request matched (`/v1/responses/:id`), never the raw path (ids and queries stay out). */
 function routeOf(req: Request): string {
-  const route = (req as Request & { route?: { path?: unknown } }).route;
+  // Express types `req.route` as any; it is the matched Layer's route, with the pattern in `path`.
+  const route = (req as { route?: unknown }).route as { path?: unknown } | undefined;
   return typeof route?.path === 'string' ? `${req.baseUrl}${route.path}` : 'unmatched';
 }
 

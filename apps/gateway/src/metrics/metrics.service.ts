@@ -123,7 +123,7 @@ export class MetricsService {
         this.set(appServer().stats().pendingApprovals);
       },
     });
-    const self = this;
+    const agentStreams = () => this.openAgentStreams;
     new Gauge({
       name: 'codex_gateway_open_streams',
       help: 'Client streams open now, by kind (sse, http2).',
@@ -131,7 +131,7 @@ export class MetricsService {
       registers,
       collect() {
         this.set({ kind: 'sse' }, openSseStreams());
-        this.set({ kind: 'http2' }, self.openAgentStreams);
+        this.set({ kind: 'http2' }, agentStreams());
       },
     });
   }

@@ -515,7 +515,10 @@ export class AppServerSession {
       return;
     }
     if (method === 'configWarning') {
-      this.options.logger.warn(`codex config warning: ${String(params.summary ?? '')}`, 'AppServerSession');
+      this.options.logger.warn(
+        `codex config warning: ${typeof params.summary === 'string' ? params.summary : ''}`,
+        'AppServerSession',
+      );
       return;
     }
     const threadId = typeof params.threadId === 'string' ? params.threadId : null;
@@ -541,7 +544,8 @@ export class AppServerSession {
   private watchProvider(run: TurnRun, method: string, params: Record<string, unknown>): void {
     if (run.state !== 'running') return;
     if (method === 'error' && params.willRetry === true) {
-      const message = String((params.error as { message?: unknown } | undefined)?.message ?? '');
+      const reported = (params.error as { message?: unknown } | undefined)?.message;
+      const message = typeof reported === 'string' ? reported : '';
       if (!PROVIDER_UNREACHABLE.test(message) || run.providerWatch) return;
       run.providerWatch = setTimeout(() => {
         this.abandon(run, {

@@ -68,13 +68,15 @@ export class TurnRun {
       }
       case 'item/started': {
         const raw = params.item as Params;
-        if (raw?.id) this.openItems.set(String(raw.id), raw);
+        const id = stringField(raw, 'id');
+        if (id) this.openItems.set(id, raw);
         this.emit({ type: 'item.started', ...scope, item: mapThreadItem(raw ?? {}) });
         return;
       }
       case 'item/completed': {
         const raw = params.item as Params;
-        if (raw?.id) this.openItems.delete(String(raw.id));
+        const id = stringField(raw, 'id');
+        if (id) this.openItems.delete(id);
         this.emit({ type: 'item.completed', ...scope, item: mapThreadItem(raw ?? {}) });
         return;
       }
@@ -95,7 +97,7 @@ export class TurnRun {
         this.emit({
           type: 'warning',
           threadId: this.threadId,
-          message: providerErrorMessage(String(params.message ?? '')),
+          message: providerErrorMessage(stringField(params, 'message') ?? ''),
         });
         return;
       case 'error': {
@@ -104,7 +106,7 @@ export class TurnRun {
           type: 'error',
           threadId: this.threadId,
           turnId,
-          message: providerErrorMessage(String(error.message ?? 'codex reported an error')),
+          message: providerErrorMessage(stringField(error, 'message') ?? 'codex reported an error'),
           willRetry: params.willRetry === true,
         });
         return;
@@ -117,7 +119,7 @@ export class TurnRun {
           status === 'failed'
             ? {
                 code: CodexErrorCode.PROVIDER_ERROR,
-                message: providerErrorMessage(String(rawError?.message ?? 'the turn failed')),
+                message: providerErrorMessage(stringField(rawError, 'message') ?? 'the turn failed'),
               }
             : null;
         this.finish(status, error);
@@ -165,7 +167,7 @@ export class TurnRun {
   private delta(scope: { threadId: string; turnId: string }, params: Params, kind: 'text' | 'reasoning' | 'output') {
     const delta = params.delta;
     if (typeof delta !== 'string' || delta.length === 0) return;
-    this.emit({ type: 'item.delta', ...scope, itemId: String(params.itemId ?? ''), kind, delta });
+    this.emit({ type: 'item.delta', ...scope, itemId: stringField(params, 'itemId') ?? '', kind, delta });
   }
 }
 

@@ -165,7 +165,7 @@ export class ExecTransport {
       const framer = new LineFramer((line) => {
         let event: Record<string, unknown>;
         try {
-          event = JSON.parse(line);
+          event = JSON.parse(line) as Record<string, unknown>;
         } catch {
           return;
         }

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { ServiceUnavailableException } from '@nestjs/common';
 import { unauthenticated, unavailable } from '../errors/gateway-error';
 
 export interface IntrospectionOptions {
@@ -78,7 +77,7 @@ export class KeycloakIntrospection {
       throw unavailable(`The identity provider answered ${response.status}`);
     }
     try {
-      const body = (await response.json()) as unknown;
+      const body: unknown = await response.json();
       if (typeof body !== 'object' || body === null) throw new Error('not an object');
       return body as Record<string, unknown>;
     } catch {

@@ -50,7 +50,7 @@ export function mapTurnError(error: { code?: string | null; message: string }): 
 export function mapCodexError(
   error: Pick<CodexTransportError, 'code' | 'message'> & { details?: Record<string, unknown> },
 ): MappedError {
-  const entry = STATUS[error.code as CodexErrorCode] ?? {
+  const entry = STATUS[error.code] ?? {
     status: HttpStatus.BAD_GATEWAY,
     publicMessage: 'codex failed',
   };

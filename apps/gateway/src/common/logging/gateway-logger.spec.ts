@@ -21,8 +21,8 @@ describe('GatewayLogger', () => {
     const { logger, lines } = capture('pretty');
     logger.warn('provider is slow', 'CodexTransport');
     logger.log({ msg: 'request', method: 'POST', status: 200, tenant: 'alice' }, 'Http');
-    expect(lines[0]).toMatch(/^\d\d:\d\d:\d\d\.\d{3} WARN  \[CodexTransport\] provider is slow\n$/);
-    expect(lines[1]).toMatch(/^\d\d:\d\d:\d\d\.\d{3} INFO  \[Http\] request method=POST status=200 tenant=alice\n$/);
+    expect(lines[0]).toMatch(/^\d\d:\d\d:\d\d\.\d{3} WARN {2}\[CodexTransport\] provider is slow\n$/);
+    expect(lines[1]).toMatch(/^\d\d:\d\d:\d\d\.\d{3} INFO {2}\[Http\] request method=POST status=200 tenant=alice\n$/);
     expect(lines.join('')).not.toContain('{');
   });
 

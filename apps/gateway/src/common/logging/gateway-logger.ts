@@ -11,6 +11,11 @@ const LEVEL_NAMES: Record<LogLevel, string> = {
 };
 const REDACTED = '[REDACTED]';
 
+/** A log field as text: strings as they are, anything else as JSON. */
+function text(value: unknown): string {
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
 /** Header-like and field names whose values are never written. */
 const SECRET_FIELD =
   /^(authorization|x-api-key|cookie|set-cookie|token|access_token|api_key|apikey|password|secret|client_secret)$/i;
@@ -93,15 +98,13 @@ export class GatewayLogger implements LoggerService {
   private pretty(entry: Record<string, unknown>): string {
     const { time, level, pid: _pid, context, msg, stack, ...fields } = entry;
     const clock = String(time).slice(11, 23);
-    const head = `${clock} ${String(level).toUpperCase().padEnd(5)}${context ? ` [${String(context)}]` : ''}`;
-    const pairs = Object.entries(fields).map(
-      ([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`,
-    );
-    const text = [head, msg === undefined ? undefined : String(msg), ...pairs]
+    const head = `${clock} ${text(level).toUpperCase().padEnd(5)}${context ? ` [${text(context)}]` : ''}`;
+    const pairs = Object.entries(fields).map(([key, value]) => `${key}=${text(value)}`);
+    const line = [head, msg === undefined ? undefined : text(msg), ...pairs]
       .filter((part) => part !== undefined)
       .join(' ');
     // Secrets are replaced in the raw text too (the JSON form redacts the escaped text).
-    return this.redact(stack ? `${text}\n${String(stack)}` : text, false);
+    return this.redact(stack ? `${line}\n${text(stack)}` : line, false);
   }
 
   private redact(line: string, jsonEncoded = true): string {

@@ -93,7 +93,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     ...document.components.schemas,
     ErrorResponse: ERROR_BODY,
     OpenAIErrorResponse: OPENAI_ERROR_BODY,
-  } as typeof document.components.schemas;
+  };
   const routes = routeMetadata(app);
   for (const [path, item] of Object.entries(document.paths)) {
     for (const method of ['get', 'post', 'put', 'delete', 'patch'] as const) {
@@ -149,7 +149,7 @@ function routeMetadata(app: INestApplication): Map<string, RouteMeta> {
     const controller = wrapper.metatype as Type<unknown> | null;
     if (!controller?.prototype) continue;
     for (const name of Object.getOwnPropertyNames(controller.prototype)) {
-      const handler = controller.prototype[name] as unknown;
+      const handler: unknown = (controller.prototype as Record<string, unknown>)[name];
       if (name === 'constructor' || typeof handler !== 'function') continue;
       const targets = [handler as (...args: unknown[]) => unknown, controller];
       out.set(`${controller.name}_${name}`, {

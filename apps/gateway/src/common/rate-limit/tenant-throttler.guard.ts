@@ -10,8 +10,8 @@ import { type ContextRequest, contextOf } from '../request-context/request-conte
  */
 @Injectable()
 export class TenantThrottlerGuard extends ThrottlerGuard {
-  protected override async getTracker(req: Record<string, unknown>): Promise<string> {
-    return contextOf(req as unknown as ContextRequest).tenant;
+  protected override getTracker(req: Record<string, unknown>): Promise<string> {
+    return Promise.resolve(contextOf(req as unknown as ContextRequest).tenant);
   }
 
   protected override generateKey(_context: ExecutionContext, tracker: string, name: string): string {

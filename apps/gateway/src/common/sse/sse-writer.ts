@@ -95,15 +95,16 @@ export function writeSse(res: Response, source: Observable<SseMessage>, options:
       }, keepaliveMs);
       keepalive.unref();
     };
-    const finish = (error?: unknown) => {
+    /** Ends the stream's bookkeeping; with an argument, the promise rejects with it. */
+    const finish = (...failure: [] | [unknown]) => {
       if (finished) return;
       finished = true;
       if (opened) openStreams--;
       if (keepalive) clearTimeout(keepalive);
       res.off('close', onClose);
       res.off('drain', flush);
-      if (error === undefined) resolve();
-      else reject(error);
+      if (failure.length === 0) resolve();
+      else reject(failure[0]);
     };
     const flush = () => {
       scheduled = false;

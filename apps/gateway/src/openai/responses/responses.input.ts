@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { BadRequestException } from '@nestjs/common';
 import type { ChatMessageDto } from '../dto/chat-completion.dto';
 import type { InputItem } from './responses.store';
 import { invalidRequest } from '../../common/errors/gateway-error';
