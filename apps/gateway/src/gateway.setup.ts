@@ -1,7 +1,8 @@
 import helmet from 'helmet';
-import { type INestApplication, ValidationPipe } from '@nestjs/common';
+import type { INestApplication } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { limitJsonDepth } from './common/limits/json-depth';
+import { GatewayValidationPipe } from './common/validation/gateway-validation.pipe';
 import { setStreamBufferLimit } from './common/sse/sse-writer';
 import { SwaggerModule } from '@nestjs/swagger';
 import { buildOpenApiDocument } from './common/openapi/openapi-document';
@@ -30,15 +31,7 @@ export function configureGateway(app: INestApplication): INestApplication {
   setStreamBufferLimit(app.get(ConfigService).getOrThrow<number>('server.streamBufferBytes'));
   const corsOrigins = app.get(ConfigService).get<string[]>('server.corsOrigins') ?? [];
   if (corsOrigins.length > 0) app.enableCors({ origin: corsOrigins, credentials: false });
-  app.useGlobalPipes(
-    new ValidationPipe({
-      whitelist: true,
-      transform: true,
-      // Protocol clients send fields we do not model (OpenAI SDKs especially); they are dropped, not refused.
-      forbidNonWhitelisted: false,
-      stopAtFirstError: false,
-    }),
-  );
+  app.useGlobalPipes(new GatewayValidationPipe());
   SwaggerModule.setup('docs', app, buildOpenApiDocument(app), {
     jsonDocumentUrl: 'docs-json',
     swaggerOptions: { persistAuthorization: true },

@@ -12,6 +12,7 @@ import { ChatCompletionsService } from './chat-completions.service';
 import { chatCompletionsWire } from './chat-completions.wire';
 import { ChatCompletionRequestDto } from './dto/chat-completion.dto';
 import { ChatCompletionDto } from './dto/chat-completion-response.dto';
+import { ChatMessagesPipe, type ChatPrompt } from './input/chat-messages.pipe';
 import { OpenAiErrorFilter } from './openai-error.filter';
 
 export const SESSION_HEADER = 'X-Codex-Session-Id';
@@ -40,11 +41,12 @@ export class ChatCompletionsController {
   async create(
     @Ctx() ctx: RequestContext,
     @Body() dto: ChatCompletionRequestDto,
+    @Body('messages', ChatMessagesPipe) conversation: ChatPrompt,
     @Headers('x-codex-session-id') sessionId: string | undefined,
     @Res() res: Response,
   ): Promise<void> {
     this.debug.write(ctx.requestId, 'chat request', dto);
-    const chat = await this.chat.prepare(ctx, dto, sessionId?.trim() || null);
+    const chat = await this.chat.prepare(ctx, dto, conversation, sessionId?.trim() || null);
     if (chat.threadId) res.setHeader(SESSION_HEADER, chat.threadId);
     const events$ = chat.events$.pipe(
       tap((event: CodexEvent) => {

@@ -1,7 +1,11 @@
 import { GatewayError } from '../common/errors/gateway-error';
 import type { CodexEvent } from '@app/codex-transport';
 import { ChatChunkMapper, toChatCompletion } from './chat-completions.mapper';
-import { newMessages, renderMessages } from './chat-completions.service';
+import { newPromptMessages, renderPrompt } from '../common/turn/prompt';
+import { parseChatMessages } from './input/chat-messages.pipe';
+
+/** Chat messages as the route reads them: parsed, then rendered into one turn. */
+const renderMessages = (messages: unknown[]) => renderPrompt(parseChatMessages(messages).messages, 'messages');
 
 const scope = { threadId: 't', turnId: 'u' };
 const ctx = { id: 'chatcmpl-1', created: 1, model: 'fast', includeUsage: true, codexEvents: false };
@@ -90,7 +94,7 @@ describe('ChatChunkMapper', () => {
   });
 });
 
-describe('renderMessages', () => {
+describe('Chat messages → one turn', () => {
   it('puts system text in instructions, history in the prompt, and the last user message last', () => {
     const r = renderMessages([
       { role: 'system', content: 'Be brief.' },
@@ -122,12 +126,14 @@ describe('renderMessages', () => {
 
   it('keeps only the messages after the last assistant reply for a continued session', () => {
     expect(
-      newMessages([
-        { role: 'system', content: 's' },
-        { role: 'user', content: 'a' },
-        { role: 'assistant', content: 'b' },
-        { role: 'user', content: 'c' },
-      ]),
-    ).toEqual([{ role: 'user', content: 'c' }]);
+      newPromptMessages(
+        parseChatMessages([
+          { role: 'system', content: 's' },
+          { role: 'user', content: 'a' },
+          { role: 'assistant', content: 'b' },
+          { role: 'user', content: 'c' },
+        ]).messages,
+      ),
+    ).toEqual([{ role: 'user', text: 'c', images: [] }]);
   });
 });

@@ -12,6 +12,8 @@ export interface Failure {
   code: string | null;
   /** The request field at fault. */
   param: string | null;
+  /** Every problem found, when validation found several (`message` joins them). */
+  problems?: string[];
   /** Seconds a client should wait before retrying (`Retry-After`). */
   retryAfter?: number;
   /** A failed turn: what the answer still says about it. */
@@ -38,6 +40,7 @@ export function describeFailure(error: unknown): Failure {
       message: error.message,
       code: error.options.code ?? null,
       param: error.options.param ?? null,
+      ...(error.options.problems ? { problems: error.options.problems } : {}),
     };
   }
   if (error instanceof TurnFailedError) {

@@ -20,6 +20,8 @@ export interface GatewayErrorOptions {
   param?: string;
   /** A machine-readable code for clients, in the transport's style (`CONTEXT_LENGTH_EXCEEDED`). */
   code?: string;
+  /** Every problem found, when there are several (request validation); the message joins them. */
+  problems?: string[];
 }
 
 export class GatewayError extends Error {

@@ -27,7 +27,8 @@ const REASON: Record<number, string> = {
 export function httpErrorBody(failure: Failure, requestId: string): Record<string, unknown> {
   return {
     statusCode: failure.status,
-    message: failure.message,
+    // Request validation lists every problem, as Nest's own validation answers do.
+    message: failure.problems ?? failure.message,
     error: failure.turn ? 'Turn failed' : (REASON[failure.status] ?? 'Error'),
     ...(failure.code !== null ? { code: failure.code } : {}),
     ...(failure.status >= 500 || failure.turn ? { correlationId: requestId } : {}),

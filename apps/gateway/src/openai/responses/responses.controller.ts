@@ -6,11 +6,13 @@ import { DebugLog } from '../../common/logging/debug-log';
 import { Ctx, type RequestContext } from '../../common/request-context/request-context';
 import { wantsEventStream, writeSse } from '../../common/sse/sse-writer';
 import { sendTurn } from '../../common/turn/send-turn';
+import { ResponseInputPipe } from '../input/response-input.pipe';
 import { OpenAiErrorFilter } from '../openai-error.filter';
 import { CreateResponseDto } from './dto/create-response.dto';
 import { DeletedResponseDto, InputItemListDto, ResponseObjectDto } from './dto/response-object.dto';
 import { InputItemsQueryDto, RetrieveResponseQueryDto } from './dto/response-query.dto';
 import { ResponsesService } from './responses.service';
+import type { InputItem } from './responses.store';
 import { responseEventMessage, responsesWire } from './responses.wire';
 
 @ApiTags('openai')
@@ -38,11 +40,12 @@ export class ResponsesController {
   async create(
     @Ctx() ctx: RequestContext,
     @Body() dto: CreateResponseDto,
+    @Body('input', ResponseInputPipe) input: InputItem[],
     @Req() req: Request,
     @Res() res: Response,
   ): Promise<void> {
     this.debug.write(ctx.requestId, 'responses request', dto);
-    const run = await this.responses.create(ctx, dto);
+    const run = await this.responses.create(ctx, dto, input);
     const stream = wantsEventStream(req, dto.stream);
     if (run.background && !stream) {
       res.status(200).json(run.snapshot());

@@ -1,13 +1,13 @@
 import { type BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { Observable } from 'rxjs';
-import { AppServerTransport, type TurnInput } from '@app/codex-transport';
+import { AppServerTransport } from '@app/codex-transport';
+import { promptTurnInput, renderPrompt } from '../../common/turn/prompt';
 import { conflict, invalidRequest, notFound, promptTooLong } from '../../common/errors/gateway-error';
 import type { RequestContext } from '../../common/request-context/request-context';
 import { WorkspacePolicy } from '../../common/workspace/workspace-policy';
 import { codexConfig } from '../../config/gateway.config';
 import { MetricsService } from '../../metrics/metrics.service';
-import { renderMessages } from '../chat-completions.service';
 import { ModelsService } from '../models.service';
 import type { CreateResponseDto } from './dto/create-response.dto';
 import type { InputItemsQueryDto } from './dto/response-query.dto';
@@ -15,7 +15,7 @@ import { ResponseBuilder } from './response-builder';
 import { newResponseObject, type ResponseObject, type ResponseStreamEvent } from './response-object';
 import { ResponseRun } from './response-run';
 import { ResponseThreads } from './response-threads';
-import { asChatMessages, inputChars, normalizeInput } from './responses.input';
+import { inputChars, promptMessages } from '../input/response-input.pipe';
 import { type InputItem, newResponseId, ResponsesStore, type StoredResponse } from './responses.store';
 
 /** A response whose run this process holds, and what is kept of it. */
@@ -41,20 +41,6 @@ function responseNotFound(id: string) {
   return notFound(`Response with id '${id}' not found.`);
 }
 
-function checkMetadata(metadata: Record<string, string> | undefined): Record<string, string> {
-  if (metadata === undefined || metadata === null) return {};
-  const entries = Object.entries(metadata);
-  if (entries.length > 16) throw invalidRequest('metadata may hold at most 16 pairs', 'metadata');
-  for (const [key, value] of entries) {
-    if (key.length > 64)
-      throw invalidRequest(`metadata key '${key.slice(0, 64)}…' is longer than 64 characters`, 'metadata');
-    if (typeof value !== 'string' || value.length > 512) {
-      throw invalidRequest(`metadata.${key} must be a string of at most 512 characters`, 'metadata');
-    }
-  }
-  return Object.fromEntries(entries);
-}
-
 /**
  * The Responses API on codex threads: a response is a turn ({@link ResponseRun}) on a thread that
  * {@link ResponseThreads} picks. Records live in {@link ResponsesStore}; the conversation itself is codex's
@@ -76,12 +62,14 @@ export class ResponsesService implements BeforeApplicationShutdown {
   ) {}
 
   /** Places the response on a thread and starts its turn. Errors before the turn begins are thrown. */
-  async create({ tenant, requestId }: RequestContext, dto: CreateResponseDto): Promise<ResponseRun> {
-    const input = normalizeInput(dto.input);
+  async create(
+    { tenant, requestId }: RequestContext,
+    dto: CreateResponseDto,
+    input: InputItem[],
+  ): Promise<ResponseRun> {
     const chars = inputChars(input, dto.instructions);
     if (chars > this.codex.maxPromptChars) throw promptTooLong(chars, this.codex.maxPromptChars, 'input');
-    const metadata = checkMetadata(dto.metadata);
-    const rendered = renderMessages(asChatMessages(input), 'input');
+    const rendered = renderPrompt(promptMessages(input), 'input');
     rendered.images.forEach((url) => this.workspace.checkImageUrl(url));
     const developerMessage = [dto.instructions, rendered.instructions].filter(Boolean).join('\n\n') || undefined;
     const requested = dto.model ?? this.codex.model;
@@ -99,7 +87,7 @@ export class ResponsesService implements BeforeApplicationShutdown {
       reasoning: dto.reasoning,
       store,
       background: dto.background === true,
-      metadata,
+      metadata: dto.metadata ?? {},
       request: dto,
     });
     const key = this.key(tenant, response.id);
@@ -113,12 +101,14 @@ export class ResponsesService implements BeforeApplicationShutdown {
     });
     const live: LiveResponse = { tenant, run, record, store, deleted: false, persisted: Promise.resolve() };
     this.live.set(key, live);
-    const turnInput: TurnInput[] = [
-      { type: 'text', text: rendered.prompt },
-      ...rendered.images.map((url) => ({ type: 'image' as const, url })),
-    ];
     const turn$ = this.appServer
-      .runTurn(tenant, { threadId, input: turnInput, model, effort: dto.reasoning?.effort, developerMessage })
+      .runTurn(tenant, {
+        threadId,
+        input: promptTurnInput(rendered),
+        model,
+        effort: dto.reasoning?.effort,
+        developerMessage,
+      })
       .pipe(this.metrics.observeTurn({ protocol: 'openai_responses', tenant, requestId }));
     try {
       await run.start(turn$);

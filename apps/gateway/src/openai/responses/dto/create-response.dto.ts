@@ -10,6 +10,7 @@ import {
   MaxLength,
   ValidateNested,
 } from 'class-validator';
+import { IsMetadata } from '../../input/metadata.validator';
 
 export class ResponseReasoningDto {
   /** The turn's reasoning effort. @example "low" */
@@ -75,9 +76,9 @@ export class CreateResponseDto {
   @IsBoolean()
   background?: boolean;
 
-  /** Up to 16 string pairs, echoed and stored. @example {"ticket":"T-42"} */
+  /** Up to 16 string pairs (keys up to 64 characters, values up to 512), echoed and stored. @example {"ticket":"T-42"} */
   @IsOptional()
-  @IsObject()
+  @IsMetadata()
   metadata?: Record<string, string>;
 
   @IsOptional()

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import type { ChatMessageDto } from '../dto/chat-completion.dto';
-import type { InputItem } from './responses.store';
+import { Injectable, type PipeTransform } from '@nestjs/common';
 import { invalidRequest } from '../../common/errors/gateway-error';
+import type { PromptMessage } from '../../common/turn/prompt';
+import type { InputItem } from '../responses/responses.store';
 
 const ROLES = new Set(['user', 'system', 'developer', 'assistant']);
 
@@ -75,19 +76,27 @@ export function normalizeInput(input: unknown): InputItem[] {
   });
 }
 
-/** Input items in the Chat Completions shape the shared renderer reads. */
-export function asChatMessages(items: InputItem[]): ChatMessageDto[] {
+/** Input items as prompt messages: their text parts joined, their images' URLs. */
+export function promptMessages(items: InputItem[]): PromptMessage[] {
   return items.map((item) => ({
     role: item.role,
-    content: item.content.map((part) =>
-      part.type === 'input_image'
-        ? { type: 'image_url', image_url: { url: part.image_url } }
-        : { type: 'text', text: part.text },
-    ),
+    text: item.content
+      .filter((part) => part.type !== 'input_image')
+      .map((part) => part.text as string)
+      .join('\n'),
+    images: item.content.filter((part) => part.type === 'input_image').map((part) => part.image_url as string),
   }));
 }
 
 /** Characters of text the items hold (for CODEX_MAX_PROMPT_CHARS). */
 export function inputChars(items: InputItem[], instructions: string | null | undefined): number {
   return items.reduce((n, item) => n + JSON.stringify(item.content).length, instructions?.length ?? 0);
+}
+
+/** `@Body('input', ResponseInputPipe)`: the service receives message items. */
+@Injectable()
+export class ResponseInputPipe implements PipeTransform<unknown, InputItem[]> {
+  transform(value: unknown): InputItem[] {
+    return normalizeInput(value);
+  }
 }

@@ -1,0 +1,58 @@
+import type { TurnInput } from '@app/codex-transport';
+import { invalidRequest } from '../errors/gateway-error';
+
+/** One message of a conversation, whatever protocol it came in: its role, its text, its image URLs. */
+export interface PromptMessage {
+  /** As the protocol names it; `user`, `assistant`, `system` and `developer` have a meaning here. */
+  role: string;
+  text: string;
+  images: string[];
+}
+
+/** A conversation as one codex turn. */
+export interface RenderedPrompt {
+  /** System and developer messages, joined: a developer message placed before the prompt. */
+  instructions: string | undefined;
+  /** The last user message, after a transcript of the earlier ones. */
+  prompt: string;
+  /** The last user message's images. */
+  images: string[];
+}
+
+const isInstruction = (m: PromptMessage) => m.role === 'system' || m.role === 'developer';
+
+/**
+ * Messages → one codex turn. System/developer messages become a developer message before the prompt;
+ * earlier turns are written into the prompt as a transcript (a stateless request carries its own
+ * history); the last user message is the turn's input. `field` names the request field in errors.
+ */
+export function renderPrompt(messages: PromptMessage[], field: string): RenderedPrompt {
+  const lastUser = messages.map((m) => m.role).lastIndexOf('user');
+  if (lastUser === -1) throw invalidRequest(`${field} must contain a user message`, field);
+  if (messages.slice(lastUser + 1).some((m) => !isInstruction(m))) {
+    throw invalidRequest(`the last message of ${field} must be from the user`, field);
+  }
+  const instructions = messages
+    .filter(isInstruction)
+    .map((m) => m.text)
+    .filter(Boolean)
+    .join('\n\n');
+  const history = messages.slice(0, lastUser).filter((m) => !isInstruction(m) && m.text);
+  const last = messages[lastUser];
+  const prompt =
+    history.length > 0
+      ? `Earlier in this conversation:\n\n${history.map((m) => `${m.role}: ${m.text}`).join('\n\n')}\n\n---\n\n${last.text}`
+      : last.text;
+  return { instructions: instructions || undefined, prompt, images: last.images };
+}
+
+/** In a continued conversation only what came after the last assistant reply is new. */
+export function newPromptMessages(messages: PromptMessage[]): PromptMessage[] {
+  const lastAssistant = messages.map((m) => m.role).lastIndexOf('assistant');
+  return messages.slice(lastAssistant + 1).filter((m) => !isInstruction(m));
+}
+
+/** The turn's input items: the prompt's text, then its images. */
+export function promptTurnInput(rendered: RenderedPrompt): TurnInput[] {
+  return [{ type: 'text', text: rendered.prompt }, ...rendered.images.map((url) => ({ type: 'image' as const, url }))];
+}

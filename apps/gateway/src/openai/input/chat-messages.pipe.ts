@@ -1,0 +1,50 @@
+import { Injectable, type PipeTransform } from '@nestjs/common';
+import { invalidRequest } from '../../common/errors/gateway-error';
+import type { PromptMessage } from '../../common/turn/prompt';
+
+/** Chat Completions `messages`, parsed: the conversation, and its size as CODEX_MAX_PROMPT_CHARS counts it. */
+export interface ChatPrompt {
+  messages: PromptMessage[];
+  /** Characters of the messages' content as sent (JSON). */
+  chars: number;
+}
+
+function partsOf(content: unknown, where: string): { text: string; images: string[] } {
+  if (content === null || content === undefined) return { text: '', images: [] };
+  if (typeof content === 'string') return { text: content, images: [] };
+  if (!Array.isArray(content)) throw invalidRequest(`${where}.content must be a string or an array of parts`);
+  const texts: string[] = [];
+  const images: string[] = [];
+  content.forEach((part: unknown, j) => {
+    const p = part as { type?: unknown; text?: unknown; image_url?: unknown } | null;
+    if (p?.type === 'text' && typeof p.text === 'string') texts.push(p.text);
+    else if (p?.type === 'image_url') {
+      const url = typeof p.image_url === 'string' ? p.image_url : (p.image_url as { url?: unknown } | undefined)?.url;
+      if (typeof url !== 'string') throw invalidRequest(`${where}.content[${j}].image_url.url is required`);
+      images.push(url);
+    } else {
+      throw invalidRequest(`${where}.content[${j}] must be a text or image_url part`);
+    }
+  });
+  return { text: texts.join('\n'), images };
+}
+
+/** Parses `messages` into prompt messages (the DTO has validated their roles, and documents them). */
+export function parseChatMessages(raw: unknown): ChatPrompt {
+  if (!Array.isArray(raw) || raw.length === 0) throw invalidRequest('messages must be a non-empty array', 'messages');
+  let chars = 0;
+  const messages = raw.map((message: unknown, i): PromptMessage => {
+    const m = (message ?? {}) as { role?: unknown; content?: unknown };
+    chars += JSON.stringify(m.content ?? '').length;
+    return { role: String(m.role), ...partsOf(m.content, `messages[${i}]`) };
+  });
+  return { messages, chars };
+}
+
+/** `@Body('messages', ChatMessagesPipe)`: the service receives the parsed conversation. */
+@Injectable()
+export class ChatMessagesPipe implements PipeTransform<unknown, ChatPrompt> {
+  transform(value: unknown): ChatPrompt {
+    return parseChatMessages(value);
+  }
+}
