@@ -87,3 +87,28 @@ export const TRANSPORT_DEFAULTS = {
   providerUnreachableMs: 15_000,
   startRetryMs: 1000,
 } as const;
+
+type Timing =
+  | 'interruptGraceMs'
+  | 'requestTimeoutMs'
+  | 'handshakeTimeoutMs'
+  | 'stopStageMs'
+  | 'providerUnreachableMs'
+  | 'startRetryMs';
+
+/** The options with every timing set: what a transport works with. */
+export type ResolvedTransportOptions = CodexTransportOptions & Required<Pick<CodexTransportOptions, Timing>>;
+
+/** Fills in the timings left unset, once, when a transport is built. */
+export function resolveTransportOptions(options: CodexTransportOptions): ResolvedTransportOptions {
+  const d = TRANSPORT_DEFAULTS;
+  return {
+    ...options,
+    interruptGraceMs: options.interruptGraceMs ?? d.interruptGraceMs,
+    requestTimeoutMs: options.requestTimeoutMs ?? d.requestTimeoutMs,
+    handshakeTimeoutMs: options.handshakeTimeoutMs ?? d.handshakeTimeoutMs,
+    stopStageMs: options.stopStageMs ?? d.stopStageMs,
+    providerUnreachableMs: options.providerUnreachableMs ?? d.providerUnreachableMs,
+    startRetryMs: options.startRetryMs ?? d.startRetryMs,
+  };
+}

@@ -18,31 +18,23 @@ import type {
   ThreadSession,
   TurnInput,
 } from '../types';
-import { AppServerProcess, type ProcessExit } from './app-server-process';
+import { AppServerProcess, type AppServerProcessOptions, type ProcessExit } from './app-server-process';
 import type { ApprovalsRegistry } from './approvals.registry';
 import type { JsonRpcId, OutgoingMessage } from './json-rpc-connection';
 import { mapThreadItem } from './item.mapper';
 import { TurnRun } from './turn-run';
 import { PROVIDER_UNREACHABLE, providerUnreachableMessage } from '../provider-unreachable';
 
-export interface AppServerSessionOptions {
+/** The process options the session passes on as they are (the rest it sets itself). */
+type ProcessPassThrough = Omit<AppServerProcessOptions, 'optOutNotifications' | 'handlers'>;
+
+export interface AppServerSessionOptions extends ProcessPassThrough {
   tenant: string;
-  binary: string;
-  args?: string[];
-  /** How the process is started (see AppServerProcessOptions.launch). */
-  launch?: (args: string[]) => { command: string; args: string[] };
-  env: NodeJS.ProcessEnv;
-  cwd: string;
-  clientName: string;
-  clientVersion: string;
   turnTimeoutMs: number;
   /** After an interrupt, how long codex gets to end the turn before its process is recycled. */
   interruptGraceMs: number;
   /** A turn whose provider stays unreachable this long fails (see CodexTransportOptions). */
   providerUnreachableMs: number;
-  requestTimeoutMs: number;
-  handshakeTimeoutMs: number;
-  stopStageMs: number;
   /** First wait after a failed start (see CodexTransportOptions.startRetryMs). */
   startRetryMs: number;
   maxRunningTurns: number;
@@ -52,7 +44,6 @@ export interface AppServerSessionOptions {
    */
   threadApprovalPolicy?: ApprovalPolicy | null;
   approvals: ApprovalsRegistry;
-  logger: TransportLogger;
   /** Runs before every spawn (writes CODEX_HOME/config.toml). */
   prepare: () => void;
   onOutgoing?: (message: OutgoingMessage) => void;
@@ -239,7 +230,7 @@ export class AppServerSession {
     if (!run || (run.turnId !== null && run.turnId !== turnId)) {
       throw new CodexTransportError(CodexErrorCode.TURN_NOT_FOUND, `turn ${turnId} is not running`);
     }
-    if (run.turnId === null) await waitFor(() => run.turnId !== null || run.state === 'done', 5000);
+    if (run.turnId === null) await settledWithin(run.started, 5000);
     if (run.state === 'done') return;
     await this.request('turn/interrupt', { threadId, turnId });
   }
@@ -450,19 +441,12 @@ export class AppServerSession {
   private async spawn(): Promise<AppServerProcess> {
     this.options.prepare();
     const generation = ++this.generation;
+    const { binary, args, launch, env, cwd, clientName, clientVersion } = this.options;
+    const { handshakeTimeoutMs, requestTimeoutMs, stopStageMs, logger } = this.options;
     const process = new AppServerProcess({
-      binary: this.options.binary,
-      args: this.options.args,
-      launch: this.options.launch,
-      env: this.options.env,
-      cwd: this.options.cwd,
-      clientName: this.options.clientName,
-      clientVersion: this.options.clientVersion,
+      ...{ binary, args, launch, env, cwd, clientName, clientVersion },
+      ...{ handshakeTimeoutMs, requestTimeoutMs, stopStageMs, logger },
       optOutNotifications: OPT_OUT,
-      handshakeTimeoutMs: this.options.handshakeTimeoutMs,
-      requestTimeoutMs: this.options.requestTimeoutMs,
-      stopStageMs: this.options.stopStageMs,
-      logger: this.options.logger,
       handlers: {
         onNotification: (method, params) => this.onNotification(generation, method, params),
         onRequest: (id, method, params) => this.onServerRequest(process, generation, id, method, params),
@@ -693,13 +677,13 @@ function asTransportError(error: unknown): CodexTransportError {
   return new CodexTransportError(CodexErrorCode.RPC_ERROR, (error as Error)?.message ?? String(error));
 }
 
-function waitFor(check: () => boolean, timeoutMs: number): Promise<void> {
-  return new Promise((resolve) => {
-    const started = Date.now();
-    const tick = () => {
-      if (check() || Date.now() - started > timeoutMs) return resolve();
-      setTimeout(tick, 5).unref();
-    };
-    tick();
-  });
+/** Waits for `promise`, at most `ms`. */
+async function settledWithin(promise: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+  try {
+    await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

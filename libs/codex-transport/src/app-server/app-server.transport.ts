@@ -5,7 +5,7 @@ import { perThreadApprovalPolicy } from '../codex-home/codex-home.writer';
 import type { ApprovalDecision, ApprovalRequest, CodexEvent } from '../events';
 import { CodexErrorCode, CodexTransportError } from '../errors/codex-transport.error';
 import { type TransportLogger, silentLogger } from '../logger';
-import { type CodexTransportOptions, TRANSPORT_DEFAULTS } from '../options';
+import { type CodexTransportOptions, type ResolvedTransportOptions, resolveTransportOptions } from '../options';
 import { childEnvironment, codexLaunch, prepareTenantHome, tenantHome, tenantWorkspace } from '../tenant-home';
 import type {
   CodexThread,
@@ -57,7 +57,10 @@ export class AppServerTransport {
   private readonly probesStopping = new Set<Promise<void>>();
   private unexpectedExits = 0;
 
-  constructor(private readonly options: CodexTransportOptions) {
+  private readonly options: ResolvedTransportOptions;
+
+  constructor(options: CodexTransportOptions) {
+    this.options = resolveTransportOptions(options);
     this.logger = options.logger ?? silentLogger;
     this.approvals = new ApprovalsRegistry(options.approvalTimeoutMs);
     if (options.cleanupIntervalMs > 0) {
@@ -291,12 +294,9 @@ export class AppServerTransport {
       clientName: o.clientName,
       clientVersion: o.clientVersion,
       turnTimeoutMs: o.turnTimeoutMs,
-      interruptGraceMs: o.interruptGraceMs ?? TRANSPORT_DEFAULTS.interruptGraceMs,
-      providerUnreachableMs: o.providerUnreachableMs ?? TRANSPORT_DEFAULTS.providerUnreachableMs,
-      requestTimeoutMs: o.requestTimeoutMs ?? TRANSPORT_DEFAULTS.requestTimeoutMs,
-      handshakeTimeoutMs: o.handshakeTimeoutMs ?? TRANSPORT_DEFAULTS.handshakeTimeoutMs,
-      stopStageMs: o.stopStageMs ?? TRANSPORT_DEFAULTS.stopStageMs,
-      startRetryMs: o.startRetryMs ?? TRANSPORT_DEFAULTS.startRetryMs,
+      ...{ interruptGraceMs: o.interruptGraceMs, providerUnreachableMs: o.providerUnreachableMs },
+      ...{ requestTimeoutMs: o.requestTimeoutMs, handshakeTimeoutMs: o.handshakeTimeoutMs },
+      ...{ stopStageMs: o.stopStageMs, startRetryMs: o.startRetryMs },
       maxRunningTurns: o.maxRunningTurnsPerTenant,
       threadApprovalPolicy: perThreadApprovalPolicy(o.approvalPolicy),
       approvals: this.approvals,

@@ -92,4 +92,25 @@ describe('TurnRun', () => {
     });
     expect(events.filter((e) => e.type === 'turn.completed')).toHaveLength(1);
   });
+
+  it('started settles when codex names the turn, or when the run ends without one', async () => {
+    const settled = (r: TurnRun) => {
+      const state = { settled: false };
+      void r.started.then(() => (state.settled = true));
+      return state;
+    };
+    const flush = () => new Promise((resolve) => setImmediate(resolve));
+    const named = new TurnRun('th', null);
+    const namedState = settled(named);
+    await flush();
+    expect(namedState.settled).toBe(false);
+    named.setTurnId('tu');
+    await flush();
+    expect(namedState.settled).toBe(true);
+    const refused = new TurnRun('th', null);
+    const refusedState = settled(refused);
+    refused.fail(new Error('thread busy'));
+    await flush();
+    expect(refusedState.settled).toBe(true);
+  });
 });

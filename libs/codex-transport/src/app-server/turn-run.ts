@@ -20,6 +20,9 @@ export class TurnRun {
   private resolveDone!: () => void;
   /** Settles when codex reports the turn over (or its process is gone). */
   readonly done = new Promise<void>((resolve) => (this.resolveDone = resolve));
+  private resolveStarted!: () => void;
+  /** Settles when codex has given the turn its id, or when the run ends without one. */
+  readonly started = new Promise<void>((resolve) => (this.resolveStarted = resolve));
   readonly timers: NodeJS.Timeout[] = [];
   /** Armed while codex retries a provider it cannot reach. */
   providerWatch: NodeJS.Timeout | null = null;
@@ -43,6 +46,7 @@ export class TurnRun {
   setTurnId(turnId: string): void {
     this.turnId = turnId;
     if (this.state === 'starting') this.state = 'running';
+    this.resolveStarted();
   }
 
   /**
@@ -151,6 +155,7 @@ export class TurnRun {
     for (const timer of this.timers) clearTimeout(timer);
     this.subscriber?.complete();
     this.subscriber = null;
+    this.resolveStarted();
     this.resolveDone();
   }
 
@@ -161,6 +166,7 @@ export class TurnRun {
     for (const timer of this.timers) clearTimeout(timer);
     this.subscriber?.error(error);
     this.subscriber = null;
+    this.resolveStarted();
     this.resolveDone();
   }
 

@@ -7,7 +7,7 @@ import type { CodexEvent } from '../events';
 import { CodexErrorCode, CodexTransportError } from '../errors/codex-transport.error';
 import { LineFramer } from '../app-server/line-framer';
 import { type TransportLogger, silentLogger } from '../logger';
-import { type CodexTransportOptions, TRANSPORT_DEFAULTS } from '../options';
+import { type CodexTransportOptions, type ResolvedTransportOptions, resolveTransportOptions } from '../options';
 import { childEnvironment, codexLaunch, prepareTenantHome, tenantHome, tenantWorkspace } from '../tenant-home';
 import { PROVIDER_UNREACHABLE, providerUnreachableMessage } from '../provider-unreachable';
 import { ExecEventMapper } from './exec-event.mapper';
@@ -41,7 +41,10 @@ export class ExecTransport {
   private readonly running = new Set<() => void>();
   private readonly perTenant = new Map<string, number>();
 
-  constructor(private readonly options: CodexTransportOptions) {
+  private readonly options: ResolvedTransportOptions;
+
+  constructor(options: CodexTransportOptions) {
+    this.options = resolveTransportOptions(options);
     this.logger = options.logger ?? silentLogger;
   }
 
@@ -116,7 +119,7 @@ export class ExecTransport {
       };
       const stop = () => {
         kill('SIGTERM');
-        const timer = setTimeout(() => kill('SIGKILL'), this.options.stopStageMs ?? TRANSPORT_DEFAULTS.stopStageMs);
+        const timer = setTimeout(() => kill('SIGKILL'), this.options.stopStageMs);
         timer.unref();
         child.once('exit', () => clearTimeout(timer));
       };
@@ -137,7 +140,7 @@ export class ExecTransport {
         clearTimeout(timeout);
         if (providerWatch) clearTimeout(providerWatch);
       };
-      const unreachableMs = this.options.providerUnreachableMs ?? TRANSPORT_DEFAULTS.providerUnreachableMs;
+      const unreachableMs = this.options.providerUnreachableMs;
       const watchProvider = (event: CodexEvent) => {
         if (event.type === 'error' && event.willRetry && PROVIDER_UNREACHABLE.test(event.message)) {
           if (providerWatch) return;
@@ -217,7 +220,7 @@ export class ExecTransport {
           return;
         }
         // The turn finished: codex exits by itself once its rollout is flushed; make sure it does.
-        const reaper = setTimeout(stop, this.options.stopStageMs ?? TRANSPORT_DEFAULTS.stopStageMs);
+        const reaper = setTimeout(stop, this.options.stopStageMs);
         reaper.unref();
         child.once('exit', () => clearTimeout(reaper));
       };
