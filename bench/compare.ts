@@ -8,7 +8,7 @@
  * compare between runs on hosts of different speed.
  */
 import { readFileSync } from 'node:fs';
-import type { Row } from './run';
+import type { Row } from './measure';
 
 const args = process.argv.slice(2);
 let threshold = 0.1;
