@@ -1,5 +1,5 @@
 import { parseScript, splitText, wordsReply } from './script';
-import { userPrompts } from './offline-provider.server';
+import { userPrompts } from './input';
 
 describe('offline provider script', () => {
   it('parses tokens and strips them from the text', () => {

@@ -1,3 +1,9 @@
+/**
+ * Why this file is long: one HTTP/2 stream is a small state machine — its session binding, the running turn,
+ * the queue behind it, client end, close, heartbeats and the stalled-reader limit — and each client frame or
+ * codex event changes several of those at once. The parts without state are outside: frame parsing
+ * (client-frames), the event-to-frame mapping (event-frames.mapper), the byte framing (frame-codec).
+ */
 import { randomUUID } from 'node:crypto';
 import { constants, type ServerHttp2Stream } from 'node:http2';
 import type { LoggerService } from '@nestjs/common';
@@ -14,7 +20,8 @@ import type { WorkspacePolicy } from '../common/workspace/workspace-policy';
 import type { MetricsService } from '../metrics/metrics.service';
 import type { ApproveFrame, CancelFrame, Framing, ServerFrame, UserMessageFrame } from './agent-frames';
 import type { AgentSessionsStore } from './agent-sessions.store';
-import { codexDecision, codexPolicy, commandWords, FrameError, parseClientFrame } from './client-frames';
+import { codexDecision, codexPolicy, FrameError, parseClientFrame } from './client-frames';
+import { eventFrames } from './event-frames.mapper';
 import { encodeFrame, FrameDecoder, FramingError } from './frame-codec';
 
 /** A heartbeat is sent after this much silence. */
@@ -298,102 +305,10 @@ export class AgentStreamSession {
   }
 
   private onEvent(run: RunningTurn, event: CodexEvent): void {
-    const sessionId = this.sessionId!;
-    const id = run.frameId;
-    switch (event.type) {
-      case 'turn.started':
-        run.turnId = event.turnId;
-        this.send({
-          type: 'status',
-          id,
-          sessionId,
-          message: 'turn started',
-          details: { turnId: event.turnId, threadId: event.threadId },
-        });
-        return;
-      case 'item.started':
-      case 'item.completed':
-        this.send({
-          type: 'item',
-          id,
-          sessionId,
-          turnId: event.turnId,
-          phase: event.type === 'item.started' ? 'started' : 'completed',
-          responseItem: event.item,
-        });
-        return;
-      case 'item.delta':
-        this.send({
-          type: 'item',
-          id,
-          sessionId,
-          turnId: event.turnId,
-          phase: 'delta',
-          responseItem: { id: event.itemId, type: 'delta', kind: event.kind, delta: event.delta },
-        });
-        return;
-      case 'approval.requested': {
-        const a = event.approval;
-        const commandLine = a.command ?? '';
-        this.send({
-          type: 'command_prompt',
-          id,
-          sessionId,
-          commandId: a.id,
-          command: commandWords(commandLine),
-          commandLine,
-          cwd: a.cwd,
-          ...(a.reason ? { explanation: a.reason } : {}),
-          availableDecisions: a.availableDecisions,
-        });
-        this.send({
-          type: 'status',
-          id,
-          sessionId,
-          message: 'waiting on approval',
-          details: { commandId: a.id, kind: a.kind },
-        });
-        return;
-      }
-      case 'approval.resolved':
-        this.send({
-          type: 'status',
-          id,
-          sessionId,
-          message: 'approval resolved',
-          details: { commandId: event.approvalId, decision: event.decision, reason: event.reason },
-        });
-        return;
-      case 'usage':
-        run.usage = event.usage;
-        return;
-      case 'warning':
-        this.send({ type: 'status', id, sessionId, message: 'warning', details: { message: event.message } });
-        return;
-      case 'error':
-        this.send({
-          type: 'error',
-          id,
-          sessionId,
-          code: 'codex_error',
-          message: event.message,
-          retryable: event.willRetry,
-        });
-        return;
-      case 'turn.completed':
-        this.send({
-          type: 'turn_completed',
-          id,
-          sessionId,
-          turnId: event.turnId,
-          status: event.status,
-          usage: run.usage,
-          ...(event.error ? { error: { code: event.error.code, message: event.error.message } } : {}),
-        });
-        return;
-      default:
-        return;
-    }
+    if (event.type === 'turn.started') run.turnId = event.turnId;
+    if (event.type === 'usage') run.usage = event.usage;
+    const turn = { id: run.frameId, sessionId: this.sessionId!, usage: run.usage };
+    for (const frame of eventFrames(event, turn)) this.send(frame);
   }
 
   private approve(frame: ApproveFrame): void {

@@ -1,10 +1,16 @@
+/**
+ * Why this file is long: one tenant's codex process has one piece of state — the process and its generation,
+ * the threads it has loaded, the running turn of each thread, its approvals — and every method here reads or
+ * changes it in the same event loop turn as codex's notifications arrive. Split across classes, each would
+ * need the others' internals (a crash ends the runs, a resume loads a thread, a notification finds its run).
+ * What does not touch that state lives beside it: the process (app-server-process), the wire shapes
+ * (app-server-wire), one turn's events (turn-run), approval fields (approvals.registry).
+ */
 import { randomUUID } from 'node:crypto';
 import { Observable } from 'rxjs';
 import type { ApprovalPolicy } from '../codex-home/codex-home.writer';
-import type { ApprovalDecision, ApprovalKind, CodexEvent } from '../events';
-import { APPROVAL_DECISIONS } from '../events';
+import type { ApprovalKind, CodexEvent } from '../events';
 import { CodexErrorCode, CodexTransportError, isCodexTransportError } from '../errors/codex-transport.error';
-import type { TransportLogger } from '../logger';
 import type {
   CodexThread,
   ForkThreadParams,
@@ -16,12 +22,19 @@ import type {
   StartThreadParams,
   ThreadList,
   ThreadSession,
-  TurnInput,
 } from '../types';
 import { AppServerProcess, type AppServerProcessOptions, type ProcessExit } from './app-server-process';
-import type { ApprovalsRegistry } from './approvals.registry';
+import { type ApprovalsRegistry, approvalFields } from './approvals.registry';
 import type { JsonRpcId, OutgoingMessage } from './json-rpc-connection';
-import { mapThreadItem } from './item.mapper';
+import {
+  asTransportError,
+  assertThreadId,
+  compact,
+  normalizeSession,
+  normalizeThread,
+  sandboxPolicy,
+  toCodexInput,
+} from './app-server-wire';
 import { TurnRun } from './turn-run';
 import { PROVIDER_UNREACHABLE, providerUnreachableMessage } from '../provider-unreachable';
 
@@ -561,27 +574,13 @@ export class AppServerSession {
       run?.emit({ type: 'warning', threadId, message: `codex asked for ${method}, which this gateway declines` });
       return;
     }
-    const turnId = typeof params.turnId === 'string' ? params.turnId : (run.turnId ?? '');
-    const offered = Array.isArray(params.availableDecisions)
-      ? params.availableDecisions.filter((d): d is ApprovalDecision =>
-          (APPROVAL_DECISIONS as readonly unknown[]).includes(d),
-        )
-      : [];
-    const decisions = [...new Set<ApprovalDecision>([...offered, 'accept', 'decline', 'cancel'])].filter((d) =>
-      APPROVAL_DECISIONS.includes(d),
-    );
-    if (!offered.includes('acceptForSession') && kind === 'command') decisions.splice(1, 0, 'acceptForSession');
+    const fields = approvalFields(kind, params, run.turnId ?? '');
+    const turnId = fields.turnId;
     const approval = this.options.approvals.add(
       {
         tenant: this.tenant,
-        kind,
         threadId,
-        turnId,
-        itemId: typeof params.itemId === 'string' ? params.itemId : null,
-        command: typeof params.command === 'string' ? params.command : null,
-        cwd: typeof params.cwd === 'string' ? params.cwd : null,
-        reason: typeof params.reason === 'string' ? params.reason : null,
-        availableDecisions: APPROVAL_DECISIONS.filter((d) => decisions.includes(d)),
+        ...fields,
         answer: (decision) => {
           if (process.isAlive) process.connection.respond(id, { decision });
         },
@@ -627,54 +626,6 @@ function withRetryAfter(error: CodexTransportError, waitMs: number): CodexTransp
 interface ThreadSettings {
   model: string | null;
   effort: string | null;
-}
-
-const THREAD_ID = /^(urn:uuid:)?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** codex thread ids are UUIDs; anything else is unknown without asking codex. */
-function assertThreadId(threadId: string): void {
-  if (typeof threadId !== 'string' || !THREAD_ID.test(threadId)) {
-    throw new CodexTransportError(CodexErrorCode.THREAD_NOT_FOUND, 'thread not found');
-  }
-}
-
-/** Thread results carry codex's raw items; callers get normalized ones. */
-function normalizeThread(thread: CodexThread): CodexThread {
-  const turns = Array.isArray(thread.turns) ? thread.turns : [];
-  return {
-    ...thread,
-    turns: turns.map((turn) => ({
-      ...turn,
-      items: (Array.isArray(turn.items) ? turn.items : []).map((item) =>
-        mapThreadItem(item as unknown as Record<string, unknown>),
-      ),
-    })),
-  };
-}
-
-function normalizeSession(session: ThreadSession): ThreadSession {
-  return { ...session, thread: normalizeThread(session.thread) };
-}
-
-function toCodexInput(input: TurnInput): Record<string, unknown> {
-  return input.type === 'text' ? { type: 'text', text: input.text, text_elements: [] } : { ...input };
-}
-
-function sandboxPolicy(mode: string, cwd?: string): Record<string, unknown> {
-  if (mode === 'danger-full-access') return { type: 'dangerFullAccess' };
-  if (mode === 'workspace-write') return { type: 'workspaceWrite', writableRoots: cwd ? [cwd] : [] };
-  return { type: 'readOnly' };
-}
-
-/** Drops undefined fields (codex treats absent and null differently for some keys). */
-function compact<T extends Record<string, unknown>>(obj: T): T {
-  for (const key of Object.keys(obj)) if (obj[key] === undefined) delete obj[key];
-  return obj;
-}
-
-function asTransportError(error: unknown): CodexTransportError {
-  if (isCodexTransportError(error)) return error;
-  return new CodexTransportError(CodexErrorCode.RPC_ERROR, (error as Error)?.message ?? String(error));
 }
 
 /** Waits for `promise`, at most `ms`. */

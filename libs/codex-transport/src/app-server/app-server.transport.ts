@@ -1,3 +1,7 @@
+/**
+ * The app-server backend's front door. Slightly over 300 lines: it is a thin, per-tenant facade over the
+ * sessions (one method per operation, each a line or two), plus the process pool and its reaper.
+ */
 import { join, resolve } from 'node:path';
 import { Observable, defer } from 'rxjs';
 import { type ResolvedBinary, resolveCodexBinary } from '../binary';

@@ -1,21 +1,42 @@
 import { randomUUID } from 'node:crypto';
-import type { ApprovalDecision, ApprovalKind, ApprovalRequest } from '../events';
+import { APPROVAL_DECISIONS, type ApprovalDecision, type ApprovalKind, type ApprovalRequest } from '../events';
 import { CodexErrorCode, CodexTransportError } from '../errors/codex-transport.error';
 
-export interface NewApproval {
-  tenant: string;
-  kind: ApprovalKind;
-  threadId: string;
-  turnId: string;
-  itemId: string | null;
-  command: string | null;
-  cwd: string | null;
-  reason: string | null;
-  availableDecisions: ApprovalDecision[];
+/** An approval to register: the request's fields (the registry gives the id and time), and how to answer it. */
+export type NewApproval = Omit<ApprovalRequest, 'id' | 'createdAt'> & {
   /** Sends the decision to codex. */
   answer: (decision: ApprovalDecision) => void;
   /** Called once when the approval is resolved, however that happens. */
   onResolved: (decision: ApprovalDecision, reason: 'answered' | 'timeout' | 'turnEnded') => void;
+};
+
+const text = (value: unknown): string | null => (typeof value === 'string' ? value : null);
+
+/**
+ * The request's fields from codex's `…/requestApproval` params: what it asks, and the decisions a client
+ * may send — those codex offers plus accept, decline and cancel, and for commands `acceptForSession`.
+ */
+export function approvalFields(
+  kind: ApprovalKind,
+  params: Record<string, unknown>,
+  fallbackTurnId: string,
+): Pick<ApprovalRequest, 'kind' | 'turnId' | 'itemId' | 'command' | 'cwd' | 'reason' | 'availableDecisions'> {
+  const offered = Array.isArray(params.availableDecisions)
+    ? params.availableDecisions.filter((d): d is ApprovalDecision =>
+        (APPROVAL_DECISIONS as readonly unknown[]).includes(d),
+      )
+    : [];
+  const decisions = new Set<ApprovalDecision>([...offered, 'accept', 'decline', 'cancel']);
+  if (kind === 'command') decisions.add('acceptForSession');
+  return {
+    kind,
+    turnId: text(params.turnId) ?? fallbackTurnId,
+    itemId: text(params.itemId),
+    command: text(params.command),
+    cwd: text(params.cwd),
+    reason: text(params.reason),
+    availableDecisions: APPROVAL_DECISIONS.filter((d) => decisions.has(d)),
+  };
 }
 
 interface Entry {
@@ -42,23 +63,12 @@ export class ApprovalsRegistry {
   constructor(private readonly timeoutMs: number) {}
 
   add(input: NewApproval, processKey: string | null = null): ApprovalRequest {
-    const request: ApprovalRequest = {
-      id: `appr_${randomUUID().replace(/-/g, '')}`,
-      tenant: input.tenant,
-      kind: input.kind,
-      threadId: input.threadId,
-      turnId: input.turnId,
-      itemId: input.itemId,
-      command: input.command,
-      cwd: input.cwd,
-      reason: input.reason,
-      availableDecisions: input.availableDecisions,
-      createdAt: Date.now(),
-    };
+    const { answer, onResolved, ...fields } = input;
+    const request: ApprovalRequest = { id: `appr_${randomUUID().replace(/-/g, '')}`, ...fields, createdAt: Date.now() };
     const timer =
       this.timeoutMs > 0 ? setTimeout(() => this.finish(request.id, 'decline', 'timeout', true), this.timeoutMs) : null;
     timer?.unref();
-    this.pending.set(request.id, { request, answer: input.answer, onResolved: input.onResolved, timer, processKey });
+    this.pending.set(request.id, { request, answer, onResolved, timer, processKey });
     return request;
   }
 
