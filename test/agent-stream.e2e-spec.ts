@@ -1,4 +1,4 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ClientHttp2Session } from 'node:http2';
@@ -7,7 +7,7 @@ import { LENGTH_PREFIXED, NDJSON } from '../apps/gateway/src/agent-stream/agent-
 import { AgentStreamServer } from '../apps/gateway/src/agent-stream/agent-stream.server';
 import { startGateway, type TestGateway } from './support/gateway';
 import { type AgentStreamClient, connectH2, type Frame, openAgentStream } from './support/h2';
-import { makeDataDir, until } from './support/harness';
+import { selfSignedCertificate, until } from './support/harness';
 
 const TOKEN = 'agent-stream-token';
 const REPLY = (text: string) => `Hello from the offline provider. You said: ${text}`;
@@ -333,30 +333,7 @@ describe('HTTP/2 agent stream (node:http2 client, real codex)', () => {
 
 describe('HTTP/2 agent stream over TLS', () => {
   it('serves h2 with a self-signed certificate made here; unreadable files stop the boot with a clear error', async () => {
-    const dir = makeDataDir('tls');
-    const key = join(dir, 'key.pem');
-    const cert = join(dir, 'cert.pem');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-keyout',
-        key,
-        '-out',
-        cert,
-        '-days',
-        '1',
-        '-subj',
-        '/CN=localhost',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1,DNS:localhost',
-      ],
-      { stdio: 'ignore' },
-    );
+    const { dir, key, cert } = selfSignedCertificate('tls');
     const gw = await startGateway('agent-tls', {
       CODEX_API_USE_TLS: 'true',
       CODEX_API_TLS_KEY_PATH: key,

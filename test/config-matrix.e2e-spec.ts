@@ -1,11 +1,10 @@
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { getMetadataStorage } from 'class-validator';
 import { EnvironmentVariables } from '../apps/gateway/src/config/environment';
 import { ensureBuilt, MAIN_JS, ROOT } from './support/build';
 import { connectH2, openAgentStream } from './support/h2';
-import { codexPidsWith, makeDataDir, survivingCodexProcesses } from './support/harness';
+import { codexPidsWith, makeDataDir, selfSignedCertificate, survivingCodexProcesses } from './support/harness';
 import { TestIdentityProvider } from './support/identity-provider';
 import { type ProductionGateway, startProductionGateway } from './support/process';
 import { postSse } from './support/sse';
@@ -111,28 +110,7 @@ describe('configuration matrix: every value of every fixed-value setting boots a
   beforeAll(async () => {
     await ensureBuilt();
     await idp.start();
-    certDir = makeDataDir('matrix-tls');
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'rsa:2048',
-        '-nodes',
-        '-keyout',
-        join(certDir, 'key.pem'),
-        '-out',
-        join(certDir, 'cert.pem'),
-        '-days',
-        '1',
-        '-subj',
-        '/CN=localhost',
-        '-addext',
-        'subjectAltName=IP:127.0.0.1,DNS:localhost',
-      ],
-      { stdio: 'ignore' },
-    );
+    certDir = selfSignedCertificate('matrix-tls').dir;
   }, 120_000);
 
   afterAll(async () => {

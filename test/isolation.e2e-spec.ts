@@ -3,7 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OfflineProvider } from '@app/offline-provider';
 import { startGateway, type TestGateway } from './support/gateway';
-import { makeDataDir } from './support/harness';
+import { makeDataDir, selfSignedCertificate } from './support/harness';
 
 /**
  * Tenants isolated down to their agents' shells: with two token tenants, what bob's agent and records
@@ -25,27 +25,7 @@ interface Boot {
 }
 
 async function boot(label: string, sandbox: 'read-only' | 'workspace-write', provider: OfflineProvider): Promise<Boot> {
-  const certs = makeDataDir(`${label}-tls`);
-  const tlsKey = join(certs, 'key.pem');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-keyout',
-      tlsKey,
-      '-out',
-      join(certs, 'cert.pem'),
-      '-days',
-      '1',
-      '-subj',
-      '/CN=localhost',
-    ],
-    { stdio: 'ignore' },
-  );
+  const { dir: certs, key: tlsKey } = selfSignedCertificate(`${label}-tls`);
   const gw = await startGateway(label, {
     CODEX_API_BASE_URL: provider.baseUrl,
     CODEX_API_KEY: KEY,

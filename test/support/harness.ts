@@ -16,6 +16,23 @@ export function makeDataDir(label: string): string {
   return mkdtempSync(join(TEST_DATA_ROOT, `${label}-`));
 }
 
+/**
+ * A self-signed certificate for localhost and 127.0.0.1, valid for a day, made with openssl in a new data
+ * directory: `key.pem` and `cert.pem`.
+ */
+export function selfSignedCertificate(label: string): { dir: string; key: string; cert: string } {
+  const dir = makeDataDir(label);
+  const key = join(dir, 'key.pem');
+  const cert = join(dir, 'cert.pem');
+  const subject = ['-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'];
+  execFileSync(
+    'openssl',
+    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', ...subject],
+    { stdio: 'ignore' },
+  );
+  return { dir, key, cert };
+}
+
 /** Environment for codex children: enough to run, nothing secret from the test runner. */
 export function baseChildEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
