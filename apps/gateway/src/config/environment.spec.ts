@@ -120,4 +120,16 @@ describe('parseEnvironment', () => {
     expect(parseEnvironment({ CODEX_SANDBOX: 'danger-full-access' }).CODEX_SANDBOX).toBe('danger-full-access');
     expect(() => parseEnvironment({ CODEX_TENANT_ISOLATION: 'maybe' })).toThrow(/CODEX_TENANT_ISOLATION/);
   });
+
+  it('parses an environment once: the same one gives the same result, a changed one is parsed again', () => {
+    const raw = { PORT: '9000', CODEX_MODEL: 'm' };
+    const first = parseEnvironment(raw);
+    expect(parseEnvironment({ CODEX_MODEL: 'm', PORT: '9000' })).toBe(first);
+    expect(Object.isFrozen(first)).toBe(true);
+    const changed = parseEnvironment({ ...raw, PORT: '9001' });
+    expect(changed).not.toBe(first);
+    expect(changed.PORT).toBe(9001);
+    expect(() => parseEnvironment({ PORT: 'x' })).toThrow(ConfigurationError);
+    expect(() => parseEnvironment({ PORT: 'x' })).toThrow(ConfigurationError);
+  });
 });

@@ -199,11 +199,23 @@ export function isMultiTenant(env: EnvironmentVariables): boolean {
   );
 }
 
+let parsed: { fingerprint: string; env: Readonly<EnvironmentVariables> } | null = null;
+
 /**
  * Folds aliases, validates every variable and throws one {@link ConfigurationError} listing every bad
- * one. Unknown variables are ignored (the environment holds much more than ours).
+ * one. Unknown variables are ignored (the environment holds much more than ours). The boot, the config
+ * module's check and each configuration namespace all ask: the environment is parsed once, and again only
+ * when it has changed (tests build several gateways in one process, each from its own).
  */
-export function parseEnvironment(raw: NodeJS.ProcessEnv): EnvironmentVariables {
+export function parseEnvironment(raw: NodeJS.ProcessEnv): Readonly<EnvironmentVariables> {
+  const fingerprint = JSON.stringify(Object.entries(raw).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  if (parsed?.fingerprint === fingerprint) return parsed.env;
+  const env = Object.freeze(validateEnvironment(raw));
+  parsed = { fingerprint, env };
+  return env;
+}
+
+function validateEnvironment(raw: NodeJS.ProcessEnv): EnvironmentVariables {
   const folded: Record<string, string> = {};
   for (const [alias, name] of Object.entries(ALIASES)) {
     if (raw[alias] !== undefined && raw[name] === undefined) folded[name] = raw[alias];
