@@ -21,6 +21,7 @@ describe('isolationArgs', () => {
       },
       view,
       view.workspace,
+      [join(dir, 'codex', 'bin')],
     );
     const pairs = (flag: string) => args.flatMap((a, i) => (a === flag ? [args[i + 1]] : []));
     // Own PID namespace and /proc, the rest of the system read-only, a private /tmp.
@@ -43,6 +44,9 @@ describe('isolationArgs', () => {
     expect(args.join(' ')).toContain(`--ro-bind /dev/null ${key}`);
     expect(args.join(' ')).not.toContain(join(dir, 'absent'));
     expect(pairs('--bind')).toEqual([view.home, view.workspace, join(dir, 'shared')]);
+    // codex's own directory is visible read-only even where a private /tmp or a hidden directory covers it.
+    expect(args.join(' ')).toContain(`--ro-bind ${join(dir, 'codex', 'bin')} ${join(dir, 'codex', 'bin')}`);
+    expect(args.indexOf(join(dir, 'codex', 'bin'))).toBeGreaterThan(args.lastIndexOf('--tmpfs'));
     // Binds come after the tmpfs that hides their parent, and the command follows `--`.
     expect(args.indexOf(view.home)).toBeGreaterThan(args.indexOf(base));
     expect(args.slice(-3)).toEqual(['--chdir', view.workspace, '--']);

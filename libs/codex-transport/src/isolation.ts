@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
-import { delimiter, join, resolve, sep } from 'node:path';
+import { delimiter, dirname, join, resolve, sep } from 'node:path';
 import type { ResolvedBinary } from './binary';
 
 /**
@@ -33,6 +33,11 @@ export function findOnPath(name: string, path = process.env.PATH ?? ''): string 
   return null;
 }
 
+/** The directories of the codex binary and of the tools it ships (`rg`). */
+export function programDirs(binary: ResolvedBinary): string[] {
+  return [...new Set([dirname(binary.path), ...binary.extraPath])];
+}
+
 /** Where the agent of a tenant may be run from; null when no bubblewrap is available. */
 export function findBubblewrap(binary: ResolvedBinary, path = process.env.PATH ?? ''): string | null {
   const onPath = findOnPath('bwrap', path);
@@ -42,8 +47,16 @@ export function findBubblewrap(binary: ResolvedBinary, path = process.env.PATH ?
   return isFile(bundled) ? bundled : null;
 }
 
-/** The bubblewrap arguments that put a codex of the tenant `view` in its own namespaces. */
-export function isolationArgs(isolation: TenantIsolation, view: TenantView, cwd: string): string[] {
+/**
+ * The bubblewrap arguments that put a codex of the tenant `view` in its own namespaces. `programDirs` (where
+ * codex and the tools it ships live) are bound back read-only, so that an installation under /tmp still runs.
+ */
+export function isolationArgs(
+  isolation: TenantIsolation,
+  view: TenantView,
+  cwd: string,
+  programDirs: string[] = [],
+): string[] {
   // A user namespace of its own even for root (which may lack the capabilities to build namespaces without one, in a container).
   const args = [
     '--die-with-parent',
@@ -64,6 +77,7 @@ export function isolationArgs(isolation: TenantIsolation, view: TenantView, cwd:
     args.push('--tmpfs', dir);
   }
   for (const file of isolation.hiddenFiles) if (existsSync(file)) args.push('--ro-bind', '/dev/null', file);
+  for (const dir of programDirs) args.push('--ro-bind', dir, dir);
   for (const dir of [view.home, view.workspace, ...isolation.sharedDirs]) {
     mkdirSync(dir, { recursive: true });
     args.push('--bind', dir, dir);

@@ -3,7 +3,7 @@ import { delimiter, join, resolve } from 'node:path';
 import type { ResolvedBinary } from './binary';
 import { type CodexHomeConfig, PROVIDER_KEY_ENV, tenantDirName, writeCodexHome } from './codex-home/codex-home.writer';
 import { CodexErrorCode, CodexTransportError } from './errors/codex-transport.error';
-import { findBubblewrap, findOnPath, isolationArgs, type TenantView } from './isolation';
+import { findBubblewrap, findOnPath, isolationArgs, programDirs, type TenantView } from './isolation';
 import { type CodexTransportOptions, TRANSPORT_DEFAULTS } from './options';
 
 /** The tenant's CODEX_HOME: `<base>/users/<safe tenant name>`. */
@@ -78,7 +78,10 @@ export function codexLaunch(
       },
     );
   }
-  return { command: bwrap, args: [...isolationArgs(options.isolation, view, cwd), binary.path, ...args] };
+  return {
+    command: bwrap,
+    args: [...isolationArgs(options.isolation, view, cwd, programDirs(binary)), binary.path, ...args],
+  };
 }
 
 /** The child's environment: the caller's base env, CODEX_HOME, codex's PATH extras and the provider key. */
