@@ -9,10 +9,13 @@ export interface ChatPrompt {
   chars: number;
 }
 
+/** A problem with `messages` (OpenAI's `param` names the field). */
+const refuse = (message: string) => invalidRequest(message, 'messages');
+
 function partsOf(content: unknown, where: string): { text: string; images: string[] } {
   if (content === null || content === undefined) return { text: '', images: [] };
   if (typeof content === 'string') return { text: content, images: [] };
-  if (!Array.isArray(content)) throw invalidRequest(`${where}.content must be a string or an array of parts`);
+  if (!Array.isArray(content)) throw refuse(`${where}.content must be a string or an array of parts`);
   const texts: string[] = [];
   const images: string[] = [];
   content.forEach((part: unknown, j) => {
@@ -20,10 +23,10 @@ function partsOf(content: unknown, where: string): { text: string; images: strin
     if (p?.type === 'text' && typeof p.text === 'string') texts.push(p.text);
     else if (p?.type === 'image_url') {
       const url = typeof p.image_url === 'string' ? p.image_url : (p.image_url as { url?: unknown } | undefined)?.url;
-      if (typeof url !== 'string') throw invalidRequest(`${where}.content[${j}].image_url.url is required`);
+      if (typeof url !== 'string') throw refuse(`${where}.content[${j}].image_url.url is required`);
       images.push(url);
     } else {
-      throw invalidRequest(`${where}.content[${j}] must be a text or image_url part`);
+      throw refuse(`${where}.content[${j}] must be a text or image_url part`);
     }
   });
   return { text: texts.join('\n'), images };
@@ -31,7 +34,7 @@ function partsOf(content: unknown, where: string): { text: string; images: strin
 
 /** Parses `messages` into prompt messages (the DTO has validated their roles, and documents them). */
 export function parseChatMessages(raw: unknown): ChatPrompt {
-  if (!Array.isArray(raw) || raw.length === 0) throw invalidRequest('messages must be a non-empty array', 'messages');
+  if (!Array.isArray(raw) || raw.length === 0) throw refuse('messages must be a non-empty array');
   let chars = 0;
   const messages = raw.map((message: unknown, i): PromptMessage => {
     const m = (message ?? {}) as { role?: unknown; content?: unknown };

@@ -4,6 +4,9 @@ import { invalidRequest } from '../../common/errors/gateway-error';
 import type { PromptMessage } from '../../common/turn/prompt';
 import type { InputItem } from '../responses/responses.store';
 
+/** A problem with `input` (OpenAI's `param` names the field). */
+const refuse = (message: string) => invalidRequest(message, 'input');
+
 const ROLES = new Set(['user', 'system', 'developer', 'assistant']);
 
 function itemId(): string {
@@ -15,16 +18,16 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 function normalizePart(part: unknown, where: string, role: string): Record<string, unknown> {
-  if (!isRecord(part)) throw invalidRequest(`${where} must be an object`);
+  if (!isRecord(part)) throw refuse(`${where} must be an object`);
   switch (part.type) {
     case 'input_text':
     case 'output_text':
     case 'text':
-      if (typeof part.text !== 'string') throw invalidRequest(`${where}.text must be a string`);
+      if (typeof part.text !== 'string') throw refuse(`${where}.text must be a string`);
       return { type: role === 'assistant' ? 'output_text' : 'input_text', text: part.text };
     case 'input_image': {
       if (typeof part.image_url !== 'string') {
-        throw invalidRequest(`${where}.image_url must be a data: URL (file_id images are not supported)`);
+        throw refuse(`${where}.image_url must be a data: URL (file_id images are not supported)`);
       }
       return {
         type: 'input_image',
@@ -33,16 +36,14 @@ function normalizePart(part: unknown, where: string, role: string): Record<strin
       };
     }
     default:
-      throw invalidRequest(
-        `${where}.type must be input_text or input_image (got ${JSON.stringify(part.type ?? null)})`,
-      );
+      throw refuse(`${where}.type must be input_text or input_image (got ${JSON.stringify(part.type ?? null)})`);
   }
 }
 
 /** The request's `input` as message items (a string is one user message). */
 export function normalizeInput(input: unknown): InputItem[] {
   if (typeof input === 'string') {
-    if (input.length === 0) throw invalidRequest('input must not be empty');
+    if (input.length === 0) throw refuse('input must not be empty');
     return [
       {
         id: itemId(),
@@ -54,16 +55,16 @@ export function normalizeInput(input: unknown): InputItem[] {
     ];
   }
   if (!Array.isArray(input) || input.length === 0) {
-    throw invalidRequest('input must be a non-empty string or a non-empty array of message items');
+    throw refuse('input must be a non-empty string or a non-empty array of message items');
   }
   return input.map((raw, i) => {
     const where = `input[${i}]`;
-    if (!isRecord(raw)) throw invalidRequest(`${where} must be an object`);
+    if (!isRecord(raw)) throw refuse(`${where} must be an object`);
     if (raw.type !== undefined && raw.type !== 'message') {
-      throw invalidRequest(`${where}.type ${JSON.stringify(raw.type)} is not supported; send message items`);
+      throw refuse(`${where}.type ${JSON.stringify(raw.type)} is not supported; send message items`);
     }
     if (typeof raw.role !== 'string' || !ROLES.has(raw.role)) {
-      throw invalidRequest(`${where}.role must be one of user, system, developer, assistant`);
+      throw refuse(`${where}.role must be one of user, system, developer, assistant`);
     }
     const role = raw.role as InputItem['role'];
     let content: Array<Record<string, unknown>>;
@@ -71,7 +72,7 @@ export function normalizeInput(input: unknown): InputItem[] {
       content = [{ type: role === 'assistant' ? 'output_text' : 'input_text', text: raw.content }];
     else if (Array.isArray(raw.content))
       content = raw.content.map((p, j) => normalizePart(p, `${where}.content[${j}]`, role));
-    else throw invalidRequest(`${where}.content must be a string or an array of parts`);
+    else throw refuse(`${where}.content must be a string or an array of parts`);
     return { id: itemId(), type: 'message', role, status: 'completed', content };
   });
 }
