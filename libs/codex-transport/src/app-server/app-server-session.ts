@@ -35,6 +35,7 @@ import {
   sandboxPolicy,
   toCodexInput,
 } from './app-server-wire';
+import { strOrNull } from './item.mapper';
 import { TurnRun } from './turn-run';
 import { PROVIDER_UNREACHABLE, providerUnreachableMessage } from '../provider-unreachable';
 
@@ -512,10 +513,7 @@ export class AppServerSession {
       return;
     }
     if (method === 'configWarning') {
-      this.options.logger.warn(
-        `codex config warning: ${typeof params.summary === 'string' ? params.summary : ''}`,
-        'AppServerSession',
-      );
+      this.options.logger.warn(`codex config warning: ${strOrNull(params.summary) ?? ''}`, 'AppServerSession');
       return;
     }
     const threadId = typeof params.threadId === 'string' ? params.threadId : null;
@@ -541,8 +539,7 @@ export class AppServerSession {
   private watchProvider(run: TurnRun, method: string, params: Record<string, unknown>): void {
     if (run.state !== 'running') return;
     if (method === 'error' && params.willRetry === true) {
-      const reported = (params.error as { message?: unknown } | undefined)?.message;
-      const message = typeof reported === 'string' ? reported : '';
+      const message = strOrNull((params.error as { message?: unknown } | undefined)?.message) ?? '';
       if (!PROVIDER_UNREACHABLE.test(message) || run.providerWatch) return;
       run.providerWatch = setTimeout(() => {
         this.abandon(run, {

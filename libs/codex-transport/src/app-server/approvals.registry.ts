@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { APPROVAL_DECISIONS, type ApprovalDecision, type ApprovalKind, type ApprovalRequest } from '../events';
 import { CodexErrorCode, CodexTransportError } from '../errors/codex-transport.error';
+import { strOrNull } from './item.mapper';
 
 /** An approval to register: the request's fields (the registry gives the id and time), and how to answer it. */
 export type NewApproval = Omit<ApprovalRequest, 'id' | 'createdAt'> & {
@@ -9,8 +10,6 @@ export type NewApproval = Omit<ApprovalRequest, 'id' | 'createdAt'> & {
   /** Called once when the approval is resolved, however that happens. */
   onResolved: (decision: ApprovalDecision, reason: 'answered' | 'timeout' | 'turnEnded') => void;
 };
-
-const text = (value: unknown): string | null => (typeof value === 'string' ? value : null);
 
 /**
  * The request's fields from codex's `…/requestApproval` params: what it asks, and the decisions a client
@@ -30,11 +29,11 @@ export function approvalFields(
   if (kind === 'command') decisions.add('acceptForSession');
   return {
     kind,
-    turnId: text(params.turnId) ?? fallbackTurnId,
-    itemId: text(params.itemId),
-    command: text(params.command),
-    cwd: text(params.cwd),
-    reason: text(params.reason),
+    turnId: strOrNull(params.turnId) ?? fallbackTurnId,
+    itemId: strOrNull(params.itemId),
+    command: strOrNull(params.command),
+    cwd: strOrNull(params.cwd),
+    reason: strOrNull(params.reason),
     availableDecisions: APPROVAL_DECISIONS.filter((d) => decisions.has(d)),
   };
 }

@@ -3,7 +3,8 @@ import type { CodexItem, ItemStatus, TokenUsage } from '../events';
 type Raw = Record<string, unknown>;
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
-const strOrNull = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+/** A field codex sent as a string, or null when it is absent or of another type. */
+export const strOrNull = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 const numOrNull = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
 function status(v: unknown): ItemStatus {

@@ -2,7 +2,7 @@ import type { Subscriber } from 'rxjs';
 import { providerErrorMessage } from '../provider-error';
 import { type CodexEvent, type TokenUsage, type TurnError, type TurnStatus, EMPTY_USAGE, addUsage } from '../events';
 import { CodexErrorCode } from '../errors/codex-transport.error';
-import { mapThreadItem, mapTokenUsage } from './item.mapper';
+import { mapThreadItem, mapTokenUsage, strOrNull } from './item.mapper';
 
 type Params = Record<string, unknown>;
 
@@ -178,6 +178,5 @@ export class TurnRun {
 }
 
 function stringField(obj: Params | undefined | null, key: string): string | null {
-  const v = obj?.[key];
-  return typeof v === 'string' ? v : null;
+  return strOrNull(obj?.[key]);
 }
