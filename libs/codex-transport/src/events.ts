@@ -140,6 +140,20 @@ export type CodexEvent =
       /** answered: a client decided; timeout: nobody answered in time; turnEnded: the turn ended first. */
       reason: 'answered' | 'timeout' | 'turnEnded';
     } & TurnScoped)
+  | ({
+      type: 'tool.call';
+      /** The model's own call id (codex's `callId`); answer it with `answerToolCall`. */
+      callId: string;
+      name: string;
+      /** The arguments as a JSON string, the way OpenAI's APIs carry them. */
+      arguments: string;
+    } & TurnScoped)
+  | ({
+      type: 'tool.resolved';
+      callId: string;
+      /** answered: the client's result went to codex; timeout: nobody answered in time (codex got `success: false`). */
+      reason: 'answered' | 'timeout';
+    } & TurnScoped)
   | ({ type: 'usage'; usage: TokenUsage } & TurnScoped)
   | { type: 'warning'; threadId: string | null; message: string }
   | { type: 'error'; threadId: string | null; turnId: string | null; message: string; willRetry: boolean }

@@ -50,6 +50,8 @@ export interface CodexTransportOptions {
   /** Base environment of every codex child (the caller filters what it passes). */
   env: NodeJS.ProcessEnv;
   approvalTimeoutMs: number;
+  /** A client tool call nobody answers within this long is answered `success: false` and the turn goes on. */
+  toolCallTimeoutMs?: number;
   turnTimeoutMs: number;
   maxSessions: number;
   maxRunningTurnsPerTenant: number;
@@ -86,6 +88,7 @@ export const TRANSPORT_DEFAULTS = {
   streamIdleTimeoutMs: 120_000,
   providerUnreachableMs: 15_000,
   startRetryMs: 1000,
+  toolCallTimeoutMs: 300_000,
 } as const;
 
 type Timing =
@@ -94,7 +97,8 @@ type Timing =
   | 'handshakeTimeoutMs'
   | 'stopStageMs'
   | 'providerUnreachableMs'
-  | 'startRetryMs';
+  | 'startRetryMs'
+  | 'toolCallTimeoutMs';
 
 /** The options with every timing set: what a transport works with. */
 export type ResolvedTransportOptions = CodexTransportOptions & Required<Pick<CodexTransportOptions, Timing>>;
@@ -110,5 +114,6 @@ export function resolveTransportOptions(options: CodexTransportOptions): Resolve
     stopStageMs: options.stopStageMs ?? d.stopStageMs,
     providerUnreachableMs: options.providerUnreachableMs ?? d.providerUnreachableMs,
     startRetryMs: options.startRetryMs ?? d.startRetryMs,
+    toolCallTimeoutMs: options.toolCallTimeoutMs ?? d.toolCallTimeoutMs,
   };
 }

@@ -21,6 +21,8 @@ export interface ThreadOverrides {
 export interface StartThreadParams extends ThreadOverrides {
   /** Not written to disk and not listed (stateless requests). */
   ephemeral?: boolean;
+  /** The client's functions the model may call (app-server backend; they cannot change later). */
+  dynamicTools?: DynamicTool[];
 }
 
 export interface ResumeThreadParams extends ThreadOverrides {
@@ -43,6 +45,20 @@ export interface ListThreadsParams {
   includeExec?: boolean;
 }
 
+/** A function the client implements, offered to the model next to codex's own tools (fixed per thread). */
+export interface DynamicTool {
+  name: string;
+  description: string;
+  /** JSON schema of the arguments. */
+  inputSchema: Record<string, unknown>;
+}
+
+/** A client's answer to a tool call. */
+export interface ToolCallResult {
+  text: string;
+  success: boolean;
+}
+
 export interface RunTurnParams {
   threadId: string;
   input: TurnInput[];
@@ -56,6 +72,14 @@ export interface RunTurnParams {
    * backend; codex's `thread/inject_items`). It stays in the history at that position.
    */
   developerMessage?: string;
+  /**
+   * Responses-API items (`message`, `function_call`, `function_call_output`) placed in the thread's history
+   * before this turn (app-server backend): a conversation replayed as what it was, not as a transcript.
+   * With them, `input` may be empty (the model goes on from the last item, e.g. a tool's output).
+   */
+  history?: Array<Record<string, unknown>>;
+  /** The final answer must be JSON matching this schema (codex applies it in strict mode). */
+  outputSchema?: Record<string, unknown>;
 }
 
 /** A thread as codex describes it (the fields the gateway relies on; codex sends more). */

@@ -29,19 +29,21 @@ export class ReplyStream {
     });
     this.send('response.created', { response: this.responseObject('in_progress') });
     if (this.script.hang) return; // headers and one event, then silence until the client leaves
-    const last = this.input.at(-1);
-    if (last?.type === 'function_call_output') {
-      await this.message(
-        this.afterTool(typeof last.output === 'string' ? last.output : JSON.stringify(last.output ?? '')),
-      );
+    const outputs = trailingToolOutputs(this.input);
+    if (outputs.length > 0) {
+      await this.message(this.jsonReply() ?? outputs.map((o) => this.afterTool(o)).join('\n'));
       return this.complete();
     }
     if (this.script.reasoning) await this.reasoning(this.script.reasoning);
     if (this.script.shell) {
-      this.functionCall(this.script.shell);
+      this.functionCall('exec_command', JSON.stringify({ cmd: this.script.shell, yield_time_ms: 10_000 }));
       return this.complete();
     }
-    await this.message(this.replyText());
+    if (this.script.tools.length > 0) {
+      for (const call of this.script.tools) this.functionCall(call.name, call.arguments);
+      return this.complete();
+    }
+    await this.message(this.jsonReply() ?? this.replyText());
     if (this.script.cut) {
       this.res.end(); // no response.completed: codex treats the stream as broken
       return;
@@ -74,7 +76,16 @@ export class ReplyStream {
     return `Hello from the offline provider. You said: ${s.text || '(nothing)'}`;
   }
 
-  private afterTool(output: string): string {
+  /** The JSON answer: `[[json: …]]` as written, else a sample of the request's JSON schema format (if any). */
+  private jsonReply(): string | null {
+    if (this.script.json !== null) return this.script.json;
+    const format = (this.body.text as { format?: { type?: unknown; schema?: unknown } } | undefined)?.format;
+    if (format?.type !== 'json_schema' || !format.schema || typeof format.schema !== 'object') return null;
+    return JSON.stringify(sampleOf(format.schema as Item, format.schema as Item));
+  }
+
+  private afterTool({ name, output }: ToolOutput): string {
+    if (name !== 'exec_command') return `${name} returned: ${output}`;
     if (/rejected by user|approval request failed|exec_command failed/i.test(output)) {
       return `The command was not run: ${output.trim()}`;
     }
@@ -141,18 +152,20 @@ export class ReplyStream {
     this.send('response.output_item.done', { output_index: index, item });
   }
 
-  private functionCall(cmd: string): void {
+  private functionCall(name: string, args: string): void {
     const item = {
       type: 'function_call',
       id: `fc_${randomUUID().replace(/-/g, '')}`,
       call_id: `call_${randomUUID().replace(/-/g, '').slice(0, 12)}`,
-      name: 'exec_command',
-      arguments: JSON.stringify({ cmd, yield_time_ms: 10_000 }),
+      name,
+      arguments: args,
       status: 'completed',
     };
     const index = this.outputIndex++;
     this.output.push(item);
     this.send('response.output_item.added', { output_index: index, item: { ...item, arguments: '' } });
+    this.send('response.function_call_arguments.delta', { item_id: item.id, output_index: index, delta: args });
+    this.send('response.function_call_arguments.done', { item_id: item.id, output_index: index, arguments: args });
     this.send('response.output_item.done', { output_index: index, item });
   }
 
@@ -199,5 +212,59 @@ export class ReplyStream {
   private send(type: string, data: Record<string, unknown>): void {
     if (this.closed) return;
     this.res.write(`event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`);
+  }
+}
+
+interface ToolOutput {
+  name: string;
+  output: string;
+}
+
+/** The tool results the request ends with (codex sends them back after running the calls), with their calls' names. */
+function trailingToolOutputs(input: Item[]): ToolOutput[] {
+  let start = input.length;
+  while (start > 0 && input[start - 1].type === 'function_call_output') start--;
+  return input.slice(start).map((item) => {
+    const call = input.find((i) => i.type === 'function_call' && i.call_id === item.call_id);
+    const output = typeof item.output === 'string' ? item.output : JSON.stringify(item.output ?? '');
+    return { name: typeof call?.name === 'string' ? call.name : 'tool', output };
+  });
+}
+
+/** A value that satisfies a (strict-mode) JSON schema: what a model asked for that format would answer. */
+export function sampleOf(schema: Item, root: Item): unknown {
+  const ref = typeof schema.$ref === 'string' ? schema.$ref : null;
+  if (ref) {
+    const path = ref.replace(/^#\//, '').split('/');
+    const target = path.reduce<unknown>((node, key) => (node as Item | undefined)?.[key], root);
+    return target && typeof target === 'object' ? sampleOf(target as Item, root) : null;
+  }
+  if (Array.isArray(schema.enum) && schema.enum.length > 0) return schema.enum[0];
+  if ('const' in schema) return schema.const;
+  const alternatives = (schema.anyOf ?? schema.oneOf) as Item[] | undefined;
+  if (Array.isArray(alternatives) && alternatives.length > 0) {
+    const first = alternatives.find((a) => a.type !== 'null') ?? alternatives[0];
+    return sampleOf(first, root);
+  }
+  const types = Array.isArray(schema.type) ? (schema.type as string[]) : [schema.type as string];
+  const type = types.find((t) => t !== 'null') ?? types[0];
+  switch (type) {
+    case 'object': {
+      const properties = (schema.properties ?? {}) as Record<string, Item>;
+      return Object.fromEntries(Object.entries(properties).map(([key, sub]) => [key, sampleOf(sub, root)]));
+    }
+    case 'array':
+      return schema.items && typeof schema.items === 'object' ? [sampleOf(schema.items as Item, root)] : [];
+    case 'string':
+      return 'example';
+    case 'integer':
+    case 'number':
+      return typeof schema.minimum === 'number' ? schema.minimum : 1;
+    case 'boolean':
+      return true;
+    case 'null':
+      return null;
+    default:
+      return {};
   }
 }

@@ -21,8 +21,25 @@ export interface Script {
   memory: boolean;
   /** Reply with the instructions (developer/system messages not written by codex) the request carried. */
   echoInstructions: boolean;
+  /** Calls of offered tools (`[[tool: NAME {json arguments}]]`, several make one response with several calls). */
+  tools: ScriptedCall[];
+  /** Answer with exactly this JSON (`[[json: {...}]]`); with a JSON schema format and no directive, a sample. */
+  json: string | null;
   /** The prompt with every token removed. */
   text: string;
+}
+
+export interface ScriptedCall {
+  name: string;
+  /** The call's arguments as the model sends them: a JSON string (`{}` when none were given). */
+  arguments: string;
+}
+
+/** `NAME {json}` → a call; the arguments are sent as written (a model can send invalid JSON too). */
+function scriptedCall(arg: string | undefined): ScriptedCall | null {
+  const match = /^([A-Za-z0-9_.-]+)\s*([\s\S]*)$/.exec(arg ?? '');
+  if (!match) return null;
+  return { name: match[1], arguments: match[2].trim() || '{}' };
 }
 
 const TOKEN = /\[\[\s*([a-z-]+)\s*(?::\s*([\s\S]*?))?\s*\]\]/gi;
@@ -48,6 +65,8 @@ export function parseScript(prompt: string): Script {
     stall: null,
     memory: false,
     echoInstructions: false,
+    tools: [],
+    json: null,
     text: prompt.replace(TOKEN, ' ').replace(/\s+/g, ' ').trim(),
   };
   for (const match of prompt.matchAll(TOKEN)) {
@@ -93,6 +112,14 @@ export function parseScript(prompt: string): Script {
         break;
       case 'echo-instructions':
         script.echoInstructions = true;
+        break;
+      case 'tool': {
+        const call = scriptedCall(arg);
+        if (call) script.tools.push(call);
+        break;
+      }
+      case 'json':
+        script.json = arg ?? '{}';
         break;
       default:
         break;

@@ -75,6 +75,7 @@ export class CodexHostModule {}
             : null,
           env: codex.childEnv,
           approvalTimeoutMs: codex.approvalTimeoutMs,
+          toolCallTimeoutMs: codex.toolCallTimeoutMs,
           turnTimeoutMs: codex.turnTimeoutMs,
           maxSessions: tenancy.maxSessions,
           maxRunningTurnsPerTenant: codex.maxConcurrency,

@@ -61,6 +61,7 @@ export class EnvironmentVariables {
   @IsOptional() @IsString() CODEX_ISOLATION_HIDE?: string;
   @IsOptional() @Transform(toBool) @IsBoolean() CODEX_ALLOW_FULL_ACCESS_MULTI_TENANT?: boolean;
   @IsOptional() @Transform(toInt) @Min(1) @IsInt() CODEX_APPROVAL_TIMEOUT_SECONDS?: number;
+  @IsOptional() @Transform(toInt) @Min(1) @IsInt() CODEX_TOOL_CALL_TIMEOUT_SECONDS?: number;
   @IsOptional() @Transform(toInt) @Min(1) @IsInt() CODEX_TIMEOUT_SECONDS?: number;
   @IsOptional() @Transform(toInt) @Min(1) @IsInt() CODEX_MAX_CONCURRENCY?: number;
   @IsOptional() @Transform(toInt) @Min(1) @IsInt() CODEX_MAX_PROMPT_CHARS?: number;

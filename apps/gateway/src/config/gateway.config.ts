@@ -94,6 +94,7 @@ export const codexConfig = registerAs('codex', () => {
     isolationHide: list(env.CODEX_ISOLATION_HIDE).map((p) => resolve(p)),
     tlsKeyPath: env.CODEX_API_TLS_KEY_PATH ? resolve(env.CODEX_API_TLS_KEY_PATH) : null,
     approvalTimeoutMs: (env.CODEX_APPROVAL_TIMEOUT_SECONDS ?? 300) * 1000,
+    toolCallTimeoutMs: (env.CODEX_TOOL_CALL_TIMEOUT_SECONDS ?? 300) * 1000,
     turnTimeoutMs: (env.CODEX_TIMEOUT_SECONDS ?? 600) * 1000,
     maxConcurrency: env.CODEX_MAX_CONCURRENCY ?? 4,
     maxPromptChars: env.CODEX_MAX_PROMPT_CHARS ?? 200_000,

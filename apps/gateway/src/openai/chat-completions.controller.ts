@@ -3,7 +3,6 @@ import type { ConfigType } from '@nestjs/config';
 import { ApiHeader, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { tap } from 'rxjs';
-import type { CodexEvent } from '@app/codex-transport';
 import { DebugLog } from '../common/logging/debug-log';
 import { Ctx, type RequestContext } from '../common/request-context/request-context';
 import { sendTurn } from '../common/turn/send-turn';
@@ -14,6 +13,8 @@ import { ChatCompletionRequestDto } from './dto/chat-completion.dto';
 import { ChatCompletionDto } from './dto/chat-completion-response.dto';
 import { ChatMessagesPipe, type ChatPrompt } from './input/chat-messages.pipe';
 import { OpenAiErrorFilter } from './openai-error.filter';
+import { TOOL_RESULTS_HEADER } from './tools/tool-results-path';
+import type { TurnEvent } from './tools/tool-turn';
 
 export const SESSION_HEADER = 'X-Codex-Session-Id';
 
@@ -48,8 +49,9 @@ export class ChatCompletionsController {
     this.debug.write(ctx.requestId, 'chat request', dto);
     const chat = await this.chat.prepare(ctx, dto, conversation, sessionId?.trim() || null);
     if (chat.threadId) res.setHeader(SESSION_HEADER, chat.threadId);
+    if (chat.toolResults) res.setHeader(TOOL_RESULTS_HEADER, chat.toolResults);
     const events$ = chat.events$.pipe(
-      tap((event: CodexEvent) => {
+      tap((event: TurnEvent) => {
         this.debug.write(ctx.requestId, 'codex event', event);
         // The exec backend learns its thread id from the run itself.
         if (event.type === 'thread.started' && !res.headersSent) res.setHeader(SESSION_HEADER, event.threadId);
@@ -62,6 +64,8 @@ export class ChatCompletionsController {
       includeUsage: dto.stream_options?.include_usage === true,
       codexEvents: dto.codex_events === true,
       stripAnswerTags: this.server.stripAnswerTags,
+      format: chat.format,
+      forced: chat.forced,
     };
     const threadId = () => String(res.getHeader(SESSION_HEADER) ?? '');
     const wire = chatCompletionsWire(context, threadId, ctx.requestId);

@@ -1,4 +1,7 @@
-import type { CodexEvent, TokenUsage } from '@app/codex-transport';
+import { randomUUID } from 'node:crypto';
+import { CodexErrorCode, type CodexEvent, type TokenUsage } from '@app/codex-transport';
+import type { ForcedCall, OutputFormat } from './structured/output-format';
+import type { TurnEvent } from './tools/tool-turn';
 import { TurnFailedError } from '../common/errors/gateway-error';
 import { AnswerTagStripper, stripAnswerTags } from './answer-tags';
 
@@ -37,6 +40,24 @@ export interface ChunkContext {
   codexEvents: boolean;
   /** CODEX_STRIP_ANSWER_TAGS. */
   stripAnswerTags?: boolean;
+  /** The answer must have this format (`response_format`): it is checked whole, then sent. */
+  format?: OutputFormat | null;
+  /** The answer stands for this function call (a forced `tool_choice`). */
+  forced?: ForcedCall | null;
+}
+
+/** The final answer of a turn with a format, checked: its content in the client's terms, or the call it stands for. */
+function formattedAnswer(
+  ctx: ChunkContext,
+  text: string,
+): { content: string; call: null } | { content: null; call: ReturnType<typeof toolCall> } {
+  const format = ctx.forced?.format ?? ctx.format!;
+  const checked = format.check(text);
+  if (!checked.ok) throw new TurnFailedError({ code: CodexErrorCode.OUTPUT_INVALID, message: checked.message });
+  if (!ctx.forced) return { content: checked.text, call: null };
+  const call = ctx.forced.call(checked.text);
+  const callId = `call_${randomUUID().replace(/-/g, '').slice(0, 24)}`;
+  return { content: null, call: toolCall({ callId, name: call.name, arguments: call.arguments }) };
 }
 
 type Chunk = Record<string, unknown>;
@@ -55,6 +76,9 @@ export class ChatChunkMapper {
   private started = false;
   private usage: TokenUsage | null = null;
   private lastMessageItem: string | null = null;
+  private toolCalls = 0;
+  /** With a format, the last agent message (sent once checked, at the end). */
+  private answer = '';
   private sawText = false;
   private readonly stripper: AnswerTagStripper | null;
 
@@ -62,9 +86,20 @@ export class ChatChunkMapper {
     this.stripper = ctx.stripAnswerTags ? new AnswerTagStripper() : null;
   }
 
-  map(event: CodexEvent): Chunk[] {
+  map(event: TurnEvent): Chunk[] {
     switch (event.type) {
+      case 'tool.call':
+        // Each call whole in one delta (id, name and all its arguments): what OpenAI's clients assemble.
+        return this.withRole({ tool_calls: [{ index: this.toolCalls++, ...toolCall(event) }] });
+      case 'turn.suspended': {
+        const held = this.stripper?.flush() ?? '';
+        const out = this.withRole(held ? { content: held } : {});
+        out.push(this.chunk({}, 'tool_calls'));
+        if (this.ctx.includeUsage) out.push({ ...this.base(), choices: [], usage: toChatUsage(this.usage) });
+        return out;
+      }
       case 'item.delta': {
+        if (event.kind === 'text' && this.formatted) return this.withRole({});
         if (event.kind === 'text') {
           // Separate consecutive agent messages (a preamble, then the answer after a command).
           const prefix = this.sawText && this.lastMessageItem !== event.itemId ? '\n\n' : '';
@@ -78,6 +113,7 @@ export class ChatChunkMapper {
         return [];
       }
       case 'item.completed': {
+        if (event.item.type === 'agentMessage') this.answer = event.item.text;
         if (!this.ctx.codexEvents) return [];
         if (
           event.item.type !== 'commandExecution' &&
@@ -96,6 +132,13 @@ export class ChatChunkMapper {
         return [];
       case 'turn.completed': {
         if (event.status === 'failed') throw turnFailure(event);
+        if (this.formatted && event.status === 'completed') {
+          const { content, call } = formattedAnswer(this.ctx, this.answer);
+          const out = this.withRole(call ? { tool_calls: [{ index: 0, ...call }] } : { content });
+          out.push(this.chunk({}, call ? 'tool_calls' : 'stop'));
+          if (this.ctx.includeUsage) out.push({ ...this.base(), choices: [], usage: toChatUsage(this.usage) });
+          return out;
+        }
         const held = this.stripper?.flush() ?? '';
         const out = this.withRole(held ? { content: held } : {}); // the role chunk, if nothing was streamed before
         out.push(this.chunk({}, 'stop'));
@@ -105,6 +148,10 @@ export class ChatChunkMapper {
       default:
         return [];
     }
+  }
+
+  private get formatted(): boolean {
+    return Boolean(this.ctx.format || this.ctx.forced);
   }
 
   private withRole(delta: Record<string, unknown>, extra: Record<string, unknown> = {}): Chunk[] {
@@ -127,9 +174,16 @@ export class ChatChunkMapper {
   }
 }
 
-/** Folds a whole turn into a `chat.completion` object. */
-export function toChatCompletion(ctx: ChunkContext, events: CodexEvent[], threadId: string): Record<string, unknown> {
+/** A client tool call as a Chat Completions `tool_calls` entry. */
+function toolCall(event: { callId: string; name: string; arguments: string }) {
+  return { id: event.callId, type: 'function', function: { name: event.name, arguments: event.arguments } };
+}
+
+/** Folds a whole turn (or its part up to the client's tool calls) into a `chat.completion` object. */
+export function toChatCompletion(ctx: ChunkContext, events: TurnEvent[], threadId: string): Record<string, unknown> {
   const texts: string[] = [];
+  const calls: Array<ReturnType<typeof toolCall>> = [];
+  let suspended = false;
   const reasoning: string[] = [];
   const activity: unknown[] = [];
   let usage: TokenUsage | null = null;
@@ -146,23 +200,36 @@ export function toChatCompletion(ctx: ChunkContext, events: CodexEvent[], thread
       }
     } else if (event.type === 'usage') {
       usage = event.usage;
+    } else if (event.type === 'tool.call') {
+      calls.push(toolCall(event));
+    } else if (event.type === 'turn.suspended') {
+      suspended = true;
     } else if (event.type === 'turn.completed' && event.status === 'failed') {
       throw turnFailure(event);
     }
   }
-  const content = texts.join('\n\n');
+  let content: string | null = texts.join('\n\n');
+  if ((ctx.format || ctx.forced) && !suspended) {
+    const answer = formattedAnswer(ctx, texts.at(-1) ?? '');
+    content = answer.content;
+    if (answer.call) {
+      calls.push(answer.call);
+      suspended = true; // answered as a call: finish_reason tool_calls
+    }
+  } else if (ctx.stripAnswerTags) content = stripAnswerTags(content);
   const message: Record<string, unknown> = {
     role: 'assistant',
-    content: ctx.stripAnswerTags ? stripAnswerTags(content) : content,
+    content: suspended && !content ? null : content,
     refusal: null,
   };
+  if (calls.length > 0) message.tool_calls = calls;
   if (ctx.codexEvents && reasoning.length > 0) message.reasoning_content = reasoning.join('\n\n');
   const completion: Record<string, unknown> = {
     id: ctx.id,
     object: 'chat.completion',
     created: ctx.created,
     model: ctx.model,
-    choices: [{ index: 0, message, logprobs: null, finish_reason: 'stop' }],
+    choices: [{ index: 0, message, logprobs: null, finish_reason: suspended ? 'tool_calls' : 'stop' }],
     usage: toChatUsage(usage),
   };
   if (ctx.codexEvents) completion.codex = { thread_id: threadId, items: activity };

@@ -1,17 +1,30 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
-import { defer, finalize, type Observable } from 'rxjs';
-import { AppServerTransport, type CodexEvent, ExecTransport } from '@app/codex-transport';
+import { defer, finalize, type MonoTypeOperatorFunction, type Observable } from 'rxjs';
+import { AppServerTransport, type CodexEvent, type DynamicTool, ExecTransport } from '@app/codex-transport';
 import type { RequestContext } from '../common/request-context/request-context';
 import { WorkspacePolicy } from '../common/workspace/workspace-policy';
 import { MetricsService } from '../metrics/metrics.service';
 import { codexConfig } from '../config/gateway.config';
-import { newPromptMessages, promptTurnInput, renderPrompt } from '../common/turn/prompt';
+import {
+  historyItems,
+  newPromptMessages,
+  type PromptMessage,
+  promptTurnInput,
+  type RenderedPrompt,
+  renderPrompt,
+  trailingToolResults,
+} from '../common/turn/prompt';
 import type { ChatCompletionRequestDto } from './dto/chat-completion.dto';
 import type { ChatPrompt } from './input/chat-messages.pipe';
 import { ModelsService } from './models.service';
 import { invalidRequest, promptTooLong } from '../common/errors/gateway-error';
+import { forcedCall, type ForcedCall, type OutputFormat, parseOutputFormat } from './structured/output-format';
+import { parseClientTools } from './tools/client-tools';
+import type { ToolResultsPath } from './tools/tool-results-path';
+import type { TurnEvent } from './tools/tool-turn';
+import { ToolTurns } from './tools/tool-turns';
 
 export interface PreparedChat {
   id: string;
@@ -20,7 +33,13 @@ export interface PreparedChat {
   model: string;
   /** The codex thread; for exec it is known once the run starts (see `onThread`). */
   threadId: string | null;
-  events$: Observable<CodexEvent>;
+  events$: Observable<TurnEvent>;
+  /** How a request carrying tool results was served (see ToolResultsPath); null without results. */
+  toolResults: ToolResultsPath | null;
+  /** `response_format`, checked on the final answer. */
+  format: OutputFormat | null;
+  /** A forced `tool_choice`: the answer is returned as this call. */
+  forced: ForcedCall | null;
 }
 
 @Injectable()
@@ -31,6 +50,7 @@ export class ChatCompletionsService {
     private readonly models: ModelsService,
     private readonly workspace: WorkspacePolicy,
     private readonly metrics: MetricsService,
+    private readonly toolTurns: ToolTurns,
     @Inject(codexConfig.KEY) private readonly codex: ConfigType<typeof codexConfig>,
   ) {}
 
@@ -42,56 +62,165 @@ export class ChatCompletionsService {
     sessionId: string | null,
   ): Promise<PreparedChat> {
     const { tenant, requestId } = ctx;
-    const observed = this.metrics.observeTurn({ protocol: 'openai_chat', tenant, requestId });
     const requested = dto.model ?? this.codex.model;
-    const model = this.models.resolve(requested);
-    const effort = dto.reasoning_effort ?? dto.reasoning?.effort;
     if (conversation.chars > this.codex.maxPromptChars) {
       throw promptTooLong(conversation.chars, this.codex.maxPromptChars, 'messages');
     }
-    const messages = sessionId ? newPromptMessages(conversation.messages) : conversation.messages;
-    const rendered = renderPrompt(messages, 'messages');
-    rendered.images.forEach((url) => this.workspace.checkImageUrl(url));
-    const input = promptTurnInput(rendered);
+    const tools = parseClientTools(dto, 'chat');
+    const format = parseOutputFormat(dto.response_format, 'response_format');
+    const forced =
+      tools && tools.choice !== 'auto' && tools.choice !== 'none' ? forcedCall(tools.tools, tools.choice) : null;
+    if (forced && format) {
+      throw invalidRequest('response_format cannot be combined with a tool_choice that forces a call', 'tool_choice');
+    }
+    const results = trailingToolResults(conversation.messages);
+    const withTools = conversation.messages.some((m) => m.toolCalls !== undefined || m.toolCallId !== undefined);
+    if (this.codex.backend === 'exec' && (tools || withTools)) {
+      throw invalidRequest('function tools need CODEX_BACKEND=app-server (codex exec cannot call them)', 'tools');
+    }
     const base = {
       id: `chatcmpl-${randomUUID().replace(/-/g, '')}`,
       created: Math.floor(Date.now() / 1000),
       model: requested,
+      format,
+      forced,
     };
-
-    if (this.codex.backend === 'exec') {
-      if (rendered.images.length > 0) throw invalidRequest('image inputs need CODEX_BACKEND=app-server');
-      const events$ = this.exec
-        .runTurn(tenant, {
-          prompt: rendered.prompt,
-          threadId: sessionId ?? undefined,
-          model,
-          effort,
-          developerInstructions: sessionId ? undefined : rendered.instructions,
-        })
-        .pipe(observed);
-      return { ...base, threadId: sessionId, events$ };
+    if (results.length > 0) {
+      // The turn that made these calls may still be waiting for them: it goes on, in this response.
+      const turn = this.toolTurns.resume(tenant, results);
+      if (turn) return { ...base, threadId: turn.threadId, events$: turn.events(), toolResults: 'resumed' };
     }
+    const turn: ChatTurn = {
+      tenant,
+      observed: this.metrics.observeTurn({ protocol: 'openai_chat', tenant, requestId }),
+      model: this.models.resolve(requested),
+      effort: dto.reasoning_effort ?? dto.reasoning?.effort,
+      // A forced call is an answer in the function's schema: the model is offered no client tools then.
+      tools: tools?.choice === 'auto' ? tools.tools : undefined,
+      outputSchema: (forced?.format ?? format)?.codexSchema ?? undefined,
+      formatInstruction: format?.instruction ?? undefined,
+    };
+    if (withTools) {
+      const replayed = await this.replay(turn, conversation.messages, results.length > 0);
+      return { ...base, ...replayed, toolResults: results.length > 0 ? 'replayed' : null };
+    }
+    const messages = sessionId ? newPromptMessages(conversation.messages) : conversation.messages;
+    const rendered = renderPrompt(messages, 'messages');
+    rendered.images.forEach((url) => this.workspace.checkImageUrl(url));
+    const started =
+      this.codex.backend === 'exec'
+        ? this.execTurn(turn, rendered, sessionId)
+        : await this.appServerTurn(turn, rendered, sessionId);
+    return { ...base, ...started, toolResults: null };
+  }
 
+  /**
+   * No turn waits for the conversation's tool results (or it has earlier calls): it is put into a new thread
+   * as the items it was (messages, function calls, their outputs) and the model goes on from its end.
+   */
+  private async replay(turn: ChatTurn, messages: PromptMessage[], endsWithResults: boolean): Promise<StartedChat> {
+    const last = messages.at(-1)!;
+    if (!endsWithResults && last.role !== 'user') {
+      throw invalidRequest('the last message of messages must be from the user or a tool', 'messages');
+    }
+    last.images.forEach((url) => this.workspace.checkImageUrl(url));
+    const history = endsWithResults ? messages : messages.slice(0, -1);
+    const input = endsWithResults
+      ? []
+      : promptTurnInput({ instructions: undefined, prompt: last.text, images: last.images });
+    const { tenant } = turn;
+    const threadId = (await this.appServer.startThread(tenant, { dynamicTools: turn.tools })).thread.id;
+    const turn$ = this.appServer
+      .runTurn(tenant, {
+        threadId,
+        input,
+        model: turn.model,
+        effort: turn.effort,
+        history: historyItems(history),
+        developerMessage: turn.formatInstruction,
+        outputSchema: turn.outputSchema,
+      })
+      .pipe(
+        finalize(() => void this.appServer.releaseThread(tenant, threadId)),
+        turn.observed,
+      );
+    return { threadId, events$: this.held(turn, turn$) };
+  }
+
+  private execTurn(turn: ChatTurn, rendered: RenderedPrompt, sessionId: string | null): StartedChat {
+    if (rendered.images.length > 0) throw invalidRequest('image inputs need CODEX_BACKEND=app-server');
+    const instructions = [sessionId ? undefined : rendered.instructions, turn.formatInstruction].filter(Boolean);
+    const events$ = this.exec
+      .runTurn(turn.tenant, {
+        prompt: rendered.prompt,
+        threadId: sessionId ?? undefined,
+        model: turn.model,
+        effort: turn.effort,
+        developerInstructions: instructions.length > 0 ? instructions.join('\n\n') : undefined,
+        outputSchema: turn.outputSchema,
+      })
+      .pipe(turn.observed);
+    return { threadId: sessionId, events$ };
+  }
+
+  private async appServerTurn(
+    turn: ChatTurn,
+    rendered: RenderedPrompt,
+    sessionId: string | null,
+  ): Promise<StartedChat> {
+    const { tenant } = turn;
     let threadId = sessionId;
     let release = false;
     if (!threadId) {
       // Kept on disk (not ephemeral) so the X-Codex-Session-Id in the response can continue it. The
       // system messages go in as a developer message right before the prompt (they stay in the thread).
-      threadId = (await this.appServer.takeThread(tenant)).thread.id;
+      // A thread offers the tools it started with: a request with tools gets a new one that offers them.
+      threadId = turn.tools
+        ? (await this.appServer.startThread(tenant, { dynamicTools: turn.tools })).thread.id
+        : (await this.appServer.takeThread(tenant)).thread.id;
       release = true;
     }
     const id = threadId;
-    const developerMessage = sessionId ? undefined : rendered.instructions;
-    const events$ = defer(() =>
-      this.appServer.runTurn(tenant, { threadId: id, input, model, effort, developerMessage }),
+    const instructions = [sessionId ? undefined : rendered.instructions, turn.formatInstruction].filter(Boolean);
+    const turn$ = defer(() =>
+      this.appServer.runTurn(tenant, {
+        threadId: id,
+        input: promptTurnInput(rendered),
+        model: turn.model,
+        effort: turn.effort,
+        developerMessage: instructions.length > 0 ? instructions.join('\n\n') : undefined,
+        outputSchema: turn.outputSchema,
+      }),
     ).pipe(
       // Unload the thread once its turn is over; a later request with its session id resumes it.
       finalize(() => {
         if (release) void this.appServer.releaseThread(tenant, id);
       }),
-      observed,
+      turn.observed,
     );
-    return { ...base, threadId, events$ };
+    return { threadId, events$: this.held(turn, turn$) };
   }
+
+  /** A turn that offers client tools may stop for them and go on in a later request: it is held for that. */
+  private held(turn: ChatTurn, turn$: Observable<CodexEvent>): Observable<TurnEvent> {
+    return turn.tools ? this.toolTurns.hold(turn.tenant, turn$).events() : turn$;
+  }
+}
+
+/** What every new turn of a request runs with. */
+interface ChatTurn {
+  tenant: string;
+  observed: MonoTypeOperatorFunction<CodexEvent>;
+  model: string | undefined;
+  effort: string | undefined;
+  /** The client's functions offered to the model (none: no client tools, or a forced call). */
+  tools: DynamicTool[] | undefined;
+  outputSchema: Record<string, unknown> | undefined;
+  /** For `json_object`, which codex cannot enforce. */
+  formatInstruction: string | undefined;
+}
+
+interface StartedChat {
+  threadId: string | null;
+  events$: Observable<TurnEvent>;
 }

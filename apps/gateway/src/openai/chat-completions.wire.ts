@@ -1,8 +1,8 @@
-import type { CodexEvent } from '@app/codex-transport';
 import { describeFailure } from '../common/errors/failure';
 import type { TurnWire } from '../common/turn/send-turn';
 import { ChatChunkMapper, type ChunkContext, toChatCompletion } from './chat-completions.mapper';
 import { openAiError } from './openai-error.filter';
+import type { TurnEvent } from './tools/tool-turn';
 
 /**
  * Chat Completions: `chat.completion.chunk`s then `data: [DONE]` (an error once streaming is an OpenAI error
@@ -13,7 +13,7 @@ export function chatCompletionsWire(
   ctx: ChunkContext,
   threadId: () => string,
   requestId: string,
-): TurnWire<CodexEvent, Record<string, unknown>> {
+): TurnWire<TurnEvent, Record<string, unknown>> {
   const mapper = new ChatChunkMapper(ctx);
   return {
     messages: (event) => mapper.map(event).map((chunk) => ({ data: chunk })),

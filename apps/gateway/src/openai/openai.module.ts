@@ -9,11 +9,20 @@ import { ResponsesController } from './responses/responses.controller';
 import { ResponsesService } from './responses/responses.service';
 import { ResponseThreads } from './responses/response-threads';
 import { ResponsesStore } from './responses/responses.store';
+import { ToolTurns } from './tools/tool-turns';
 
 /** The OpenAI-compatible surface: Chat Completions, Responses and Models. */
 @Module({
   imports: [WorkspaceModule],
   controllers: [ChatCompletionsController, ModelsController, ResponsesController],
-  providers: [ChatCompletionsService, ModelsService, DebugLog, ResponsesService, ResponsesStore, ResponseThreads],
+  providers: [
+    ChatCompletionsService,
+    ModelsService,
+    DebugLog,
+    ResponsesService,
+    ResponsesStore,
+    ResponseThreads,
+    ToolTurns,
+  ],
 })
 export class OpenAiModule {}

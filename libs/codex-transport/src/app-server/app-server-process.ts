@@ -114,7 +114,8 @@ export class AppServerProcess extends EventEmitter {
         {
           clientInfo: { name: this.options.clientName, title: null, version: this.options.clientVersion },
           capabilities: {
-            experimentalApi: false,
+            // dynamic tools (thread/start `dynamicTools`, server request `item/tool/call`) are experimental
+            experimentalApi: true,
             optOutNotificationMethods: this.options.optOutNotifications ?? [],
           },
         },

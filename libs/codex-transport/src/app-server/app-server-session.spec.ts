@@ -24,6 +24,7 @@ function sessionOptions(binary: string, overrides: Partial<AppServerSessionOptio
     handshakeTimeoutMs: 5000,
     stopStageMs: 500,
     startRetryMs: 1000,
+    toolCallTimeoutMs: 10_000,
     maxRunningTurns: 4,
     approvals: new ApprovalsRegistry(0),
     logger: silentLogger,

@@ -22,6 +22,7 @@ import type {
   StartThreadParams,
   ThreadList,
   ThreadSession,
+  ToolCallResult,
 } from '../types';
 import { AppServerProcess, type AppServerProcessOptions, type ProcessExit } from './app-server-process';
 import { type ApprovalsRegistry, approvalFields } from './approvals.registry';
@@ -51,6 +52,8 @@ export interface AppServerSessionOptions extends ProcessPassThrough {
   providerUnreachableMs: number;
   /** First wait after a failed start (see CodexTransportOptions.startRetryMs). */
   startRetryMs: number;
+  /** How long a client tool call may wait for its result. */
+  toolCallTimeoutMs: number;
   maxRunningTurns: number;
   /**
    * Sent with every thread/start, thread/resume and thread/fork that does not choose its own: the
@@ -323,14 +326,16 @@ export class AppServerSession {
       const current = this.loaded.get(params.threadId);
       const model = params.model !== undefined && params.model !== current?.model ? params.model : undefined;
       const effort = params.effort !== undefined && params.effort !== current?.effort ? params.effort : undefined;
+      const items = [...(params.history ?? [])];
       if (params.developerMessage) {
-        await process.connection.request('thread/inject_items', {
-          threadId: params.threadId,
-          items: [
-            { type: 'message', role: 'developer', content: [{ type: 'input_text', text: params.developerMessage }] },
-          ],
+        items.push({
+          type: 'message',
+          role: 'developer',
+          content: [{ type: 'input_text', text: params.developerMessage }],
         });
       }
+      if (items.length > 0)
+        await process.connection.request('thread/inject_items', { threadId: params.threadId, items });
       const result = await process.connection.request<{ turn: { id: string } }>(
         'turn/start',
         compact({
@@ -341,6 +346,7 @@ export class AppServerSession {
           cwd: params.cwd,
           approvalPolicy: params.approvalPolicy,
           sandboxPolicy: params.sandbox ? sandboxPolicy(params.sandbox, params.cwd) : undefined,
+          outputSchema: params.outputSchema,
         }),
       );
       run.setTurnId(result.turn.id);
@@ -564,6 +570,7 @@ export class AppServerSession {
   ): void {
     const threadId = typeof params.threadId === 'string' ? params.threadId : '';
     const run = this.runs.get(threadId);
+    if (method === 'item/tool/call' && run) return this.onToolCall(process, id, run, params);
     const kind = APPROVAL_METHODS[method];
     if (!kind || !run) {
       // Answer so codex does not wait forever; tell the turn (if any) what was refused.
@@ -589,6 +596,56 @@ export class AppServerSession {
       `${this.uid}:${generation}:${String(id)}`,
     );
     run.emit({ type: 'approval.requested', threadId, turnId, approval });
+  }
+
+  /**
+   * codex calls one of the client's tools and waits: the run carries the call to its subscriber, and the
+   * call waits for `answerToolCall` at most `toolCallTimeoutMs`, after which codex hears it failed.
+   */
+  private onToolCall(process: AppServerProcess, id: JsonRpcId, run: TurnRun, params: Record<string, unknown>): void {
+    const callId = strOrNull(params.callId) ?? `call_${String(id)}`;
+    const name = strOrNull(params.tool) ?? '';
+    const turnId = run.turnId ?? strOrNull(params.turnId) ?? '';
+    const seconds = Math.round(this.options.toolCallTimeoutMs / 1000);
+    const timer = setTimeout(() => {
+      if (!run.toolCalls.has(callId)) return;
+      this.resolveToolCall(run, callId, {
+        text: `The client did not return a result for ${name} within ${seconds} s; the call was not run.`,
+        success: false,
+      });
+      run.emit({ type: 'tool.resolved', threadId: run.threadId, turnId, callId, reason: 'timeout' });
+    }, this.options.toolCallTimeoutMs);
+    timer.unref();
+    run.timers.push(timer);
+    run.toolCalls.set(callId, {
+      respond: (result) => {
+        if (process.isAlive) process.connection.respond(id, result);
+      },
+      timer,
+    });
+    const args = typeof params.arguments === 'string' ? params.arguments : JSON.stringify(params.arguments ?? {});
+    run.emit({ type: 'tool.call', threadId: run.threadId, turnId, callId, name, arguments: args });
+  }
+
+  /**
+   * Gives codex the client's result for a pending tool call of the thread's running turn; false when no such
+   * call waits (unknown, already answered, timed out, or its turn is over).
+   */
+  answerToolCall(threadId: string, callId: string, result: ToolCallResult): boolean {
+    const run = this.runs.get(threadId);
+    if (!run?.toolCalls.has(callId)) return false;
+    this.resolveToolCall(run, callId, result);
+    run.emit({ type: 'tool.resolved', threadId, turnId: run.turnId ?? '', callId, reason: 'answered' });
+    return true;
+  }
+
+  private resolveToolCall(run: TurnRun, callId: string, result: ToolCallResult): void {
+    const call = run.toolCalls.get(callId);
+    if (!call) return;
+    run.toolCalls.delete(callId);
+    clearTimeout(call.timer);
+    call.respond({ contentItems: [{ type: 'inputText', text: result.text }], success: result.success });
+    this.touch();
   }
 
   /** Params of thread/start, resume or fork, with the thread defaults codex cannot read from config.toml. */

@@ -22,6 +22,7 @@ import type {
   StartThreadParams,
   ThreadList,
   ThreadSession,
+  ToolCallResult,
 } from '../types';
 import { AppServerSession } from './app-server-session';
 import { ApprovalsRegistry } from './approvals.registry';
@@ -141,6 +142,11 @@ export class AppServerTransport {
       return Promise.reject(new CodexTransportError(CodexErrorCode.TURN_NOT_FOUND, `turn ${turnId} is not running`));
     }
     return session.interruptTurn(threadId, turnId);
+  }
+
+  /** Answers a client tool call the thread's running turn waits on (see AppServerSession.answerToolCall). */
+  answerToolCall(tenant: string, threadId: string, callId: string, result: ToolCallResult): boolean {
+    return this.sessions.get(tenant)?.answerToolCall(threadId, callId, result) ?? false;
   }
 
   listApprovals(tenant: string, threadId?: string): ApprovalRequest[] {
@@ -300,7 +306,7 @@ export class AppServerTransport {
       turnTimeoutMs: o.turnTimeoutMs,
       ...{ interruptGraceMs: o.interruptGraceMs, providerUnreachableMs: o.providerUnreachableMs },
       ...{ requestTimeoutMs: o.requestTimeoutMs, handshakeTimeoutMs: o.handshakeTimeoutMs },
-      ...{ stopStageMs: o.stopStageMs, startRetryMs: o.startRetryMs },
+      ...{ stopStageMs: o.stopStageMs, startRetryMs: o.startRetryMs, toolCallTimeoutMs: o.toolCallTimeoutMs },
       maxRunningTurns: o.maxRunningTurnsPerTenant,
       threadApprovalPolicy: perThreadApprovalPolicy(o.approvalPolicy),
       approvals: this.approvals,

@@ -6,6 +6,12 @@ import { mapThreadItem, mapTokenUsage, strOrNull } from './item.mapper';
 
 type Params = Record<string, unknown>;
 
+/** A client tool call codex waits on: how to answer it, and when it is answered for the client. */
+export interface PendingToolCall {
+  respond: (result: { contentItems: Array<{ type: 'inputText'; text: string }>; success: boolean }) => void;
+  timer: NodeJS.Timeout;
+}
+
 /**
  * The gateway's side of one running turn: turns app-server notifications for its thread into
  * normalized events for its subscriber, adds up usage over every model request, and ends exactly once.
@@ -28,6 +34,8 @@ export class TurnRun {
   providerWatch: NodeJS.Timeout | null = null;
   /** A new turn is already waiting for this one to wind down. */
   successorClaimed = false;
+  /** Client tool calls codex waits on, by call id. */
+  readonly toolCalls = new Map<string, PendingToolCall>();
 
   constructor(
     readonly threadId: string,

@@ -32,6 +32,8 @@ export enum CodexErrorCode {
   INVALID_REQUEST = 'INVALID_REQUEST',
   /** A request to codex got no answer in time. */
   REQUEST_TIMEOUT = 'REQUEST_TIMEOUT',
+  /** The turn's final answer does not have the format the request asked for (JSON, a schema). */
+  OUTPUT_INVALID = 'OUTPUT_INVALID',
 }
 
 /** The one error type the transport throws (or puts in failed turns); `code` says why. */

@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Observable } from 'rxjs';
 import { type ResolvedBinary, resolveCodexBinary } from '../binary';
@@ -26,6 +28,8 @@ export interface ExecTurnParams {
   ephemeral?: boolean;
   /** Extra instructions for the model (a developer message). */
   developerInstructions?: string;
+  /** The final answer must be JSON matching this schema (`--output-schema`; codex applies it in strict mode). */
+  outputSchema?: Record<string, unknown>;
 }
 
 /** Events that show a turn is moving (the provider answers). */
@@ -88,6 +92,15 @@ export class ExecTransport {
         args.push('-c', `developer_instructions=${JSON.stringify(params.developerInstructions)}`);
       }
       for (const image of params.images ?? []) args.push('-i', image);
+      // The schema goes in a file of the tenant's home (which its codex sees), removed when the process ends.
+      const schemaFile = params.outputSchema ? join(home, `output-schema-${randomUUID()}.json`) : null;
+      if (schemaFile) {
+        writeFileSync(schemaFile, JSON.stringify(params.outputSchema), { mode: 0o600 });
+        args.push('--output-schema', schemaFile);
+      }
+      const removeSchema = () => {
+        if (schemaFile) rmSync(schemaFile, { force: true });
+      };
       args.push('-');
 
       const cwd = params.cwd ?? workspace;
@@ -96,6 +109,7 @@ export class ExecTransport {
         launch = codexLaunch(this.options, this.binary, { home, workspace }, cwd, args);
       } catch (error) {
         uncount();
+        removeSchema();
         subscriber.error(error);
         return;
       }
@@ -195,6 +209,7 @@ export class ExecTransport {
         this.logger.error(`codex exec could not start: ${err.message}`, 'ExecTransport');
       });
       child.once('close', (code, signal) => {
+        removeSchema();
         clearTimers();
         this.running.delete(stop);
         uncount();

@@ -32,6 +32,7 @@ const STATUS: Record<CodexErrorCode, { status: number; retryAfter?: number; publ
   [CodexErrorCode.APPROVAL_NOT_FOUND]: { status: HttpStatus.NOT_FOUND },
   [CodexErrorCode.APPROVAL_RESOLVED]: { status: HttpStatus.CONFLICT },
   [CodexErrorCode.INVALID_REQUEST]: { status: HttpStatus.BAD_REQUEST },
+  [CodexErrorCode.OUTPUT_INVALID]: { status: HttpStatus.BAD_GATEWAY },
   [CodexErrorCode.REQUEST_TIMEOUT]: {
     status: HttpStatus.GATEWAY_TIMEOUT,
     publicMessage: 'codex did not answer in time',

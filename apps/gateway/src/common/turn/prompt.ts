@@ -7,6 +7,17 @@ export interface PromptMessage {
   role: string;
   text: string;
   images: string[];
+  /** The function calls of an assistant message (a model's earlier response). */
+  toolCalls?: PromptToolCall[];
+  /** A tool result: the call it answers. */
+  toolCallId?: string;
+}
+
+export interface PromptToolCall {
+  id: string;
+  name: string;
+  /** JSON text, as the model wrote it. */
+  arguments: string;
 }
 
 /** A conversation as one codex turn. */
@@ -46,10 +57,42 @@ export function renderPrompt(messages: PromptMessage[], field: string): Rendered
   return { instructions: instructions || undefined, prompt, images: last.images };
 }
 
+/** The tool results a conversation ends with (answers to the calls of the model's last response); none when it ends otherwise. */
+export function trailingToolResults(messages: PromptMessage[]): Array<{ callId: string; output: string }> {
+  let start = messages.length;
+  while (start > 0 && messages[start - 1].toolCallId !== undefined) start--;
+  return messages.slice(start).map((m) => ({ callId: m.toolCallId!, output: m.text }));
+}
+
 /** In a continued conversation only what came after the last assistant reply is new. */
 export function newPromptMessages(messages: PromptMessage[]): PromptMessage[] {
   const lastAssistant = messages.map((m) => m.role).lastIndexOf('assistant');
   return messages.slice(lastAssistant + 1).filter((m) => !isInstruction(m));
+}
+
+/** A conversation as the Responses-API items codex keeps in a thread's history (see RunTurnParams.history). */
+export function historyItems(messages: PromptMessage[]): Array<Record<string, unknown>> {
+  return messages.flatMap((m): Array<Record<string, unknown>> => {
+    if (m.toolCallId !== undefined) return [{ type: 'function_call_output', call_id: m.toolCallId, output: m.text }];
+    if (m.role === 'assistant') {
+      const text = m.text
+        ? [{ type: 'message', role: 'assistant', content: [{ type: 'output_text', text: m.text }] }]
+        : [];
+      const calls = (m.toolCalls ?? []).map((c) => ({
+        type: 'function_call',
+        call_id: c.id,
+        name: c.name,
+        arguments: c.arguments,
+      }));
+      return [...text, ...calls];
+    }
+    const role = isInstruction(m) ? 'developer' : 'user';
+    const content = [
+      ...(m.text ? [{ type: 'input_text', text: m.text }] : []),
+      ...m.images.map((url) => ({ type: 'input_image', image_url: url })),
+    ];
+    return content.length > 0 ? [{ type: 'message', role, content }] : [];
+  });
 }
 
 /** The turn's input items: the prompt's text, then its images. */

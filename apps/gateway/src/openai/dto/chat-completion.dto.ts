@@ -28,6 +28,16 @@ export class ChatMessageDto {
   @ApiPropertyOptional({ oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'object' } }] })
   @Allow()
   content?: unknown;
+
+  /** An assistant message's function calls (`{id, type: "function", function: {name, arguments}}`). */
+  @ApiPropertyOptional({ type: 'array', items: { type: 'object' } })
+  @Allow()
+  tool_calls?: unknown;
+
+  /** A `tool` message: the call it answers. @example "call_8f3a2c1d9e7b" */
+  @IsOptional()
+  @IsString()
+  tool_call_id?: string;
 }
 
 export class StreamOptionsDto {
@@ -81,6 +91,30 @@ export class ChatCompletionRequestDto {
   @ValidateNested()
   @Type(() => ReasoningDto)
   reasoning?: ReasoningDto;
+
+  /**
+   * Functions the model may call (`{type: "function", function: {name, description, parameters}}`); they
+   * are offered to codex's model next to codex's own tools, and a call ends the response with
+   * `tool_calls` while the codex turn waits for the results (send them as `tool` messages).
+   */
+  @ApiPropertyOptional({ type: 'array', items: { type: 'object' } })
+  @Allow()
+  tools?: unknown;
+
+  /** `"auto"` (default), `"none"`, `"required"` or `{"type":"function","function":{"name":…}}`. */
+  @ApiPropertyOptional({ oneOf: [{ type: 'string', enum: ['auto', 'none', 'required'] }, { type: 'object' }] })
+  @Allow()
+  tool_choice?: unknown;
+
+  /** Only `true` (the default): codex lets the model make several calls in one response. */
+  @IsOptional()
+  @IsBoolean()
+  parallel_tool_calls?: boolean;
+
+  /** `{"type":"text"}`, `{"type":"json_object"}` or `{"type":"json_schema","json_schema":{name, schema, strict}}`. */
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true })
+  @Allow()
+  response_format?: unknown;
 
   /**
    * Extension: also stream codex's own activity — reasoning as `reasoning_content` deltas and each

@@ -1,6 +1,6 @@
 import { Injectable, type PipeTransform } from '@nestjs/common';
 import { invalidRequest } from '../../common/errors/gateway-error';
-import type { PromptMessage } from '../../common/turn/prompt';
+import type { PromptMessage, PromptToolCall } from '../../common/turn/prompt';
 
 /** Chat Completions `messages`, parsed: the conversation, and its size as CODEX_MAX_PROMPT_CHARS counts it. */
 export interface ChatPrompt {
@@ -32,15 +32,52 @@ function partsOf(content: unknown, where: string): { text: string; images: strin
   return { text: texts.join('\n'), images };
 }
 
+function toolCallsOf(raw: unknown, where: string): PromptToolCall[] {
+  if (!Array.isArray(raw)) throw refuse(`${where}.tool_calls must be an array`);
+  return raw.map((call: unknown, j) => {
+    const c = (call ?? {}) as { id?: unknown; type?: unknown; function?: { name?: unknown; arguments?: unknown } };
+    if (typeof c.id !== 'string' || typeof c.function?.name !== 'string') {
+      throw refuse(`${where}.tool_calls[${j}] needs an id and function.name`);
+    }
+    const args = c.function.arguments;
+    return { id: c.id, name: c.function.name, arguments: typeof args === 'string' ? args : JSON.stringify(args ?? {}) };
+  });
+}
+
+/** Every tool message answers a call of an earlier assistant message (OpenAI refuses a conversation where one does not). */
+function checkToolPairs(messages: PromptMessage[]): void {
+  const calls = new Set<string>();
+  messages.forEach((m, i) => {
+    for (const call of m.toolCalls ?? []) calls.add(call.id);
+    if (m.toolCallId !== undefined && !calls.has(m.toolCallId)) {
+      throw refuse(
+        `messages[${i}] with role 'tool' answers tool_call_id ${m.toolCallId}, which no earlier assistant message's tool_calls has`,
+      );
+    }
+  });
+}
+
 /** Parses `messages` into prompt messages (the DTO has validated their roles, and documents them). */
 export function parseChatMessages(raw: unknown): ChatPrompt {
   if (!Array.isArray(raw) || raw.length === 0) throw refuse('messages must be a non-empty array');
   let chars = 0;
   const messages = raw.map((message: unknown, i): PromptMessage => {
-    const m = (message ?? {}) as { role?: unknown; content?: unknown };
+    const m = (message ?? {}) as { role?: unknown; content?: unknown; tool_calls?: unknown; tool_call_id?: unknown };
     chars += JSON.stringify(m.content ?? '').length;
-    return { role: String(m.role), ...partsOf(m.content, `messages[${i}]`) };
+    const parsed: PromptMessage = { role: String(m.role), ...partsOf(m.content, `messages[${i}]`) };
+    if (m.role === 'assistant' && m.tool_calls !== undefined && m.tool_calls !== null) {
+      parsed.toolCalls = toolCallsOf(m.tool_calls, `messages[${i}]`);
+      chars += JSON.stringify(m.tool_calls).length;
+    }
+    if (m.role === 'tool') {
+      if (typeof m.tool_call_id !== 'string' || m.tool_call_id === '') {
+        throw refuse(`messages[${i}].tool_call_id is required for a tool message`);
+      }
+      parsed.toolCallId = m.tool_call_id;
+    }
+    return parsed;
   });
+  checkToolPairs(messages);
   return { messages, chars };
 }
 
