@@ -54,6 +54,17 @@ export interface ToolCallItem {
   result: unknown;
 }
 
+/** A call of one of the client's own functions (its result comes from the client, see the `tool.call` event). */
+export interface ClientToolCallItem {
+  type: 'clientToolCall';
+  id: string;
+  tool: string;
+  status: ItemStatus;
+  arguments: unknown;
+  /** What the client returned (codex's content items), once answered. */
+  result: unknown;
+}
+
 export interface WebSearchItem {
   type: 'webSearch';
   id: string;
@@ -75,6 +86,7 @@ export type CodexItem =
   | CommandExecutionItem
   | FileChangeItem
   | ToolCallItem
+  | ClientToolCallItem
   | WebSearchItem
   | OtherItem;
 

@@ -64,8 +64,16 @@ export function mapThreadItem(raw: Raw): CodexItem {
         })),
       };
     }
-    case 'mcpToolCall':
     case 'dynamicToolCall':
+      return {
+        type: 'clientToolCall',
+        id,
+        tool: str(raw.tool),
+        status: status(raw.status),
+        arguments: raw.arguments ?? null,
+        result: raw.contentItems ?? null,
+      };
+    case 'mcpToolCall':
       return {
         type: 'toolCall',
         id,

@@ -28,7 +28,7 @@ describe('OpenAI input pipes', () => {
         ],
       },
     ]);
-    expect(items[0].content).toEqual([{ type: 'output_text', text: 'earlier' }]);
+    expect(items[0]).toMatchObject({ content: [{ type: 'output_text', text: 'earlier' }] });
     expect(promptMessages(items)).toEqual([
       { role: 'assistant', text: 'earlier', images: [] },
       { role: 'user', text: 'a\nb', images: ['data:image/png;base64,AA=='] },

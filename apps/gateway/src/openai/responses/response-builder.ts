@@ -1,7 +1,9 @@
-import type { ApprovalRequest, CodexEvent, CodexItem, TokenUsage } from '@app/codex-transport';
+import { type ApprovalRequest, type CodexItem, EMPTY_USAGE, type TokenUsage } from '@app/codex-transport';
+import type { TurnEvent } from '../tools/tool-turn';
 import { approvalItem, codexItem, outputId } from './response-items.mapper';
 import {
   type CodexOutputItem,
+  type FunctionCallOutputItem,
   type ItemStatus,
   type MessageOutputItem,
   type OutputItem,
@@ -43,7 +45,23 @@ export class ResponseBuilder {
     ];
   }
 
-  map(event: CodexEvent): ResponseStreamEvent[] {
+  /**
+   * Whether agent messages are output items. Off when the answer stands for a function call (a forced
+   * `tool_choice`): the messages are kept out of the output and {@link functionCall} adds the call.
+   */
+  messagesShown = true;
+  /** The text of the turn's last agent message (its final answer). */
+  lastAnswer = '';
+  private lastAnswerIndex: number | null = null;
+
+  map(event: TurnEvent): ResponseStreamEvent[] {
+    if (event.type === 'tool.call') return this.functionCall(event.callId, event.name, event.arguments);
+    if (event.type === 'turn.suspended') return [];
+    if (event.type === 'item.completed' && event.item.type === 'agentMessage') this.lastAnswer = event.item.text;
+    if (!this.messagesShown && (event.type === 'item.started' || event.type === 'item.completed')) {
+      if (event.item.type === 'agentMessage') return [];
+    }
+    if (!this.messagesShown && event.type === 'item.delta' && event.kind === 'text') return [];
     switch (event.type) {
       case 'item.started':
         return this.itemStarted(event.item);
@@ -61,6 +79,44 @@ export class ResponseBuilder {
       default:
         return [];
     }
+  }
+
+  /**
+   * A call of a client function as OpenAI streams one: `output_item.added` (arguments empty), the arguments
+   * (one delta, then done), `output_item.done`.
+   */
+  functionCall(callId: string, name: string, args: string): ResponseStreamEvent[] {
+    const item: FunctionCallOutputItem = {
+      id: outputId('fc', callId),
+      type: 'function_call',
+      status: 'in_progress',
+      call_id: callId,
+      name,
+      arguments: '',
+    };
+    const index = this.response.output.push(item) - 1;
+    const added = this.event('response.output_item.added', { output_index: index, item: { ...item } });
+    item.arguments = args;
+    item.status = 'completed';
+    return [
+      added,
+      this.event('response.function_call_arguments.delta', { item_id: item.id, output_index: index, delta: args }),
+      this.event('response.function_call_arguments.done', {
+        item_id: item.id,
+        output_index: index,
+        name,
+        arguments: args,
+      }),
+      this.event('response.output_item.done', { output_index: index, item: { ...item } }),
+    ];
+  }
+
+  /** The final answer's text in the Response object, when checking it changed it (nulls of optional fields dropped). */
+  replaceLastAnswer(text: string): void {
+    const index = this.lastAnswerIndex;
+    const item = index === null ? null : this.response.output[index];
+    if (item?.type === 'message' && item.content[0]) item.content[0].text = text;
+    this.lastAnswer = text;
   }
 
   /**
@@ -98,7 +154,13 @@ export class ResponseBuilder {
     r.completed_at = outcome.status === 'completed' ? Math.floor(Date.now() / 1000) : null;
     r.error = outcome.error ?? null;
     r.incomplete_details = outcome.incompleteReason ? { reason: outcome.incompleteReason } : null;
-    r.usage = this.usage ? toResponseUsage(this.usage) : r.usage;
+    // A response that ends at the client's tool calls has no usage yet: codex reports the model requests of a
+    // turn once the calls are answered, and the response that goes on with the turn carries them.
+    r.usage = this.usage
+      ? toResponseUsage(this.usage)
+      : outcome.status === 'completed'
+        ? toResponseUsage(EMPTY_USAGE)
+        : r.usage;
     const type =
       outcome.status === 'completed'
         ? 'response.completed'
@@ -222,6 +284,7 @@ export class ResponseBuilder {
     const current = this.response.output[open.index];
     // Codex's final text is authoritative; stream whatever the deltas did not carry.
     if (item.type === 'agentMessage' && current.type === 'message') {
+      this.lastAnswerIndex = open.index;
       const streamed = current.content[0].text;
       if (item.text.startsWith(streamed) && item.text.length > streamed.length) {
         events.push(...this.itemDelta(item.id, 'text', item.text.slice(streamed.length)));

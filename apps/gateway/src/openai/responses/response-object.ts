@@ -34,7 +34,17 @@ export interface CodexOutputItem {
   [field: string]: unknown;
 }
 
-export type OutputItem = MessageOutputItem | ReasoningOutputItem | CodexOutputItem;
+/** A call of one of the client's functions: the client runs it and sends a `function_call_output` back. */
+export interface FunctionCallOutputItem {
+  id: string;
+  type: 'function_call';
+  status: ItemStatus;
+  call_id: string;
+  name: string;
+  arguments: string;
+}
+
+export type OutputItem = MessageOutputItem | ReasoningOutputItem | FunctionCallOutputItem | CodexOutputItem;
 
 export interface ResponseUsage {
   input_tokens: number;

@@ -1,9 +1,19 @@
+import { randomUUID } from 'node:crypto';
 import { Observable, Subject, type Subscription } from 'rxjs';
-import { type CodexEvent, CodexErrorCode, CodexTransportError, isCodexTransportError } from '@app/codex-transport';
+import { CodexErrorCode, CodexTransportError, isCodexTransportError } from '@app/codex-transport';
 import { describeFailure } from '../../common/errors/failure';
 import { TurnFailedError } from '../../common/errors/gateway-error';
 import type { ResponseBuilder } from './response-builder';
 import { outcomeOf, type ResponseObject, type ResponseStreamEvent, type RunOutcome } from './response-object';
+import type { ForcedCall, OutputFormat } from '../structured/output-format';
+import type { ToolResultsPath } from '../tools/tool-results-path';
+import type { TurnEvent } from '../tools/tool-turn';
+
+/** What the final answer must be: in a format (`text.format`), or a forced function call. */
+export interface AnswerRules {
+  format: OutputFormat | null;
+  forced: ForcedCall | null;
+}
 
 /** What the owner of a run hears from it. */
 export interface RunHooks {
@@ -19,6 +29,8 @@ export interface RunHooks {
  * end cancels the run, unless the response runs in the background.
  */
 export class ResponseRun {
+  /** How a request carrying tool results was served; null without results. */
+  toolResults: ToolResultsPath | null = null;
   private readonly log: ResponseStreamEvent[] = [];
   private readonly updates = new Subject<ResponseStreamEvent>();
   private subscription: Subscription | null = null;
@@ -34,7 +46,9 @@ export class ResponseRun {
     private readonly builder: ResponseBuilder,
     readonly background: boolean,
     private readonly hooks: RunHooks,
+    private readonly answer: AnswerRules = { format: null, forced: null },
   ) {
+    builder.messagesShown = answer.forced === null;
     this.emit(builder.start());
   }
 
@@ -69,7 +83,7 @@ export class ResponseRun {
    * Runs the turn. Rejects when codex refuses it before it begins (thread busy, too many turns, shutting
    * down); later failures end the run as `failed`.
    */
-  start(turn$: Observable<CodexEvent>): Promise<void> {
+  start(turn$: Observable<TurnEvent>): Promise<void> {
     let starting = true;
     let refused: { error: unknown } | null = null;
     let outcome: RunOutcome | null = null;
@@ -79,9 +93,15 @@ export class ResponseRun {
           this.turn = event.turnId;
           this.hooks.turnStarted(event.turnId);
         }
+        if (event.type === 'turn.suspended') {
+          // The model called the client's functions: this response is complete; the turn waits for the results.
+          outcome = { status: 'completed' };
+          return;
+        }
         if (event.type === 'turn.completed') {
           outcome = outcomeOf(event, this.cancelRequested);
           if (event.status === 'failed' && event.error) this.error = new TurnFailedError(event.error);
+          if (outcome.status === 'completed') outcome = this.checkAnswer();
           return;
         }
         this.emit(this.builder.map(event));
@@ -129,6 +149,26 @@ export class ResponseRun {
         if (!this.background) this.cancel();
       };
     });
+  }
+
+  /**
+   * A turn with a format (`text.format`, a forced `tool_choice`) is complete only with an answer that has it:
+   * one that does not fails the response; a forced call's answer becomes that function's call.
+   */
+  private checkAnswer(): RunOutcome {
+    const format = this.answer.forced?.format ?? this.answer.format;
+    if (!format) return { status: 'completed' };
+    const checked = format.check(this.builder.lastAnswer);
+    if (!checked.ok) {
+      this.error = new TurnFailedError({ code: CodexErrorCode.OUTPUT_INVALID, message: checked.message });
+      return { status: 'failed', error: { code: 'server_error', message: checked.message } };
+    }
+    if (this.answer.forced) {
+      const call = this.answer.forced.call(checked.text);
+      const callId = `call_${randomUUID().replace(/-/g, '').slice(0, 24)}`;
+      this.emit(this.builder.functionCall(callId, call.name, call.arguments));
+    } else if (checked.text !== this.builder.lastAnswer) this.builder.replaceLastAnswer(checked.text);
+    return { status: 'completed' };
   }
 
   /** Interrupts the turn; the response ends as `cancelled`. */

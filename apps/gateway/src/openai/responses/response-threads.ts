@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { AppServerTransport, CodexErrorCode, isCodexTransportError } from '@app/codex-transport';
+import { AppServerTransport, CodexErrorCode, type DynamicTool, isCodexTransportError } from '@app/codex-transport';
 import { BoundedMap } from '../../common/bounded-map';
 import { notFound } from '../../common/errors/gateway-error';
 
@@ -48,12 +48,15 @@ export class ResponseThreads {
     previous: { id: string; threadId: string; turnId: string } | null,
     store: boolean,
     model: string,
+    tools?: DynamicTool[],
   ): Promise<string> {
     if (!previous) {
-      // The model goes with each turn; a stored conversation starts on the tenant's spare thread.
-      const started = store
-        ? await this.appServer.takeThread(tenant)
-        : await this.appServer.startThread(tenant, { model, ephemeral: true });
+      // The model goes with each turn; a stored conversation starts on the tenant's spare thread (which
+      // offers no client tools: a thread's tools are fixed when it starts).
+      const started =
+        store && !tools
+          ? await this.appServer.takeThread(tenant)
+          : await this.appServer.startThread(tenant, { model, ephemeral: !store, dynamicTools: tools });
       this.claimed.add(key(tenant, started.thread.id));
       return started.thread.id;
     }
@@ -79,6 +82,11 @@ export class ResponseThreads {
       this.claimed.add(key(tenant, fork.thread.id));
       return fork.thread.id;
     });
+  }
+
+  /** Claims the thread of a turn that a new response goes on reading (a turn that waited for tool results). */
+  claim(tenant: string, threadId: string): void {
+    this.claimed.add(key(tenant, threadId));
   }
 
   /** A response's turn started on `threadId`: it is the thread's newest turn. */

@@ -1,3 +1,4 @@
+import { TOOL_RESULTS_HEADER } from '../tools/tool-results-path';
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req, Res, UseFilters } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
@@ -46,6 +47,7 @@ export class ResponsesController {
   ): Promise<void> {
     this.debug.write(ctx.requestId, 'responses request', dto);
     const run = await this.responses.create(ctx, dto, input);
+    if (run.toolResults) res.setHeader(TOOL_RESULTS_HEADER, run.toolResults);
     const stream = wantsEventStream(req, dto.stream);
     if (run.background && !stream) {
       res.status(200).json(run.snapshot());

@@ -1,8 +1,18 @@
 import { type BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { Observable } from 'rxjs';
-import { AppServerTransport } from '@app/codex-transport';
-import { promptTurnInput, renderPrompt } from '../../common/turn/prompt';
+import { AppServerTransport, type RunTurnParams } from '@app/codex-transport';
+import {
+  historyItems,
+  type PromptMessage,
+  promptTurnInput,
+  renderPrompt,
+  trailingToolResults,
+} from '../../common/turn/prompt';
+import { forcedCall, parseOutputFormat } from '../structured/output-format';
+import { parseClientTools } from '../tools/client-tools';
+import type { TurnEvent } from '../tools/tool-turn';
+import { ToolTurns } from '../tools/tool-turns';
 import { conflict, invalidRequest, notFound, promptTooLong } from '../../common/errors/gateway-error';
 import type { RequestContext } from '../../common/request-context/request-context';
 import { WorkspacePolicy } from '../../common/workspace/workspace-policy';
@@ -12,7 +22,12 @@ import { ModelsService } from '../models.service';
 import type { CreateResponseDto } from './dto/create-response.dto';
 import type { InputItemsQueryDto } from './dto/response-query.dto';
 import { ResponseBuilder } from './response-builder';
-import { newResponseObject, type ResponseObject, type ResponseStreamEvent } from './response-object';
+import {
+  type FunctionCallOutputItem,
+  newResponseObject,
+  type ResponseObject,
+  type ResponseStreamEvent,
+} from './response-object';
 import { ResponseRun } from './response-run';
 import { ResponseThreads } from './response-threads';
 import { inputChars, promptMessages } from '../input/response-input.pipe';
@@ -58,6 +73,7 @@ export class ResponsesService implements BeforeApplicationShutdown {
     private readonly models: ModelsService,
     private readonly workspace: WorkspacePolicy,
     private readonly metrics: MetricsService,
+    private readonly toolTurns: ToolTurns,
     @Inject(codexConfig.KEY) private readonly codex: ConfigType<typeof codexConfig>,
   ) {}
 
@@ -69,16 +85,76 @@ export class ResponsesService implements BeforeApplicationShutdown {
   ): Promise<ResponseRun> {
     const chars = inputChars(input, dto.instructions);
     if (chars > this.codex.maxPromptChars) throw promptTooLong(chars, this.codex.maxPromptChars, 'input');
-    const rendered = renderPrompt(promptMessages(input), 'input');
-    rendered.images.forEach((url) => this.workspace.checkImageUrl(url));
-    const developerMessage = [dto.instructions, rendered.instructions].filter(Boolean).join('\n\n') || undefined;
+    const tools = parseClientTools(dto, 'responses');
+    const format = parseOutputFormat((dto.text as { format?: unknown } | undefined)?.format, 'text');
+    const forced =
+      tools && tools.choice !== 'auto' && tools.choice !== 'none' ? forcedCall(tools.tools, tools.choice) : null;
+    if (forced && format) {
+      throw invalidRequest('text.format cannot be combined with a tool_choice that forces a call', 'tool_choice');
+    }
+    const messages = promptMessages(input);
+    const results = trailingToolResults(messages);
+    const withTools = messages.some((m) => m.toolCalls !== undefined || m.toolCallId !== undefined);
     const requested = dto.model ?? this.codex.model;
     const model = this.models.resolve(requested);
     const store = dto.store !== false;
     const previousId = dto.previous_response_id || null;
-
     const previous = previousId === null ? null : { id: previousId, ...(await this.continuable(tenant, previousId)) };
-    const threadId = await this.threads.place(tenant, previous, store, model);
+    if (withTools && !previous) checkCallsAnswered(messages);
+    // A forced call is an answer in the function's schema: the model is offered no client tools then.
+    const offered = tools?.choice === 'auto' ? tools.tools : undefined;
+    const turnParams = {
+      model,
+      effort: dto.reasoning?.effort,
+      outputSchema: (forced?.format ?? format)?.codexSchema ?? undefined,
+    };
+    const instructions = [dto.instructions, format?.instruction].filter(Boolean).join('\n\n') || undefined;
+
+    // The turn that made the calls these results answer may still wait for them: this response reads it on.
+    const waiting = results.length > 0 ? this.toolTurns.resume(tenant, results) : null;
+    let threadId: string;
+    let turn$: Observable<TurnEvent>;
+    if (waiting) {
+      threadId = waiting.threadId;
+      this.threads.claim(tenant, threadId);
+      turn$ = waiting.events();
+    } else {
+      threadId = await this.threads.place(tenant, previous, store, model, offered);
+      let params: RunTurnParams;
+      if (withTools) {
+        // Replayed as the items it was: messages, function calls and their outputs; the model goes on from the end.
+        const last = messages.at(-1)!;
+        if (results.length === 0 && last.role !== 'user') {
+          throw invalidRequest('the last input item must be a user message or a function_call_output', 'input');
+        }
+        const history = results.length > 0 ? messages : messages.slice(0, -1);
+        const forcedBefore = previous ? await this.forcedCallsOf(tenant, previous.id, results) : [];
+        last.images.forEach((url) => this.workspace.checkImageUrl(url));
+        params = {
+          threadId,
+          input:
+            results.length > 0
+              ? []
+              : promptTurnInput({ instructions: undefined, prompt: last.text, images: last.images }),
+          history: [...forcedBefore, ...historyItems(history)],
+          developerMessage: instructions,
+          ...turnParams,
+        };
+      } else {
+        const rendered = renderPrompt(messages, 'input');
+        rendered.images.forEach((url) => this.workspace.checkImageUrl(url));
+        params = {
+          threadId,
+          input: promptTurnInput(rendered),
+          developerMessage: [instructions, rendered.instructions].filter(Boolean).join('\n\n') || undefined,
+          ...turnParams,
+        };
+      }
+      const codex$ = this.appServer
+        .runTurn(tenant, params)
+        .pipe(this.metrics.observeTurn({ protocol: 'openai_responses', tenant, requestId }));
+      turn$ = offered ? this.toolTurns.hold(tenant, codex$).events() : codex$;
+    }
     const response = newResponseObject({
       id: newResponseId(),
       model: requested,
@@ -91,25 +167,22 @@ export class ResponsesService implements BeforeApplicationShutdown {
       request: dto,
     });
     const key = this.key(tenant, response.id);
-    const record: StoredResponse = { response, threadId, turnId: null, input };
-    const run = new ResponseRun(new ResponseBuilder(response), dto.background === true, {
-      turnStarted: (turnId) => {
-        record.turnId = turnId;
-        this.threads.turnStarted(tenant, threadId, turnId);
+    const record: StoredResponse = { response, threadId, turnId: waiting?.turnId ?? null, input };
+    const run = new ResponseRun(
+      new ResponseBuilder(response),
+      dto.background === true,
+      {
+        turnStarted: (turnId) => {
+          record.turnId = turnId;
+          this.threads.turnStarted(tenant, threadId, turnId);
+        },
+        finished: () => this.finished(live),
       },
-      finished: () => this.finished(live),
-    });
+      { format, forced },
+    );
     const live: LiveResponse = { tenant, run, record, store, deleted: false, persisted: Promise.resolve() };
     this.live.set(key, live);
-    const turn$ = this.appServer
-      .runTurn(tenant, {
-        threadId,
-        input: promptTurnInput(rendered),
-        model,
-        effort: dto.reasoning?.effort,
-        developerMessage,
-      })
-      .pipe(this.metrics.observeTurn({ protocol: 'openai_responses', tenant, requestId }));
+    if (waiting) this.threads.turnStarted(tenant, threadId, waiting.turnId);
     try {
       await run.start(turn$);
     } catch (error) {
@@ -119,7 +192,30 @@ export class ResponsesService implements BeforeApplicationShutdown {
       throw error;
     }
     if (store) this.persist(live);
+    if (results.length > 0) run.toolResults = waiting ? 'resumed' : 'replayed';
     return run;
+  }
+
+  /**
+   * The calls of a previous response that answered a forced `tool_choice`: codex's thread holds them as an
+   * answer, not as calls, so a replay puts the calls these results answer in front of them.
+   */
+  private async forcedCallsOf(
+    tenant: string,
+    previousId: string,
+    results: Array<{ callId: string }>,
+  ): Promise<Array<Record<string, unknown>>> {
+    const previous =
+      this.live.get(this.key(tenant, previousId))?.run.snapshot() ?? (await this.stored(tenant, previousId)).response;
+    const choice = previous.tool_choice;
+    if (choice !== 'required' && (typeof choice !== 'object' || choice === null)) return [];
+    const answered = new Set(results.map((r) => r.callId));
+    return previous.output
+      .filter((item) => item.type === 'function_call' && answered.has(item.call_id))
+      .map((item) => {
+        const call = item as FunctionCallOutputItem;
+        return { type: 'function_call', call_id: call.call_id, name: call.name, arguments: call.arguments };
+      });
   }
 
   /** The Response as it stands: live, stored, or 404 (unknown, deleted, `store:false`, another tenant's). */
@@ -259,5 +355,15 @@ export class ResponsesService implements BeforeApplicationShutdown {
 
   private key(tenant: string, id: string): string {
     return `${tenant}\u0000${id}`;
+  }
+}
+
+/** Without `previous_response_id`, every function_call_output must answer a function_call of the input (as OpenAI requires). */
+function checkCallsAnswered(messages: PromptMessage[]): void {
+  const calls = new Set(messages.flatMap((m) => (m.toolCalls ?? []).map((c) => c.id)));
+  for (const m of messages) {
+    if (m.toolCallId !== undefined && !calls.has(m.toolCallId)) {
+      throw invalidRequest(`No tool call found for function call output with call_id ${m.toolCallId}.`, 'input');
+    }
   }
 }

@@ -9,13 +9,35 @@ import { tenancyConfig } from '../../config/gateway.config';
 import type { ResponseObject, ResponseStreamEvent } from './response-object';
 
 /** One input item as `GET /v1/responses/{id}/input_items` lists it. */
-export interface InputItem {
+export interface MessageInputItem {
   id: string;
   type: 'message';
   role: 'user' | 'system' | 'developer' | 'assistant';
   status: 'completed';
   content: Array<Record<string, unknown>>;
 }
+
+/** A function call the model made (sent back by a client that replays its conversation). */
+export interface FunctionCallInputItem {
+  id: string;
+  type: 'function_call';
+  call_id: string;
+  name: string;
+  /** JSON text. */
+  arguments: string;
+  status: 'completed';
+}
+
+/** The client's result for a function call. */
+export interface FunctionCallOutputInputItem {
+  id: string;
+  type: 'function_call_output';
+  call_id: string;
+  output: string;
+  status: 'completed';
+}
+
+export type InputItem = MessageInputItem | FunctionCallInputItem | FunctionCallOutputInputItem;
 
 /**
  * What the gateway keeps of a stored response besides codex's own thread: the Response object, where it

@@ -45,7 +45,7 @@ export function parseOutputFormat(raw: unknown, param: string): OutputFormat | n
         check: (text) => {
           const value = parseJson(text);
           return value.ok && isObject(value.value)
-            ? { ok: true, text: JSON.stringify(value.value) }
+            ? { ok: true, text }
             : { ok: false, message: 'the model did not answer with a JSON object' };
         },
       };
@@ -79,7 +79,9 @@ export function parseOutputFormat(raw: unknown, param: string): OutputFormat | n
             const where = first?.instancePath || '(root)';
             return { ok: false, message: `the model's answer does not match the schema: ${where} ${first?.message}` };
           }
-          return { ok: true, text: JSON.stringify(answer) };
+          // The model's own text when nothing was dropped from it.
+          const same = JSON.stringify(answer) === JSON.stringify(value.value);
+          return { ok: true, text: same ? text : JSON.stringify(answer) };
         },
       };
     }
