@@ -69,8 +69,13 @@ export class ReplyStream {
     if (s.echoInstructions) {
       const instructions = this.input
         .filter((i) => i.type === 'message' && (i.role === 'developer' || i.role === 'system'))
-        .map(messageText)
-        .filter((t) => !/^\s*(<[a-z_]+>|You are a coding agent)/i.test(t));
+        // codex puts its own instructions (tagged) in the same message as a thread's developer instructions
+        .flatMap((i) =>
+          Array.isArray(i.content)
+            ? (i.content as Item[]).map((part) => messageText({ content: [part] }))
+            : [messageText(i)],
+        )
+        .filter((t) => t.trim() && !/^\s*(<[a-z_ ]+>|You are a coding agent)/i.test(t));
       return `Instructions: ${instructions.length ? instructions.join(' | ') : 'none'}`;
     }
     return `Hello from the offline provider. You said: ${s.text || '(nothing)'}`;

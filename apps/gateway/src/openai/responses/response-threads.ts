@@ -13,6 +13,8 @@ const MAX_REMEMBERED = 10_000;
 export interface ResponsePlace {
   threadId: string;
   turnId: string | null;
+  /** The developer instructions of its thread (a response's own, and its format's). */
+  instructions: string | undefined;
 }
 
 /**
@@ -48,15 +50,21 @@ export class ResponseThreads {
     previous: { id: string; threadId: string; turnId: string } | null,
     store: boolean,
     model: string,
-    tools?: DynamicTool[],
+    fixed: { tools?: DynamicTool[]; instructions?: string } = {},
   ): Promise<string> {
     if (!previous) {
-      // The model goes with each turn; a stored conversation starts on the tenant's spare thread (which
-      // offers no client tools: a thread's tools are fixed when it starts).
+      // The model goes with each turn; a stored conversation starts on the tenant's spare thread, unless it
+      // needs what a thread is given when it starts: client tools, developer instructions.
+      const { tools, instructions } = fixed;
       const started =
-        store && !tools
+        store && !tools && !instructions
           ? await this.appServer.takeThread(tenant)
-          : await this.appServer.startThread(tenant, { model, ephemeral: !store, dynamicTools: tools });
+          : await this.appServer.startThread(tenant, {
+              model,
+              ephemeral: !store,
+              dynamicTools: tools,
+              developerInstructions: instructions,
+            });
       this.claimed.add(key(tenant, started.thread.id));
       return started.thread.id;
     }

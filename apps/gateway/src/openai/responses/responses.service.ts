@@ -9,7 +9,7 @@ import {
   renderPrompt,
   trailingToolResults,
 } from '../../common/turn/prompt';
-import { forcedCall, parseOutputFormat } from '../structured/output-format';
+import { effectiveInstructions, forcedCall, parseOutputFormat } from '../structured/output-format';
 import { parseClientTools } from '../tools/client-tools';
 import type { TurnEvent } from '../tools/tool-turn';
 import { ToolTurns } from '../tools/tool-turns';
@@ -29,7 +29,7 @@ import {
   type ResponseStreamEvent,
 } from './response-object';
 import { ResponseRun } from './response-run';
-import { ResponseThreads } from './response-threads';
+import { type ResponsePlace, ResponseThreads } from './response-threads';
 import { inputChars, promptMessages } from '../input/response-input.pipe';
 import { type InputItem, newResponseId, ResponsesStore, type StoredResponse } from './responses.store';
 
@@ -108,7 +108,7 @@ export class ResponsesService implements BeforeApplicationShutdown {
       effort: dto.reasoning?.effort,
       outputSchema: (forced?.format ?? format)?.codexSchema ?? undefined,
     };
-    const instructions = [dto.instructions, format?.instruction].filter(Boolean).join('\n\n') || undefined;
+    const instructions = effectiveInstructions(dto.instructions, format?.type);
 
     // The turn that made the calls these results answer may still wait for them: this response reads it on.
     const waiting = results.length > 0 ? this.toolTurns.resume(tenant, results) : null;
@@ -119,16 +119,25 @@ export class ResponsesService implements BeforeApplicationShutdown {
       this.threads.claim(tenant, threadId);
       turn$ = waiting.events();
     } else {
-      threadId = await this.threads.place(tenant, previous, store, model, offered);
+      // Instructions apply to their own response only: they are the thread's developer instructions (fixed when
+      // it starts), so a response continues its previous one's thread only with the same instructions; with
+      // others, the conversation so far is rebuilt in a new thread from the chain's items.
+      const rebuild = previous !== null && previous.instructions !== instructions;
+      const continued = rebuild ? null : previous;
+      threadId = await this.threads.place(tenant, continued, store, model, {
+        tools: offered,
+        instructions: continued ? undefined : instructions,
+      });
+      const chain = rebuild ? await this.chainItems(tenant, previous.id) : [];
       let params: RunTurnParams;
-      if (withTools) {
+      if (withTools || rebuild) {
         // Replayed as the items it was: messages, function calls and their outputs; the model goes on from the end.
         const last = messages.at(-1)!;
         if (results.length === 0 && last.role !== 'user') {
           throw invalidRequest('the last input item must be a user message or a function_call_output', 'input');
         }
         const history = results.length > 0 ? messages : messages.slice(0, -1);
-        const forcedBefore = previous ? await this.forcedCallsOf(tenant, previous.id, results) : [];
+        const forcedBefore = continued ? await this.forcedCallsOf(tenant, continued.id, results) : [];
         last.images.forEach((url) => this.workspace.checkImageUrl(url));
         params = {
           threadId,
@@ -136,8 +145,7 @@ export class ResponsesService implements BeforeApplicationShutdown {
             results.length > 0
               ? []
               : promptTurnInput({ instructions: undefined, prompt: last.text, images: last.images }),
-          history: [...forcedBefore, ...historyItems(history)],
-          developerMessage: instructions,
+          history: [...chain, ...forcedBefore, ...historyItems(history)],
           ...turnParams,
         };
       } else {
@@ -146,7 +154,7 @@ export class ResponsesService implements BeforeApplicationShutdown {
         params = {
           threadId,
           input: promptTurnInput(rendered),
-          developerMessage: [instructions, rendered.instructions].filter(Boolean).join('\n\n') || undefined,
+          developerMessage: rendered.instructions,
           ...turnParams,
         };
       }
@@ -289,22 +297,41 @@ export class ResponsesService implements BeforeApplicationShutdown {
     await Promise.all(running.map((live) => live.persisted));
   }
 
+  /**
+   * The conversation of a chain of responses (`previousId` and those before it) as Responses items, oldest
+   * first: each response's input, then its messages and function calls. codex's own activity (commands, file
+   * changes) is not part of it.
+   */
+  private async chainItems(tenant: string, previousId: string): Promise<Array<Record<string, unknown>>> {
+    const responses: StoredResponse[] = [];
+    for (let id: string | null = previousId; id && responses.length < MAX_CHAIN;) {
+      const record: StoredResponse = this.live.get(this.key(tenant, id))?.record ?? (await this.stored(tenant, id));
+      const response: ResponseObject = this.live.get(this.key(tenant, id))?.run.snapshot() ?? record.response;
+      responses.unshift({ ...record, response });
+      id = response.previous_response_id;
+    }
+    return responses.flatMap((r) => historyItems([...promptMessages(r.input), ...outputMessages(r.response)]));
+  }
+
   /** Where `previousId` lives, to continue it: it must exist for the tenant, be finished and have a turn. */
-  private async continuable(tenant: string, previousId: string): Promise<{ threadId: string; turnId: string }> {
+  private async continuable(
+    tenant: string,
+    previousId: string,
+  ): Promise<{ threadId: string; turnId: string; instructions: string | undefined }> {
     const running = this.live.get(this.key(tenant, previousId));
     if (running && (!running.store || running.deleted)) throw responseNotFound(previousId);
     if (running && !running.run.finished) {
       throw conflict(`Response '${previousId}' is still in progress; wait for it to finish or cancel it.`);
     }
-    const place =
-      running?.record ?? this.threads.placeOf(tenant, previousId) ?? (await this.stored(tenant, previousId));
+    const remembered = running ? null : this.threads.placeOf(tenant, previousId);
+    const place = remembered ?? placeOfRecord(running?.record ?? (await this.stored(tenant, previousId)));
     if (!place.turnId) {
       throw invalidRequest(
         `Response '${previousId}' ended before its turn started; it cannot be continued.`,
         'previous_response_id',
       );
     }
-    return { threadId: place.threadId, turnId: place.turnId };
+    return { threadId: place.threadId, turnId: place.turnId, instructions: place.instructions };
   }
 
   private finished(live: LiveResponse): void {
@@ -312,7 +339,7 @@ export class ResponsesService implements BeforeApplicationShutdown {
     const key = this.key(tenant, run.id);
     this.threads.release(tenant, record.threadId, live.store);
     if (live.store && !live.deleted) {
-      this.threads.remember(tenant, run.id, { threadId: record.threadId, turnId: record.turnId });
+      this.threads.remember(tenant, run.id, placeOfRecord({ ...record, response: run.snapshot() }));
       this.persist(live, true);
     }
     void live.persisted.finally(() => {
@@ -366,4 +393,36 @@ function checkCallsAnswered(messages: PromptMessage[]): void {
       throw invalidRequest(`No tool call found for function call output with call_id ${m.toolCallId}.`, 'input');
     }
   }
+}
+
+/** Responses a chain is rebuilt from, at most (older ones are left out). */
+const MAX_CHAIN = 1000;
+
+/** A response's output as the conversation saw it: its messages and its function calls. */
+function outputMessages(response: ResponseObject): PromptMessage[] {
+  return response.output.flatMap((item): PromptMessage[] => {
+    if (item.type === 'message')
+      return [{ role: 'assistant', text: item.content.map((c) => c.text).join(''), images: [] }];
+    if (item.type === 'function_call') {
+      return [
+        {
+          role: 'assistant',
+          text: '',
+          images: [],
+          toolCalls: [{ id: item.call_id, name: item.name, arguments: item.arguments }],
+        },
+      ];
+    }
+    return [];
+  });
+}
+
+/** Where a response lives in codex, and the instructions its thread runs with. */
+function placeOfRecord(record: StoredResponse): ResponsePlace {
+  const formatType = (record.response.text as { format?: { type?: unknown } } | undefined)?.format?.type;
+  return {
+    threadId: record.threadId,
+    turnId: record.turnId,
+    instructions: effectiveInstructions(record.response.instructions, formatType),
+  };
 }

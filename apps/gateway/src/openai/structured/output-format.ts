@@ -24,6 +24,15 @@ const ajv = new Ajv({ strict: false, allErrors: false, validateFormats: false })
 const JSON_OBJECT_INSTRUCTION =
   'Answer with one JSON object and nothing else: no prose, no code fence. The client parses your answer as JSON.';
 
+/** The instructions a response runs with: the client's, and what its format asks of the model (json_object). */
+export function effectiveInstructions(
+  instructions: string | null | undefined,
+  formatType: unknown,
+): string | undefined {
+  const parts = [instructions, formatType === 'json_object' ? JSON_OBJECT_INSTRUCTION : null].filter(Boolean);
+  return parts.length > 0 ? parts.join('\n\n') : undefined;
+}
+
 /**
  * A format object (`{type: "text" | "json_object" | "json_schema", …}`) → the output format; null for text.
  * `param` names the request field in errors; the schema sits at `format.schema` (Responses `text.format`)
