@@ -7,7 +7,7 @@ import { DebugLog } from '../common/logging/debug-log';
 import { Ctx, type RequestContext } from '../common/request-context/request-context';
 import { sendTurn } from '../common/turn/send-turn';
 import { serverConfig } from '../config/gateway.config';
-import { ChatCompletionsService } from './chat-completions.service';
+import { ChatCompletionsService, SESSION_HEADER } from './chat-completions.service';
 import { chatCompletionsWire } from './chat-completions.wire';
 import { ChatCompletionRequestDto } from './dto/chat-completion.dto';
 import { ChatCompletionDto } from './dto/chat-completion-response.dto';
@@ -15,8 +15,6 @@ import { ChatMessagesPipe, type ChatPrompt } from './input/chat-messages.pipe';
 import { OpenAiErrorFilter } from './openai-error.filter';
 import { TOOL_RESULTS_HEADER } from './tools/tool-results-path';
 import type { TurnEvent } from './tools/tool-turn';
-
-export const SESSION_HEADER = 'X-Codex-Session-Id';
 
 @ApiTags('openai')
 @UseFilters(OpenAiErrorFilter)
@@ -34,9 +32,12 @@ export class ChatCompletionsController {
     summary: 'OpenAI Chat Completions (stream and non-stream), answered by a codex turn.',
     description:
       `Every response carries ${SESSION_HEADER} (the codex thread); send it back to continue that thread with only the new ` +
-      'messages. Extension: "codex_events": true adds reasoning_content deltas and codex_event fields for commands and file changes.',
+      'messages, or choose one yourself (1–128 letters, digits, . _ : -): the first request with it starts the session. ' +
+      'Function tools: a call ends the response with tool_calls while the codex turn waits; the tool messages continue it ' +
+      '(X-Codex-Tool-Results: resumed, or replayed when no turn waited). ' +
+      'Extension: "codex_events": true adds reasoning_content deltas and codex_event fields for commands and file changes.',
   })
-  @ApiHeader({ name: SESSION_HEADER, required: false, description: 'Continue this codex thread.' })
+  @ApiHeader({ name: SESSION_HEADER, required: false, description: 'Continue (or start) this session.' })
   @ApiProduces('application/json', 'text/event-stream')
   @ApiOkResponse({ type: ChatCompletionDto })
   async create(
@@ -48,13 +49,17 @@ export class ChatCompletionsController {
   ): Promise<void> {
     this.debug.write(ctx.requestId, 'chat request', dto);
     const chat = await this.chat.prepare(ctx, dto, conversation, sessionId?.trim() || null);
-    if (chat.threadId) res.setHeader(SESSION_HEADER, chat.threadId);
+    let thread = chat.threadId;
+    const session = chat.sessionId ?? thread;
+    if (session) res.setHeader(SESSION_HEADER, session);
     if (chat.toolResults) res.setHeader(TOOL_RESULTS_HEADER, chat.toolResults);
     const events$ = chat.events$.pipe(
       tap((event: TurnEvent) => {
         this.debug.write(ctx.requestId, 'codex event', event);
         // The exec backend learns its thread id from the run itself.
-        if (event.type === 'thread.started' && !res.headersSent) res.setHeader(SESSION_HEADER, event.threadId);
+        if (event.type !== 'thread.started') return;
+        thread = event.threadId;
+        if (!session && !res.headersSent) res.setHeader(SESSION_HEADER, event.threadId);
       }),
     );
     const context = {
@@ -67,8 +72,7 @@ export class ChatCompletionsController {
       format: chat.format,
       forced: chat.forced,
     };
-    const threadId = () => String(res.getHeader(SESSION_HEADER) ?? '');
-    const wire = chatCompletionsWire(context, threadId, ctx.requestId);
+    const wire = chatCompletionsWire(context, () => thread ?? '', ctx.requestId);
     const completion = await sendTurn(res, events$, wire, dto.stream === true);
     if (completion) this.debug.write(ctx.requestId, 'chat response', completion);
   }

@@ -1,8 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
-import { defer, finalize, type MonoTypeOperatorFunction, type Observable } from 'rxjs';
-import { AppServerTransport, type CodexEvent, type DynamicTool, ExecTransport } from '@app/codex-transport';
+import { defer, finalize, type MonoTypeOperatorFunction, type Observable, tap } from 'rxjs';
+import {
+  AppServerTransport,
+  type CodexEvent,
+  CodexErrorCode,
+  type DynamicTool,
+  ExecTransport,
+  isCodexTransportError,
+} from '@app/codex-transport';
+import { SESSION_ID } from '../common/storage/session-threads.store';
+import { ChatSessionsStore } from './chat-sessions.store';
 import type { RequestContext } from '../common/request-context/request-context';
 import { WorkspacePolicy } from '../common/workspace/workspace-policy';
 import { MetricsService } from '../metrics/metrics.service';
@@ -26,6 +35,12 @@ import type { ToolResultsPath } from './tools/tool-results-path';
 import type { TurnEvent } from './tools/tool-turn';
 import { ToolTurns } from './tools/tool-turns';
 
+/** The header that names a Chat Completions session (a codex thread). */
+export const SESSION_HEADER = 'X-Codex-Session-Id';
+
+/** codex's thread ids (UUIDs). */
+const THREAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 export interface PreparedChat {
   id: string;
   created: number;
@@ -33,6 +48,8 @@ export interface PreparedChat {
   model: string;
   /** The codex thread; for exec it is known once the run starts (see `onThread`). */
   threadId: string | null;
+  /** The client's session id, echoed in X-Codex-Session-Id (null: the thread's id is sent). */
+  sessionId: string | null;
   events$: Observable<TurnEvent>;
   /** How a request carrying tool results was served (see ToolResultsPath); null without results. */
   toolResults: ToolResultsPath | null;
@@ -51,6 +68,7 @@ export class ChatCompletionsService {
     private readonly workspace: WorkspacePolicy,
     private readonly metrics: MetricsService,
     private readonly toolTurns: ToolTurns,
+    private readonly sessions: ChatSessionsStore,
     @Inject(codexConfig.KEY) private readonly codex: ConfigType<typeof codexConfig>,
   ) {}
 
@@ -73,6 +91,7 @@ export class ChatCompletionsService {
     if (forced && format) {
       throw invalidRequest('response_format cannot be combined with a tool_choice that forces a call', 'tool_choice');
     }
+    const session = sessionId === null ? null : await this.session(tenant, sessionId);
     const results = trailingToolResults(conversation.messages);
     const withTools = conversation.messages.some((m) => m.toolCalls !== undefined || m.toolCallId !== undefined);
     if (this.codex.backend === 'exec' && (tools || withTools)) {
@@ -88,7 +107,10 @@ export class ChatCompletionsService {
     if (results.length > 0) {
       // The turn that made these calls may still be waiting for them: it goes on, in this response.
       const turn = this.toolTurns.resume(tenant, results);
-      if (turn) return { ...base, threadId: turn.threadId, events$: turn.events(), toolResults: 'resumed' };
+      if (turn) {
+        const events$ = turn.events();
+        return { ...base, threadId: turn.threadId, sessionId: session?.id ?? null, events$, toolResults: 'resumed' };
+      }
     }
     const turn: ChatTurn = {
       tenant,
@@ -99,19 +121,49 @@ export class ChatCompletionsService {
       tools: tools?.choice === 'auto' ? tools.tools : undefined,
       outputSchema: (forced?.format ?? format)?.codexSchema ?? undefined,
       formatInstruction: format?.instruction ?? undefined,
+      session,
     };
     if (withTools) {
       const replayed = await this.replay(turn, conversation.messages, results.length > 0);
       return { ...base, ...replayed, toolResults: results.length > 0 ? 'replayed' : null };
     }
-    const messages = sessionId ? newPromptMessages(conversation.messages) : conversation.messages;
+    const continued = session?.threadId ?? null;
+    const messages = continued ? newPromptMessages(conversation.messages) : conversation.messages;
     const rendered = renderPrompt(messages, 'messages');
     rendered.images.forEach((url) => this.workspace.checkImageUrl(url));
     const started =
       this.codex.backend === 'exec'
-        ? this.execTurn(turn, rendered, sessionId)
-        : await this.appServerTurn(turn, rendered, sessionId);
+        ? this.execTurn(turn, rendered, continued)
+        : await this.appServerTurn(turn, rendered, continued);
     return { ...base, ...started, toolResults: null };
+  }
+
+  /**
+   * The session a client names: the thread it was given (the id of a thread the gateway returned, or one the
+   * client chose before), or none yet (a new id: the session starts with this request).
+   */
+  private async session(tenant: string, id: string): Promise<ChatSession> {
+    if (!SESSION_ID.test(id)) {
+      throw invalidRequest(`${SESSION_HEADER} must be 1 to 128 letters, digits, '.', '_', ':' or '-'`);
+    }
+    const known = await this.sessions.threadOf(tenant, id);
+    if (known) return { id, threadId: known };
+    // A thread of this tenant's named by its own id (from the REST API, or before sessions were recorded).
+    if (this.codex.backend === 'app-server' && THREAD_ID.test(id)) {
+      const exists = await this.appServer.readThread(tenant, id).then(
+        () => true,
+        (error: unknown) =>
+          isCodexTransportError(error, CodexErrorCode.THREAD_NOT_FOUND) ? false : Promise.reject(error),
+      );
+      if (exists) return { id, threadId: id };
+    }
+    return { id, threadId: null };
+  }
+
+  /** Records that the request's session (or, without one, the new thread's own id) names this thread. */
+  private bind(turn: ChatTurn, threadId: string): Promise<void> {
+    if (turn.session?.threadId === threadId) return Promise.resolve();
+    return this.sessions.save(turn.tenant, turn.session?.id ?? threadId, threadId);
   }
 
   /**
@@ -130,6 +182,7 @@ export class ChatCompletionsService {
       : promptTurnInput({ instructions: undefined, prompt: last.text, images: last.images });
     const { tenant } = turn;
     const threadId = (await this.appServer.startThread(tenant, { dynamicTools: turn.tools })).thread.id;
+    await this.bind(turn, threadId);
     const turn$ = this.appServer
       .runTurn(tenant, {
         threadId,
@@ -144,7 +197,7 @@ export class ChatCompletionsService {
         finalize(() => void this.appServer.releaseThread(tenant, threadId)),
         turn.observed,
       );
-    return { threadId, events$: this.held(turn, turn$) };
+    return { threadId, sessionId: turn.session?.id ?? null, events$: this.held(turn, turn$) };
   }
 
   private execTurn(turn: ChatTurn, rendered: RenderedPrompt, sessionId: string | null): StartedChat {
@@ -159,8 +212,14 @@ export class ChatCompletionsService {
         developerInstructions: instructions.length > 0 ? instructions.join('\n\n') : undefined,
         outputSchema: turn.outputSchema,
       })
-      .pipe(turn.observed);
-    return { threadId: sessionId, events$ };
+      .pipe(
+        // exec learns its thread's id from the run itself
+        tap((event) => {
+          if (event.type === 'thread.started') void this.bind(turn, event.threadId).catch(() => undefined);
+        }),
+        turn.observed,
+      );
+    return { threadId: sessionId, sessionId: turn.session?.id ?? null, events$ };
   }
 
   private async appServerTurn(
@@ -179,6 +238,7 @@ export class ChatCompletionsService {
         ? (await this.appServer.startThread(tenant, { dynamicTools: turn.tools })).thread.id
         : (await this.appServer.takeThread(tenant)).thread.id;
       release = true;
+      await this.bind(turn, threadId);
     }
     const id = threadId;
     const instructions = [sessionId ? undefined : rendered.instructions, turn.formatInstruction].filter(Boolean);
@@ -198,7 +258,7 @@ export class ChatCompletionsService {
       }),
       turn.observed,
     );
-    return { threadId, events$: this.held(turn, turn$) };
+    return { threadId, sessionId: turn.session?.id ?? null, events$: this.held(turn, turn$) };
   }
 
   /** A turn that offers client tools may stop for them and go on in a later request: it is held for that. */
@@ -218,9 +278,18 @@ interface ChatTurn {
   outputSchema: Record<string, unknown> | undefined;
   /** For `json_object`, which codex cannot enforce. */
   formatInstruction: string | undefined;
+  session: ChatSession | null;
+}
+
+/** A client's `X-Codex-Session-Id` and the thread it names (null: a new session). */
+interface ChatSession {
+  id: string;
+  threadId: string | null;
 }
 
 interface StartedChat {
   threadId: string | null;
+  /** The client's session id, echoed (null: the thread's id is the session id). */
+  sessionId: string | null;
   events$: Observable<TurnEvent>;
 }

@@ -10,6 +10,7 @@ import { ResponsesService } from './responses/responses.service';
 import { ResponseThreads } from './responses/response-threads';
 import { ResponsesStore } from './responses/responses.store';
 import { ToolTurns } from './tools/tool-turns';
+import { ChatSessionsStore } from './chat-sessions.store';
 
 /** The OpenAI-compatible surface: Chat Completions, Responses and Models. */
 @Module({
@@ -23,6 +24,7 @@ import { ToolTurns } from './tools/tool-turns';
     ResponsesStore,
     ResponseThreads,
     ToolTurns,
+    ChatSessionsStore,
   ],
 })
 export class OpenAiModule {}
