@@ -125,6 +125,8 @@ export type TurnStatus = 'completed' | 'interrupted' | 'failed';
 export interface TurnError {
   code: string;
   message: string;
+  /** How long the provider asked to wait before trying again (a rate limit). */
+  retryAfterMs?: number;
 }
 
 interface TurnScoped {

@@ -110,10 +110,21 @@ export class OfflineProvider {
     const prompts = userPrompts(input);
     const script = parseScript(prompts.at(-1) ?? '');
     if (script.status !== null) {
-      res.writeHead(script.status, { 'content-type': 'application/json' });
+      const { headers: extra, error } = scriptedError(script.status);
+      res.writeHead(script.status, { 'content-type': 'application/json', ...extra });
+      res.end(JSON.stringify({ error }));
+      return;
+    }
+    if (script.tooLong) {
+      res.writeHead(400, { 'content-type': 'application/json' });
       res.end(
         JSON.stringify({
-          error: { message: `offline provider: scripted HTTP ${script.status}`, type: 'server_error', code: null },
+          error: {
+            message: 'offline provider: the input exceeds the context window of this model',
+            type: 'invalid_request_error',
+            param: 'input',
+            code: 'context_length_exceeded',
+          },
         }),
       );
       return;
@@ -122,4 +133,24 @@ export class OfflineProvider {
     res.once('close', () => this.streaming--);
     await new ReplyStream(res, body, script, input, prompts, this.options.deltaChars ?? 8).run();
   }
+}
+
+/** The error OpenAI sends with a status (its type; a rate limit says when to try again, also as Retry-After). */
+function scriptedError(status: number): { headers: Record<string, string>; error: Record<string, unknown> } {
+  const message = `offline provider: scripted HTTP ${status}`;
+  if (status === 429) {
+    return {
+      headers: { 'retry-after': '7' },
+      error: { message: `${message}. Please try again in 7s.`, type: 'rate_limit_error', code: 'rate_limit_exceeded' },
+    };
+  }
+  const type =
+    status === 401
+      ? 'authentication_error'
+      : status === 403
+        ? 'permission_error'
+        : status < 500
+          ? 'invalid_request_error'
+          : 'server_error';
+  return { headers: {}, error: { message, type, param: null, code: null } };
 }

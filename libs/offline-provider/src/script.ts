@@ -25,6 +25,8 @@ export interface Script {
   tools: ScriptedCall[];
   /** Answer with exactly this JSON (`[[json: {...}]]`); with a JSON schema format and no directive, a sample. */
   json: string | null;
+  /** Answer HTTP 400 `context_length_exceeded`, as OpenAI does for a conversation too long for the model. */
+  tooLong: boolean;
   /** The prompt with every token removed. */
   text: string;
 }
@@ -67,6 +69,7 @@ export function parseScript(prompt: string): Script {
     echoInstructions: false,
     tools: [],
     json: null,
+    tooLong: false,
     text: prompt.replace(TOKEN, ' ').replace(/\s+/g, ' ').trim(),
   };
   for (const match of prompt.matchAll(TOKEN)) {
@@ -118,6 +121,9 @@ export function parseScript(prompt: string): Script {
         if (call) script.tools.push(call);
         break;
       }
+      case 'too-long':
+        script.tooLong = true;
+        break;
       case 'json':
         script.json = arg ?? '{}';
         break;

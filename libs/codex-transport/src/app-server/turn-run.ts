@@ -1,7 +1,6 @@
 import type { Subscriber } from 'rxjs';
-import { providerErrorMessage } from '../provider-error';
+import { providerErrorMessage, providerFailure } from '../provider-error';
 import { type CodexEvent, type TokenUsage, type TurnError, type TurnStatus, EMPTY_USAGE, addUsage } from '../events';
-import { CodexErrorCode } from '../errors/codex-transport.error';
 import { mapThreadItem, mapTokenUsage, strOrNull } from './item.mapper';
 
 type Params = Record<string, unknown>;
@@ -129,10 +128,7 @@ export class TurnRun {
         const rawError = turn.error as Params | null | undefined;
         const error: TurnError | null =
           status === 'failed'
-            ? {
-                code: CodexErrorCode.PROVIDER_ERROR,
-                message: providerErrorMessage(stringField(rawError, 'message') ?? 'the turn failed'),
-              }
+            ? providerFailure(stringField(rawError, 'message') ?? 'the turn failed', rawError?.codexErrorInfo)
             : null;
         this.finish(status, error);
         return;

@@ -24,6 +24,12 @@ export enum CodexErrorCode {
   TURN_TIMEOUT = 'TURN_TIMEOUT',
   /** The model provider failed the turn. */
   PROVIDER_ERROR = 'PROVIDER_ERROR',
+  /** The model provider refused the request as malformed (its 400/404/413/422): the client's input. */
+  PROVIDER_REJECTED = 'PROVIDER_REJECTED',
+  /** The conversation is longer than the model's context window. */
+  CONTEXT_LENGTH_EXCEEDED = 'CONTEXT_LENGTH_EXCEEDED',
+  /** The model provider's rate limit (its 429). */
+  PROVIDER_RATE_LIMITED = 'PROVIDER_RATE_LIMITED',
   /** The approval id is unknown (or another tenant's). */
   APPROVAL_NOT_FOUND = 'APPROVAL_NOT_FOUND',
   /** The approval was already answered, timed out, or its turn ended. */

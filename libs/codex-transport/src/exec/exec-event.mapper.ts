@@ -1,6 +1,5 @@
 import type { CodexEvent, CodexItem, ItemStatus, TokenUsage } from '../events';
-import { providerErrorMessage } from '../provider-error';
-import { CodexErrorCode } from '../errors/codex-transport.error';
+import { providerErrorMessage, providerFailure } from '../provider-error';
 
 type Raw = Record<string, unknown>;
 
@@ -139,15 +138,8 @@ export class ExecEventMapper {
         ];
       case 'turn.failed': {
         this.finished = true;
-        const message = providerErrorMessage(str((event.error as Raw | undefined)?.message)) || 'the turn failed';
-        return [
-          {
-            type: 'turn.completed',
-            ...scope(),
-            status: 'failed',
-            error: { code: CodexErrorCode.PROVIDER_ERROR, message },
-          },
-        ];
+        const error = providerFailure(str((event.error as Raw | undefined)?.message) || 'the turn failed');
+        return [{ type: 'turn.completed', ...scope(), status: 'failed', error }];
       }
       case 'error': {
         const message = providerErrorMessage(str(event.message));

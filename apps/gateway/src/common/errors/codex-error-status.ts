@@ -29,6 +29,10 @@ const STATUS: Record<CodexErrorCode, { status: number; retryAfter?: number; publ
   [CodexErrorCode.SHUTTING_DOWN]: { status: HttpStatus.SERVICE_UNAVAILABLE, retryAfter: 5 },
   [CodexErrorCode.TURN_TIMEOUT]: { status: HttpStatus.GATEWAY_TIMEOUT },
   [CodexErrorCode.PROVIDER_ERROR]: { status: HttpStatus.BAD_GATEWAY },
+  // The provider refused what the client sent (not retryable as it is): the client's 400, in the provider's words.
+  [CodexErrorCode.PROVIDER_REJECTED]: { status: HttpStatus.BAD_REQUEST },
+  [CodexErrorCode.CONTEXT_LENGTH_EXCEEDED]: { status: HttpStatus.BAD_REQUEST },
+  [CodexErrorCode.PROVIDER_RATE_LIMITED]: { status: HttpStatus.TOO_MANY_REQUESTS },
   [CodexErrorCode.APPROVAL_NOT_FOUND]: { status: HttpStatus.NOT_FOUND },
   [CodexErrorCode.APPROVAL_RESOLVED]: { status: HttpStatus.CONFLICT },
   [CodexErrorCode.INVALID_REQUEST]: { status: HttpStatus.BAD_REQUEST },
@@ -40,10 +44,11 @@ const STATUS: Record<CodexErrorCode, { status: number; retryAfter?: number; publ
 };
 
 /** The same for a failed turn's error (its code as codex-transport reports it; provider failure when absent). */
-export function mapTurnError(error: { code?: string | null; message: string }): MappedError {
+export function mapTurnError(error: { code?: string | null; message: string; retryAfterMs?: number }): MappedError {
   return mapCodexError({
     code: (error.code ?? CodexErrorCode.PROVIDER_ERROR) as CodexErrorCode,
     message: error.message,
+    details: error.retryAfterMs === undefined ? undefined : { retryAfterMs: error.retryAfterMs },
   });
 }
 

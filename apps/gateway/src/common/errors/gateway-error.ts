@@ -66,7 +66,7 @@ export class TurnFailedError extends Error {
   readonly code: string | null;
 
   constructor(
-    readonly failure: { code?: string | null; message: string },
+    readonly failure: { code?: string | null; message: string; retryAfterMs?: number },
     readonly result: Record<string, unknown> = {},
   ) {
     super(failure.message);
