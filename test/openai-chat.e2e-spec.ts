@@ -183,6 +183,68 @@ describe.each(['app-server', 'exec'] as const)(
       );
     });
 
+    it('a session id the client chooses starts a session that the same id continues', async () => {
+      const session = `client-chosen.${backend}:${Date.now()}`;
+      const ask = (content: string) =>
+        client.chat.completions
+          .create({ model: 'x', messages: [{ role: 'user', content }] }, { headers: { 'X-Codex-Session-Id': session } })
+          .withResponse();
+      const first = await ask('first of mine [[memory]]');
+      expect(first.response.headers.get('x-codex-session-id')).toBe(session);
+      expect(first.data.choices[0].message.content).toMatch(/^I can see 1 user messages/);
+      const second = await ask('second of mine [[memory]]');
+      expect(second.response.headers.get('x-codex-session-id')).toBe(session);
+      expect(second.data.choices[0].message.content).toBe(
+        'I can see 2 user messages in this conversation. Earlier: 1) "first of mine".',
+      );
+      const refused = (await client.chat.completions
+        .create(
+          { model: 'x', messages: [{ role: 'user', content: 'x' }] },
+          { headers: { 'X-Codex-Session-Id': 'no spaces' } },
+        )
+        .catch((e: unknown) => e)) as { status: number };
+      expect(refused.status).toBe(400);
+    });
+
+    it('response_format json_schema reaches codex as its output schema; function tools need app-server', async () => {
+      const completion = await client.chat.completions.create({
+        model: 'x',
+        messages: [{ role: 'user', content: `schema-${backend} [[json: {"ok":true}]]` }],
+        response_format: {
+          type: 'json_schema',
+          json_schema: {
+            name: 'flag',
+            schema: { type: 'object', properties: { ok: { type: 'boolean' } }, required: ['ok'] },
+          },
+        },
+      });
+      expect(JSON.parse(completion.choices[0].message.content!)).toEqual({ ok: true });
+      const asked = gw.app
+        .get(OfflineProviderHost)
+        .instance!.requests.find((r) => JSON.stringify(r.body.input).includes(`schema-${backend}`))!;
+      expect(asked.body.text).toMatchObject({
+        format: { type: 'json_schema', strict: true, schema: { required: ['ok'] } },
+      });
+
+      const tools: OpenAI.Chat.Completions.ChatCompletionTool[] = [
+        { type: 'function', function: { name: 'lookup', parameters: { type: 'object', properties: {} } } },
+      ];
+      const messages: OpenAI.Chat.Completions.ChatCompletionMessageParam[] = [
+        { role: 'user', content: '[[tool: lookup {}]]' },
+      ];
+      const withTools = await client.chat.completions.create({ model: 'x', messages, tools }).catch((e: unknown) => e);
+      if (backend === 'exec') {
+        expect(withTools).toMatchObject({ status: 400, message: expect.stringMatching(/CODEX_BACKEND=app-server/) });
+        return;
+      }
+      const { message, finish_reason } = (withTools as OpenAI.Chat.Completions.ChatCompletion).choices[0];
+      expect(finish_reason).toBe('tool_calls');
+      // The turn waits for the result (and holds the one turn this tenant may run): answer it.
+      messages.push(message, { role: 'tool', tool_call_id: message.tool_calls![0].id, content: 'found' });
+      const done = await client.chat.completions.create({ model: 'x', messages, tools });
+      expect(done.choices[0].message.content).toBe('lookup returned: found');
+    });
+
     it('system messages reach the model as instructions; a continued session keeps them without repeating them', async () => {
       const first = await client.chat.completions
         .create({
@@ -294,7 +356,7 @@ describe('OpenAI error mapping', () => {
     try {
       const client = new OpenAI({ apiKey: 'unused', baseURL: `${gw.url}/v1`, maxRetries: 0 });
       const failed = await client.chat.completions
-        .create({ model: 'x', messages: [{ role: 'user', content: '[[status: 400]]' }] })
+        .create({ model: 'x', messages: [{ role: 'user', content: '[[status: 500]]' }] })
         .catch((e: unknown) => e);
       expect(failed).toBeInstanceOf(OpenAI.InternalServerError);
       expect((failed as { status: number }).status).toBe(502);

@@ -434,6 +434,17 @@ describe('client tools and structured output (app-server backend, openai SDK)', 
     });
   });
 
+  it("a session id is the tenant's own: another tenant's same id is another session", async () => {
+    const headers = { 'X-Codex-Session-Id': 'team-standup' };
+    const ask = (client: OpenAI, content: string) =>
+      client.chat.completions.create({ model: M, messages: [{ role: 'user', content }] }, { headers });
+    await ask(alice, 'alice private note');
+    const bobs = await ask(bob, 'bob here [[memory]]');
+    expect(bobs.choices[0].message.content).toBe('I can see 1 user messages in this conversation. Earlier: none.');
+    const alices = await ask(alice, 'alice again [[memory]]');
+    expect(alices.choices[0].message.content).toContain('1) "alice private note"');
+  });
+
   it('provider errors in OpenAI terms: 400 with its message, 401 as the gateway credentials, 429', async () => {
     const status = async (directive: string) => {
       const error = (await alice.chat.completions
