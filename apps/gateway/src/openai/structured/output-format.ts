@@ -70,7 +70,9 @@ export function parseOutputFormat(raw: unknown, param: string): OutputFormat | n
       }
       let validate: ValidateFunction;
       try {
-        validate = ajv.compile(schema);
+        // Checked by its keywords whatever draft it names (zod and others write 2020-12, ajv's default is draft-07).
+        const { $schema: _draft, ...keywords } = schema;
+        validate = ajv.compile(keywords);
       } catch (error) {
         throw invalidRequest(`${param} schema is not a valid JSON schema: ${(error as Error).message}`, param);
       }
