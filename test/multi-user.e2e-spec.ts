@@ -146,13 +146,12 @@ describe('Keycloak introspection: per-user isolation on every protocol', () => {
       expect(res.text).not.toContain('alice secret');
     }
     const bobOpenAi = new OpenAI({ apiKey: 'bob-token', baseURL: `${gw.url}/v1`, maxRetries: 0 });
-    const chained = await bobOpenAi.chat.completions
-      .create(
-        { model: 'x', messages: [{ role: 'user', content: 'steal' }] },
-        { headers: { 'X-Codex-Session-Id': aliceThread } },
-      )
-      .catch((e: unknown) => e);
-    expect(chained).toBeInstanceOf(OpenAI.NotFoundError);
+    // alice's thread id as bob's session id names a session of bob's own: a new conversation.
+    const chained = await bobOpenAi.chat.completions.create(
+      { model: 'x', messages: [{ role: 'user', content: 'steal [[memory]]' }] },
+      { headers: { 'X-Codex-Session-Id': aliceThread } },
+    );
+    expect(chained.choices[0].message.content).toBe('I can see 1 user messages in this conversation. Earlier: none.');
     const aliceOpenAi = new OpenAI({ apiKey: 'alice-token', baseURL: `${gw.url}/v1`, maxRetries: 0 });
     const response = await aliceOpenAi.responses.create({ input: 'alice response' });
     expect(await bobOpenAi.responses.retrieve(response.id).catch((e: unknown) => e)).toBeInstanceOf(

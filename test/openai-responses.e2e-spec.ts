@@ -17,10 +17,13 @@ type Message = { role?: string; type?: string; content?: unknown };
 function conversation(input: Message[]): string[] {
   return input
     .filter((m) => m.type === 'message' || m.role)
-    .map((m) => {
+    .flatMap((m) => {
       const parts = Array.isArray(m.content) ? m.content : [{ text: m.content }];
-      const text = parts.map((p: { text?: string }) => p.text ?? '').join('');
-      return `${m.role}: ${text}`;
+      const text = (p: { text?: string }) => `${m.role}: ${p.text ?? ''}`;
+      // codex gives a thread's developer instructions as one part of its own developer message
+      return m.role === 'developer'
+        ? parts.map(text)
+        : [`${m.role}: ${parts.map((p: { text?: string }) => p.text ?? '').join('')}`];
     })
     .filter((line) => !/^(developer|user): (<|You are|# AGENTS)/.test(line));
 }
@@ -206,7 +209,7 @@ describe('OpenAI Responses API (official openai SDK, real codex)', () => {
     expect(r4.output_text).toContain('3) "what do you know"');
   });
 
-  it('instructions reach the model for their response only; a later response sees them only where they were given', async () => {
+  it('instructions reach the model for their response only: a later response of the chain does not see them', async () => {
     const r1 = await client.responses.create({
       input: '[[echo-instructions]] first',
       instructions: 'RULE-ALPHA: answer briefly.',
@@ -214,18 +217,24 @@ describe('OpenAI Responses API (official openai SDK, real codex)', () => {
     expect(r1.instructions).toBe('RULE-ALPHA: answer briefly.');
     expect(r1.output_text).toBe('Instructions: RULE-ALPHA: answer briefly.');
     const first = conversation(provider().requests.at(-1)!.body.input as Message[]);
-    expect(first.slice(-2)).toEqual(['developer: RULE-ALPHA: answer briefly.', 'user: [[echo-instructions]] first']);
+    expect(first).toContain('developer: RULE-ALPHA: answer briefly.');
+    expect(first.at(-1)).toBe('user: [[echo-instructions]] first');
 
     const r2 = await client.responses.create({ input: 'second', previous_response_id: r1.id });
     expect(r2.instructions).toBeNull();
     const second = conversation(provider().requests.at(-1)!.body.input as Message[]);
-    // Not re-sent: the only copy is the one in the history, before the first input; nothing precedes the new input.
-    expect(second.filter((m) => m.startsWith('developer: RULE-ALPHA'))).toHaveLength(1);
-    expect(second.slice(-2)).toEqual(['assistant: Instructions: RULE-ALPHA: answer briefly.', 'user: second']);
+    // The conversation goes on without them.
+    expect(second.filter((m) => m.startsWith('developer:'))).toEqual([]);
+    expect(second.slice(-3)).toEqual([
+      'user: [[echo-instructions]] first',
+      'assistant: Instructions: RULE-ALPHA: answer briefly.',
+      'user: second',
+    ]);
 
     await client.responses.create({ input: 'third', previous_response_id: r2.id, instructions: 'RULE-BETA' });
     const third = conversation(provider().requests.at(-1)!.body.input as Message[]);
-    expect(third.slice(-2)).toEqual(['developer: RULE-BETA', 'user: third']);
+    expect(third.filter((m) => m.startsWith('developer:'))).toEqual(['developer: RULE-BETA']);
+    expect(third.at(-1)).toBe('user: third');
   });
 
   it('retrieve returns what create returned; delete then 404; input_items lists the input', async () => {
@@ -373,13 +382,13 @@ describe('OpenAI Responses API (official openai SDK, real codex)', () => {
   });
 
   it('a provider failure is a 502 for a plain create (kept as failed) and response.failed in a stream', async () => {
-    const failed = await client.responses.create({ input: '[[status: 400]] break' }).catch((e: unknown) => e);
+    const failed = await client.responses.create({ input: '[[status: 500]] break' }).catch((e: unknown) => e);
     expect(failed).toBeInstanceOf(OpenAI.InternalServerError);
     expect((failed as { status: number }).status).toBe(502);
     const res = await postSse(
       gw.url,
       '/v1/responses',
-      { input: '[[status: 400]] break', stream: true },
+      { input: '[[status: 500]] break', stream: true },
       { headers: auth },
     );
     const last = res.events.at(-1)!;
@@ -437,10 +446,8 @@ describe('OpenAI Responses API (official openai SDK, real codex)', () => {
       instructions: 'Use recursive approach and add comments',
     });
     const lastInput = conversation(provider().requests.at(-1)!.body.input as Message[]);
-    expect(lastInput.slice(-2)).toEqual([
-      'developer: Use recursive approach and add comments',
-      'user: Create a Python function to calculate fibonacci numbers',
-    ]);
+    expect(lastInput).toContain('developer: Use recursive approach and add comments');
+    expect(lastInput.at(-1)).toBe('user: Create a Python function to calculate fibonacci numbers');
     expect(JSON.parse(await curl(['-X', 'POST', `${gw.url}/health`]))).toEqual({
       status: 'healthy',
       service: 'codex-gateway',

@@ -469,17 +469,22 @@ describe('app-server REST API (real codex, offline provider, real HTTP)', () => 
       expect((await first).events.at(-1)!.json.status).toBe('completed');
     });
 
-    it('a turn the provider fails answers 502 with the failed turn in the body', async () => {
+    it('a turn the provider fails answers 502 with the failed turn in the body; one it refuses as malformed, 400', async () => {
       const threadId = await startThread(gw);
-      const res = await request(gw.url).post('/api/turn/start').send(turnBody(threadId, '[[status: 400]]')).expect(502);
+      const res = await request(gw.url).post('/api/turn/start').send(turnBody(threadId, '[[status: 500]]')).expect(502);
       expect(res.body).toMatchObject({
         statusCode: 502,
         code: 'PROVIDER_ERROR',
         correlationId: expect.any(String),
         turn: { threadId, status: 'failed', error: { code: 'PROVIDER_ERROR' } },
       });
-      expect(res.body.turn.error.message).toContain('scripted HTTP 400');
       expect(res.headers['x-request-id']).toBe(res.body.correlationId);
+      const refused = await request(gw.url)
+        .post('/api/turn/start')
+        .send(turnBody(threadId, '[[status: 400]]'))
+        .expect(400);
+      expect(refused.body).toMatchObject({ code: 'PROVIDER_REJECTED', turn: { status: 'failed' } });
+      expect(refused.body.message).toBe('offline provider: scripted HTTP 400');
     });
 
     it('images must be inline data URLs; skills config needs exactly one selector', async () => {

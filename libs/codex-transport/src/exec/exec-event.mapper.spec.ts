@@ -67,14 +67,22 @@ describe('ExecEventMapper', () => {
     const m = new ExecEventMapper('exec_2', 'x');
     m.map({ type: 'thread.started', thread_id: 'th' });
     const retry = m.map({ type: 'error', message: 'Reconnecting... 1/5 (stream closed)' });
-    const failed = m.map({ type: 'turn.failed', error: { message: 'unexpected status 400' } });
+    const failed = m.map({ type: 'turn.failed', error: { message: 'unexpected status 503' } });
     expect(retry).toEqual([expect.objectContaining({ type: 'error', willRetry: true })]);
     expect(failed).toEqual([
       expect.objectContaining({
         type: 'turn.completed',
         status: 'failed',
-        error: { code: 'PROVIDER_ERROR', message: 'unexpected status 400' },
+        error: { code: 'PROVIDER_ERROR', message: 'unexpected status 503' },
       }),
+    ]);
+    // What the provider refused as the request's own fault is told apart.
+    const refused = new ExecEventMapper('exec_3', 'x').map({
+      type: 'turn.failed',
+      error: { message: 'unexpected status 400' },
+    });
+    expect(refused).toEqual([
+      expect.objectContaining({ error: { code: 'PROVIDER_REJECTED', message: 'unexpected status 400' } }),
     ]);
   });
 });
