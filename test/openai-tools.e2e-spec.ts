@@ -434,6 +434,41 @@ describe('client tools and structured output (app-server backend, openai SDK)', 
     });
   });
 
+  it("tools that differ from a thread's get a thread that offers exactly them (session and previous_response_id)", async () => {
+    const clock: OpenAI.Chat.Completions.ChatCompletionTool = {
+      type: 'function',
+      function: { name: 'get_time', parameters: { type: 'object', properties: {} } },
+    };
+    const headers = { 'X-Codex-Session-Id': 'tools-change' };
+    const messages: OpenAI.Chat.Completions.ChatCompletionMessageParam[] = [{ role: 'user', content: 'tools-swap-1' }];
+    const first = await alice.chat.completions.create({ model: M, messages, tools: [weather] }, { headers });
+    messages.push(first.choices[0].message, { role: 'user', content: 'tools-swap-2 [[memory]]' });
+    const second = await alice.chat.completions.create({ model: M, messages, tools: [clock] }, { headers });
+    expect(toolNames(requestsWith(provider, 'tools-swap-1')[0])).toContain('get_weather');
+    const swapped = toolNames(requestsWith(provider, 'tools-swap-2')[0]);
+    expect(swapped).toContain('get_time');
+    expect(swapped).not.toContain('get_weather');
+    expect(second.choices[0].message.content).toContain('1) "tools-swap-1"');
+
+    const clockTool: OpenAI.Responses.FunctionTool = {
+      type: 'function',
+      name: 'get_time',
+      parameters: { type: 'object', properties: {} },
+      strict: false,
+    };
+    const r1 = await alice.responses.create({ model: M, input: 'tools-swap-3', tools: [weatherTool] });
+    const r2 = await alice.responses.create({
+      model: M,
+      input: 'tools-swap-4 [[memory]]',
+      previous_response_id: r1.id,
+      tools: [clockTool],
+    });
+    const offered = toolNames(requestsWith(provider, 'tools-swap-4').at(-1)!);
+    expect(offered).toContain('get_time');
+    expect(offered).not.toContain('get_weather');
+    expect(r2.output_text).toContain('1) "tools-swap-3"');
+  });
+
   it("a session id is the tenant's own: another tenant's same id is another session", async () => {
     const headers = { 'X-Codex-Session-Id': 'team-standup' };
     const ask = (client: OpenAI, content: string) =>

@@ -30,7 +30,7 @@ import type { ChatPrompt } from './input/chat-messages.pipe';
 import { ModelsService } from './models.service';
 import { invalidRequest, promptTooLong } from '../common/errors/gateway-error';
 import { forcedCall, type ForcedCall, type OutputFormat, parseOutputFormat } from './structured/output-format';
-import { parseClientTools } from './tools/client-tools';
+import { offeredTools, offeredToolsKey, parseClientTools } from './tools/client-tools';
 import type { ToolResultsPath } from './tools/tool-results-path';
 import type { TurnEvent } from './tools/tool-turn';
 import { ToolTurns } from './tools/tool-turns';
@@ -118,12 +118,15 @@ export class ChatCompletionsService {
       model: this.models.resolve(requested),
       effort: dto.reasoning_effort ?? dto.reasoning?.effort,
       // A forced call is an answer in the function's schema: the model is offered no client tools then.
-      tools: tools?.choice === 'auto' ? tools.tools : undefined,
+      tools: offeredTools(tools),
       outputSchema: (forced?.format ?? format)?.codexSchema ?? undefined,
       formatInstruction: format?.instruction ?? undefined,
       session,
     };
-    if (withTools) {
+    // A session's thread offers the functions it started with: other ones need a thread of their own, which
+    // the request's conversation is replayed into (the session then names that thread).
+    const toolsChanged = session?.threadId != null && session.fixed !== offeredToolsKey(turn.tools);
+    if (withTools || toolsChanged) {
       const replayed = await this.replay(turn, conversation.messages, results.length > 0);
       return { ...base, ...replayed, toolResults: results.length > 0 ? 'replayed' : null };
     }
@@ -146,8 +149,8 @@ export class ChatCompletionsService {
     if (!SESSION_ID.test(id)) {
       throw invalidRequest(`${SESSION_HEADER} must be 1 to 128 letters, digits, '.', '_', ':' or '-'`);
     }
-    const known = await this.sessions.threadOf(tenant, id);
-    if (known) return { id, threadId: known };
+    const known = await this.sessions.lookup(tenant, id);
+    if (known) return { id, ...known };
     // A thread of this tenant's named by its own id (from the REST API, or before sessions were recorded).
     if (this.codex.backend === 'app-server' && THREAD_ID.test(id)) {
       const exists = await this.appServer.readThread(tenant, id).then(
@@ -155,15 +158,15 @@ export class ChatCompletionsService {
         (error: unknown) =>
           isCodexTransportError(error, CodexErrorCode.THREAD_NOT_FOUND) ? false : Promise.reject(error),
       );
-      if (exists) return { id, threadId: id };
+      if (exists) return { id, threadId: id, fixed: '' };
     }
-    return { id, threadId: null };
+    return { id, threadId: null, fixed: '' };
   }
 
   /** Records that the request's session (or, without one, the new thread's own id) names this thread. */
   private bind(turn: ChatTurn, threadId: string): Promise<void> {
     if (turn.session?.threadId === threadId) return Promise.resolve();
-    return this.sessions.save(turn.tenant, turn.session?.id ?? threadId, threadId);
+    return this.sessions.save(turn.tenant, turn.session?.id ?? threadId, threadId, offeredToolsKey(turn.tools));
   }
 
   /**
@@ -285,6 +288,8 @@ interface ChatTurn {
 interface ChatSession {
   id: string;
   threadId: string | null;
+  /** The client functions that thread offers (see offeredToolsKey). */
+  fixed: string;
 }
 
 interface StartedChat {

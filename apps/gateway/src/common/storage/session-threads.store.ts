@@ -10,6 +10,8 @@ interface SessionRecord {
   sessionId: string;
   threadId: string;
   createdAt: number;
+  /** What the thread was started with that cannot change later (its client tools), as a comparable key. */
+  fixed?: string;
 }
 
 /** Client-chosen session ids: bounded length, a charset safe in headers and logs. */
@@ -26,15 +28,21 @@ export abstract class SessionThreadsStore {
   constructor(@Inject(tenancyConfig.KEY) private readonly tenancy: ConfigType<typeof tenancyConfig>) {}
 
   async threadOf(tenant: string, sessionId: string): Promise<string | null> {
-    const record = await readJsonFile<SessionRecord>(this.file(tenant, sessionId));
-    return record?.sessionId === sessionId ? record.threadId : null;
+    return (await this.lookup(tenant, sessionId))?.threadId ?? null;
   }
 
-  save(tenant: string, sessionId: string, threadId: string): Promise<void> {
+  /** The session's thread and what that thread was started with. */
+  async lookup(tenant: string, sessionId: string): Promise<{ threadId: string; fixed: string } | null> {
+    const record = await readJsonFile<SessionRecord>(this.file(tenant, sessionId));
+    return record?.sessionId === sessionId ? { threadId: record.threadId, fixed: record.fixed ?? '' } : null;
+  }
+
+  save(tenant: string, sessionId: string, threadId: string, fixed = ''): Promise<void> {
     return writeJsonFile(this.file(tenant, sessionId), {
       sessionId,
       threadId,
       createdAt: Date.now(),
+      ...(fixed ? { fixed } : {}),
     } satisfies SessionRecord);
   }
 

@@ -54,7 +54,7 @@ export class ReasoningDto {
   effort?: string;
 }
 
-/** OpenAI Chat Completions request. Fields not listed are accepted and ignored. */
+/** OpenAI Chat Completions request. Fields not listed (`temperature`, `max_tokens`, …) are accepted and ignored. */
 export class ChatCompletionRequestDto {
   /** Model or alias; echoed in the response. @example "gpt-5-codex" */
   @IsOptional()

@@ -15,6 +15,8 @@ export interface ResponsePlace {
   turnId: string | null;
   /** The developer instructions of its thread (a response's own, and its format's). */
   instructions: string | undefined;
+  /** The client functions its thread offers (see offeredToolsKey). */
+  tools: string;
 }
 
 /**

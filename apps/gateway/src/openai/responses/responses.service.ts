@@ -10,7 +10,7 @@ import {
   trailingToolResults,
 } from '../../common/turn/prompt';
 import { effectiveInstructions, forcedCall, parseOutputFormat } from '../structured/output-format';
-import { parseClientTools } from '../tools/client-tools';
+import { offeredTools, offeredToolsKey, parseClientTools } from '../tools/client-tools';
 import type { TurnEvent } from '../tools/tool-turn';
 import { ToolTurns } from '../tools/tool-turns';
 import { conflict, invalidRequest, notFound, promptTooLong } from '../../common/errors/gateway-error';
@@ -102,7 +102,7 @@ export class ResponsesService implements BeforeApplicationShutdown {
     const previous = previousId === null ? null : { id: previousId, ...(await this.continuable(tenant, previousId)) };
     if (withTools && !previous) checkCallsAnswered(messages);
     // A forced call is an answer in the function's schema: the model is offered no client tools then.
-    const offered = tools?.choice === 'auto' ? tools.tools : undefined;
+    const offered = offeredTools(tools);
     const turnParams = {
       model,
       effort: dto.reasoning?.effort,
@@ -119,10 +119,12 @@ export class ResponsesService implements BeforeApplicationShutdown {
       this.threads.claim(tenant, threadId);
       turn$ = waiting.events();
     } else {
-      // Instructions apply to their own response only: they are the thread's developer instructions (fixed when
-      // it starts), so a response continues its previous one's thread only with the same instructions; with
-      // others, the conversation so far is rebuilt in a new thread from the chain's items.
-      const rebuild = previous !== null && previous.instructions !== instructions;
+      // Instructions apply to their own response only: they are the thread's developer instructions, and its
+      // client functions are its dynamic tools, both fixed when it starts. So a response continues its previous
+      // one's thread only with the same of both; otherwise the conversation so far is rebuilt in a new thread
+      // from the chain's items.
+      const rebuild =
+        previous !== null && (previous.instructions !== instructions || previous.tools !== offeredToolsKey(offered));
       const continued = rebuild ? null : previous;
       threadId = await this.threads.place(tenant, continued, store, model, {
         tools: offered,
@@ -317,7 +319,7 @@ export class ResponsesService implements BeforeApplicationShutdown {
   private async continuable(
     tenant: string,
     previousId: string,
-  ): Promise<{ threadId: string; turnId: string; instructions: string | undefined }> {
+  ): Promise<{ threadId: string; turnId: string; instructions: string | undefined; tools: string }> {
     const running = this.live.get(this.key(tenant, previousId));
     if (running && (!running.store || running.deleted)) throw responseNotFound(previousId);
     if (running && !running.run.finished) {
@@ -331,7 +333,7 @@ export class ResponsesService implements BeforeApplicationShutdown {
         'previous_response_id',
       );
     }
-    return { threadId: place.threadId, turnId: place.turnId, instructions: place.instructions };
+    return { threadId: place.threadId, turnId: place.turnId, instructions: place.instructions, tools: place.tools };
   }
 
   private finished(live: LiveResponse): void {
@@ -420,9 +422,17 @@ function outputMessages(response: ResponseObject): PromptMessage[] {
 /** Where a response lives in codex, and the instructions its thread runs with. */
 function placeOfRecord(record: StoredResponse): ResponsePlace {
   const formatType = (record.response.text as { format?: { type?: unknown } } | undefined)?.format?.type;
+  let tools = '';
+  try {
+    const { tools: sent, tool_choice: choice } = record.response;
+    tools = offeredToolsKey(offeredTools(parseClientTools({ tools: sent, tool_choice: choice }, 'responses')));
+  } catch {
+    // echoed as sent; a request whose tools were refused never ran
+  }
   return {
     threadId: record.threadId,
     turnId: record.turnId,
     instructions: effectiveInstructions(record.response.instructions, formatType),
+    tools,
   };
 }

@@ -99,3 +99,13 @@ function toolChoice(raw: unknown, names: Set<string>, shape: 'chat' | 'responses
   if (!names.has(name)) throw invalidRequest(`tool_choice names ${name}, which is not among tools`, 'tool_choice');
   return { name };
 }
+
+/** What a thread offers of the client's functions, comparable: a thread's tools are fixed when it starts. */
+export function offeredToolsKey(tools: DynamicTool[] | undefined): string {
+  return tools ? JSON.stringify(tools.map((t) => [t.name, t.description, t.inputSchema])) : '';
+}
+
+/** The functions a request offers its model: none with `tool_choice` `none`, nor with a forced call. */
+export function offeredTools(tools: ClientTools | null): DynamicTool[] | undefined {
+  return tools?.choice === 'auto' ? tools.tools : undefined;
+}

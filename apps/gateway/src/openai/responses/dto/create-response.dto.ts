@@ -1,4 +1,4 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   Allow,
@@ -25,9 +25,9 @@ export class ResponseReasoningDto {
 }
 
 /**
- * OpenAI Responses request. Fields not listed are accepted and ignored; `temperature`, `top_p`,
- * `max_output_tokens`, `tools`, `tool_choice`, `text`, `parallel_tool_calls`, `truncation` and `user`
- * are echoed in the Response object.
+ * OpenAI Responses request. `tools` (functions), `tool_choice`, `parallel_tool_calls` and `text.format` are
+ * applied; other fields not listed are accepted and ignored; `temperature`, `top_p`, `max_output_tokens`,
+ * `tools`, `tool_choice`, `text`, `parallel_tool_calls`, `truncation` and `user` are echoed in the Response object.
  */
 export class CreateResponseDto {
   /** Model or alias; echoed in the response. @example "gpt-5-codex" */
@@ -90,10 +90,28 @@ export class CreateResponseDto {
   @Allow() temperature?: unknown;
   @Allow() top_p?: unknown;
   @Allow() max_output_tokens?: unknown;
-  @Allow() tools?: unknown;
-  @Allow() tool_choice?: unknown;
-  @Allow() text?: unknown;
-  @Allow() parallel_tool_calls?: unknown;
+  /**
+   * Functions the model may call (`{type: "function", name, description, parameters}`): a call is a
+   * `function_call` output item while the codex turn waits; send `function_call_output` items to go on.
+   */
+  @ApiPropertyOptional({ type: 'array', items: { type: 'object', additionalProperties: true } })
+  @Allow()
+  tools?: unknown;
+
+  /** `"auto"` (default), `"none"`, `"required"` or `{"type":"function","name":…}`. */
+  @ApiPropertyOptional({ oneOf: [{ type: 'string', enum: ['auto', 'none', 'required'] }, { type: 'object' }] })
+  @Allow()
+  tool_choice?: unknown;
+
+  /** `{"format": {"type": "text" | "json_object" | "json_schema", name, schema, strict}}`. */
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true })
+  @Allow()
+  text?: unknown;
+
+  /** Only `true` (the default): codex lets the model make several calls in one response. */
+  @ApiPropertyOptional({ type: 'boolean' })
+  @Allow()
+  parallel_tool_calls?: unknown;
   @Allow() truncation?: unknown;
   @Allow() user?: unknown;
 }
