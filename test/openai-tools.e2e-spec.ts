@@ -1,3 +1,5 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import OpenAI from 'openai';
 import { zodResponseFormat, zodTextFormat } from 'openai/helpers/zod';
 import { z } from 'zod';
@@ -467,6 +469,20 @@ describe('client tools and structured output (app-server backend, openai SDK)', 
     expect(offered).toContain('get_time');
     expect(offered).not.toContain('get_weather');
     expect(r2.output_text).toContain('1) "tools-swap-3"');
+  });
+
+  it('requests without a session id keep no session record (nothing grows per stateless request)', async () => {
+    const dir = join(gw.dataDir, 'chat-sessions');
+    const count = () => (existsSync(dir) ? readdirSync(dir, { recursive: true }).length : 0);
+    const before = count();
+    for (const i of [1, 2, 3]) {
+      await alice.chat.completions.create({
+        model: M,
+        messages: [{ role: 'user', content: `stateless ${i}` }],
+        tools: [weather],
+      });
+    }
+    expect(count()).toBe(before);
   });
 
   it("a session id is the tenant's own: another tenant's same id is another session", async () => {

@@ -10,6 +10,7 @@ import {
   ExecTransport,
   isCodexTransportError,
 } from '@app/codex-transport';
+import { BoundedMap } from '../common/bounded-map';
 import { SESSION_ID } from '../common/storage/session-threads.store';
 import { ChatSessionsStore } from './chat-sessions.store';
 import type { RequestContext } from '../common/request-context/request-context';
@@ -61,6 +62,12 @@ export interface PreparedChat {
 
 @Injectable()
 export class ChatCompletionsService {
+  /**
+   * The client functions of threads started with some, for requests that continue them by the thread's own
+   * id (unknown after a restart: such a request then gets a new thread offering its functions).
+   */
+  private readonly threadTools = new BoundedMap<string, string>(10_000);
+
   constructor(
     private readonly appServer: AppServerTransport,
     private readonly exec: ExecTransport,
@@ -151,22 +158,29 @@ export class ChatCompletionsService {
     }
     const known = await this.sessions.lookup(tenant, id);
     if (known) return { id, ...known };
-    // A thread of this tenant's named by its own id (from the REST API, or before sessions were recorded).
-    if (this.codex.backend === 'app-server' && THREAD_ID.test(id)) {
+    // A thread of this tenant's named by its own id (returned by an earlier request, or from the REST API).
+    if (THREAD_ID.test(id)) {
+      // exec resumes it, or starts afresh when there is none (its new thread is then bound to this id).
+      if (this.codex.backend === 'exec') return { id, threadId: id, fixed: '' };
       const exists = await this.appServer.readThread(tenant, id).then(
         () => true,
         (error: unknown) =>
           isCodexTransportError(error, CodexErrorCode.THREAD_NOT_FOUND) ? false : Promise.reject(error),
       );
-      if (exists) return { id, threadId: id, fixed: '' };
+      if (exists) return { id, threadId: id, fixed: this.threadTools.get(`${tenant}\u0000${id}`) ?? '' };
     }
     return { id, threadId: null, fixed: '' };
   }
 
-  /** Records that the request's session (or, without one, the new thread's own id) names this thread. */
+  /**
+   * Records that the client's session id names this (new) thread. Without a session id nothing is kept: the
+   * returned id is the thread's own, which names it by itself.
+   */
   private bind(turn: ChatTurn, threadId: string): Promise<void> {
-    if (turn.session?.threadId === threadId) return Promise.resolve();
-    return this.sessions.save(turn.tenant, turn.session?.id ?? threadId, threadId, offeredToolsKey(turn.tools));
+    if (turn.tools) this.threadTools.remember(`${turn.tenant}\u0000${threadId}`, offeredToolsKey(turn.tools));
+    const { session } = turn;
+    if (!session || session.threadId === threadId) return Promise.resolve();
+    return this.sessions.save(turn.tenant, session.id, threadId, offeredToolsKey(turn.tools));
   }
 
   /**
