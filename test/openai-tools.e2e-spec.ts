@@ -130,6 +130,16 @@ describe('client tools and structured output (app-server backend, openai SDK)', 
       expect(turnOf(requestWithOutput(provider, id)!)).toBe(turnOf(requestsWith(provider, 'tools-chat-2')[0]));
     });
 
+    it("codex's own tools keep working next to the client's: a command runs inside the turn", async () => {
+      const completion = await alice.chat.completions.create({
+        model: M,
+        messages: [{ role: 'user', content: 'tools-chat-own [[shell: echo from-codex]]' }],
+        tools: [weather],
+      });
+      expect(completion.choices[0].finish_reason).toBe('stop');
+      expect(completion.choices[0].message.content).toMatch(/^Command output:\n(.*\n)*from-codex\n$/);
+    });
+
     it("the SDK's own tool loop (runTools) completes: call, result, final answer", async () => {
       const runner = alice.chat.completions.runTools({
         model: M,
