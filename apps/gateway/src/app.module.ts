@@ -18,6 +18,7 @@ import { HttpMetricsMiddleware } from './metrics/http-metrics.middleware';
 import { MetricsModule } from './metrics/metrics.module';
 import { RequestContextMiddleware } from './common/request-context/request-context';
 import { HealthModule } from './health/health.module';
+import { McpModule } from './mcp/mcp.module';
 import { OpenAiModule } from './openai/openai.module';
 import { SkillsModule } from './skills/skills.module';
 import { ThreadsModule } from './threads/threads.module';
@@ -52,6 +53,7 @@ import { TurnsModule } from './turns/turns.module';
     HealthModule,
     ThreadsModule,
     TurnsModule,
+    McpModule,
     SkillsModule,
     ApprovalsModule,
     OpenAiModule,

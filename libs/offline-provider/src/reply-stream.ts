@@ -157,11 +157,15 @@ export class ReplyStream {
     this.send('response.output_item.done', { output_index: index, item });
   }
 
-  private functionCall(name: string, args: string): void {
+  /** A function call; `NAMESPACE/NAME` calls a function of a namespace tool (how codex offers MCP servers' tools). */
+  private functionCall(qualified: string, args: string): void {
+    const slash = qualified.indexOf('/');
+    const name = slash >= 0 ? qualified.slice(slash + 1) : qualified;
     const item = {
       type: 'function_call',
       id: `fc_${randomUUID().replace(/-/g, '')}`,
       call_id: `call_${randomUUID().replace(/-/g, '').slice(0, 12)}`,
+      ...(slash >= 0 ? { namespace: qualified.slice(0, slash) } : {}),
       name,
       arguments: args,
       status: 'completed',

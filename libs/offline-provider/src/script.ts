@@ -39,7 +39,7 @@ export interface ScriptedCall {
 
 /** `NAME {json}` → a call; the arguments are sent as written (a model can send invalid JSON too). */
 function scriptedCall(arg: string | undefined): ScriptedCall | null {
-  const match = /^([A-Za-z0-9_.-]+)\s*([\s\S]*)$/.exec(arg ?? '');
+  const match = /^([A-Za-z0-9_./-]+)\s*([\s\S]*)$/.exec(arg ?? '');
   if (!match) return null;
   return { name: match[1], arguments: match[2].trim() || '{}' };
 }

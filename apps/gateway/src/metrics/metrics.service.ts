@@ -12,7 +12,7 @@ import {
 import { openSseStreams } from '../common/sse/sse-writer';
 
 /** The protocols a turn can be asked for through. */
-export type TurnProtocol = 'rest' | 'openai_chat' | 'openai_responses' | 'chat' | 'agent_stream';
+export type TurnProtocol = 'rest' | 'openai_chat' | 'openai_responses' | 'chat' | 'agent_stream' | 'mcp';
 
 export interface TurnContext {
   protocol: TurnProtocol;
