@@ -1,11 +1,13 @@
 import type { ClientHttp2Session } from 'node:http2';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport, StreamableHTTPError } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { openAgentStream } from '../support/h2';
 import { postSse, type SseEvent } from '../support/sse';
 
-export type Protocol = 'rest' | 'openai_chat' | 'openai_responses' | 'chat' | 'agent_stream';
-export const PROTOCOLS: Protocol[] = ['rest', 'openai_chat', 'openai_responses', 'chat', 'agent_stream'];
+export type Protocol = 'rest' | 'openai_chat' | 'openai_responses' | 'chat' | 'agent_stream' | 'mcp';
+export const PROTOCOLS: Protocol[] = ['rest', 'openai_chat', 'openai_responses', 'chat', 'agent_stream', 'mcp'];
 /** Protocols whose requests can ask for an approval policy (the others run with the gateway's `never`). */
-export const APPROVAL_PROTOCOLS: Protocol[] = ['rest', 'agent_stream'];
+export const APPROVAL_PROTOCOLS: Protocol[] = ['rest', 'agent_stream', 'mcp'];
 
 export interface Outcome {
   /** HTTP status (200 for streams that started). */
@@ -137,6 +139,8 @@ export async function runTurn(
         return { terminal: last.event, failed: last.event === 'response.failed' };
       });
     }
+    case 'mcp':
+      return mcpTurn(target, prompt, options);
     case 'agent_stream': {
       const s = openAgentStream(target.h2, { headers: target.headers });
       s.send({
@@ -182,5 +186,57 @@ export async function runTurn(
         aborted,
       };
     }
+  }
+}
+
+/**
+ * A turn as an MCP client runs one: a session of its own, one `codex` tool call. Its progress notifications
+ * are its events (the first says the turn started, the others carry text); leaving closes the client's
+ * connections, as a client that goes away does.
+ */
+async function mcpTurn(target: Target, prompt: string, options: RunOptions): Promise<Outcome> {
+  const transport = new StreamableHTTPClientTransport(new URL(`${target.url}/mcp`), {
+    requestInit: { headers: target.headers },
+  });
+  const client = new Client({ name: 'reliability', version: '1' });
+  const names: string[] = [];
+  let aborted = false;
+  try {
+    await client.connect(transport);
+  } catch (error) {
+    const status = error instanceof StreamableHTTPError && error.code ? error.code : 0;
+    return { status, terminal: `http-${status}`, failed: true, events: [], aborted: false };
+  }
+  const abort = () => {
+    if (aborted) return;
+    aborted = true;
+    void transport.close();
+  };
+  void options.abortWhen?.then(abort, abort);
+  try {
+    const args = { prompt, ...(options.approvalPolicy ? { 'approval-policy': options.approvalPolicy } : {}) };
+    const result = await client.callTool({ name: 'codex', arguments: args }, undefined, {
+      timeout: 120_000,
+      resetTimeoutOnProgress: true,
+      onprogress: (progress) => {
+        const name = names.length === 0 ? 'turn.started' : 'item.delta';
+        names.push(name);
+        options.onEvent?.(name, progress);
+        if (options.until?.(names)) abort();
+      },
+    });
+    const status = (result.structuredContent as { status?: string } | undefined)?.status ?? 'error';
+    return { status: 200, terminal: `result:${status}`, failed: result.isError === true, events: names, aborted };
+  } catch (error) {
+    return {
+      status: 200,
+      terminal: aborted ? 'aborted' : `error: ${(error as Error).message.slice(0, 200)}`,
+      failed: true,
+      events: names,
+      aborted,
+    };
+  } finally {
+    if (!aborted) await transport.terminateSession().catch(() => undefined);
+    await client.close().catch(() => undefined);
   }
 }
