@@ -125,6 +125,50 @@ describe('MCP server at /mcp (Streamable HTTP, official MCP SDK client)', () => 
     expect(hijack.status).toBe(404);
   });
 
+  it('turns over MCP are counted under protocol="mcp"', async () => {
+    const alice = await connect('alice-mcp-token');
+    const count = async () => {
+      const metrics = await (
+        await fetch(`${gw.url}/metrics`, { headers: { Authorization: 'Bearer alice-mcp-token' } })
+      ).text();
+      return Number(/codex_gateway_turns_total\{protocol="mcp",status="completed"\} (\d+)/.exec(metrics)?.[1] ?? 0);
+    };
+    const before = await count();
+    await alice.callTool({ name: 'codex', arguments: { prompt: 'counted' } });
+    expect(await count()).toBe(before + 1);
+  });
+
+  it('a client that disconnects mid-call interrupts its turn', async () => {
+    const alice = await connect('alice-mcp-token');
+    const transport = alice.transport as StreamableHTTPClientTransport;
+    const controller = new AbortController();
+    const call = fetch(`${gw.url}/mcp`, {
+      method: 'POST',
+      signal: controller.signal,
+      headers: {
+        Authorization: 'Bearer alice-mcp-token',
+        'Mcp-Session-Id': transport.sessionId!,
+        'Mcp-Protocol-Version': transport.protocolVersion ?? '2025-11-25',
+        'Content-Type': 'application/json',
+        Accept: 'application/json, text/event-stream',
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 77,
+        method: 'tools/call',
+        params: { name: 'codex', arguments: { prompt: '[[stall]] left behind' } },
+      }),
+    }).catch((e: unknown) => e);
+    const provider = gw.app.get(OfflineProviderHost).instance!;
+    await until(() => running() === 1 && provider.openStreams === 1, 'the model is called');
+    controller.abort();
+    await call;
+    await until(
+      () => running() === 0 && provider.openStreams === 0,
+      "the turn was interrupted: codex let go of the model's stream",
+    );
+  });
+
   it('a failed turn is an error result with its reason; config overrides are refused', async () => {
     const alice = await connect('alice-mcp-token');
     const failed = await alice.callTool({ name: 'codex', arguments: { prompt: '[[status: 500]] x' } });
