@@ -1,5 +1,5 @@
 import Ajv, { type ValidateFunction } from 'ajv';
-import { lastValueFrom, toArray } from 'rxjs';
+import { lastValueFrom, tap, toArray } from 'rxjs';
 import { type CodexEvent, type OutgoingMessage, resolveCodexBinary } from '@app/codex-transport';
 import { describeDrift, diffProtocolSchemas, generateProtocolSchema, readSnapshot } from '../scripts/codex-schema';
 import { createHarness, type Harness } from './support/harness';
@@ -122,6 +122,52 @@ describe('app-server protocol drift guard', () => {
     );
     expect(instructed.at(-1)).toMatchObject({ type: 'turn.completed', status: 'completed' });
     expect(await t.latestTurnId('default', id)).toBe((instructed.at(-1) as { turnId: string }).turnId);
+    // The experimental API: a thread with a client tool (dynamic tools), a call answered; a replayed history
+    // (function call items) and an output schema.
+    const tooled = await t.startThread('default', {
+      dynamicTools: [
+        {
+          name: 'lookup',
+          description: 'Look it up',
+          inputSchema: { type: 'object', properties: { q: { type: 'string' } } },
+        },
+      ],
+    });
+    const toolEvents = await lastValueFrom(
+      t
+        .runTurn('default', {
+          threadId: tooled.thread.id,
+          input: [{ type: 'text', text: '[[tool: lookup {"q":"x"}]]' }],
+        })
+        .pipe(
+          tap((e) => {
+            if (e.type === 'tool.call')
+              t.answerToolCall('default', e.threadId, e.callId, { text: 'found', success: true });
+          }),
+          toArray(),
+        ),
+    );
+    expect(toolEvents.at(-1)).toMatchObject({ type: 'turn.completed', status: 'completed' });
+    const replayed = await lastValueFrom(
+      t
+        .runTurn('default', {
+          threadId: tooled.thread.id,
+          input: [],
+          history: [
+            { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'look up y' }] },
+            { type: 'function_call', call_id: 'call_drift', name: 'lookup', arguments: '{"q":"y"}' },
+            { type: 'function_call_output', call_id: 'call_drift', output: 'found y' },
+          ],
+          outputSchema: {
+            type: 'object',
+            properties: { a: { type: 'string' } },
+            required: ['a'],
+            additionalProperties: false,
+          },
+        })
+        .pipe(toArray()),
+    );
+    expect(replayed.at(-1)).toMatchObject({ type: 'turn.completed', status: 'completed' });
     await t.releaseThread('default', id);
     await t.resumeThread('default', { threadId: id, approvalPolicy: 'never', sandbox: 'read-only' });
     await t.listThreads('default', { limit: 5, includeExec: true });
@@ -153,6 +199,11 @@ describe('app-server protocol drift guard', () => {
       expect(methods).toContain(method);
     }
     expect(outgoing.some((m) => m.kind === 'response')).toBe(true); // the approval answer
+    const answers = outgoing.filter((m) => m.kind === 'response').map((m) => JSON.stringify(m.result));
+    expect(answers.some((a) => a.includes('contentItems'))).toBe(true); // a client tool call's answer
+    const sent = outgoing.map((m) => JSON.stringify(m));
+    expect(sent.some((m) => m.includes('"dynamicTools"'))).toBe(true);
+    expect(sent.some((m) => m.includes('"outputSchema"'))).toBe(true);
   });
 
   it('every request and notification matches the schema of the installed codex', () => {
@@ -166,7 +217,10 @@ describe('app-server protocol drift guard', () => {
         const p = check('ClientNotification', msg, `notification ${m.method}`);
         if (p) problems.push(p);
       } else if (m.kind === 'response') {
-        const p = check('CommandExecutionRequestApprovalResponse', m.result, 'approval answer');
+        const tool = typeof m.result === 'object' && m.result !== null && 'contentItems' in m.result;
+        const p = tool
+          ? check('DynamicToolCallResponse', m.result, 'client tool call answer')
+          : check('CommandExecutionRequestApprovalResponse', m.result, 'approval answer');
         if (p) problems.push(p);
       } else {
         const p = check('JSONRPCError', { id: m.id, error: m.error }, 'error answer');

@@ -144,7 +144,9 @@ export class AppServerSession {
   }
 
   async startThread(params: StartThreadParams): Promise<ThreadSession> {
-    const result = await this.request<ThreadSession>('thread/start', this.threadParams({ ...params }));
+    // codex's DynamicToolSpec is a tagged union (functions, namespaces): each tool says it is a function.
+    const dynamicTools = params.dynamicTools?.map((tool) => ({ type: 'function' as const, ...tool }));
+    const result = await this.request<ThreadSession>('thread/start', this.threadParams({ ...params, dynamicTools }));
     this.markLoaded(result);
     return normalizeSession(result);
   }
