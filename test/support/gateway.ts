@@ -19,7 +19,13 @@ export interface TestGateway {
 export async function startGateway(
   label: string,
   env: Record<string, string | undefined> = {},
-  options: { logger?: LoggerService | LogLevel[]; /** Reuse this data dir (a restart). */ dataDir?: string } = {},
+  options: {
+    logger?: LoggerService | LogLevel[];
+    /** Reuse this data dir (a restart). */
+    dataDir?: string;
+    /** Listen on this port (replicas name each other's); a random one otherwise. */
+    port?: number;
+  } = {},
 ): Promise<TestGateway> {
   const dataDir = options.dataDir ?? makeDataDir(label);
   const saved: Record<string, string | undefined> = {};
@@ -42,7 +48,7 @@ export async function startGateway(
     const moduleRef = await Test.createTestingModule({ imports: [AppModule] }).compile();
     const app = configureGateway(moduleRef.createNestApplication({ logger: options.logger ?? ['error', 'warn'] }));
     try {
-      await app.listen(0, '127.0.0.1');
+      await app.listen(options.port ?? 0, '127.0.0.1');
     } catch (error) {
       await app.close().catch(() => undefined);
       throw error;

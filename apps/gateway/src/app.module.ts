@@ -19,6 +19,7 @@ import { MetricsModule } from './metrics/metrics.module';
 import { RequestContextMiddleware } from './common/request-context/request-context';
 import { HealthModule } from './health/health.module';
 import { McpModule } from './mcp/mcp.module';
+import { ReplicaForwarder, ReplicaRouter } from './replicas/replica-router';
 import { OpenAiModule } from './openai/openai.module';
 import { SkillsModule } from './skills/skills.module';
 import { ThreadsModule } from './threads/threads.module';
@@ -62,6 +63,8 @@ import { TurnsModule } from './turns/turns.module';
   ],
   providers: [
     { provide: APP_FILTER, useClass: HttpErrorFilter },
+    ReplicaRouter,
+    ReplicaForwarder,
     // In this order: the rate limit counts per tenant, so it runs after authentication.
     { provide: APP_GUARD, useClass: AuthGuard },
     { provide: APP_GUARD, useClass: TenantThrottlerGuard },
@@ -69,6 +72,7 @@ import { TurnsModule } from './turns/turns.module';
 })
 export class AppModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(RequestContextMiddleware, HttpMetricsMiddleware, DrainMiddleware).forRoutes('*');
+    // Last: a request for a tenant another replica owns is forwarded there once it is known to be acceptable here.
+    consumer.apply(RequestContextMiddleware, HttpMetricsMiddleware, DrainMiddleware, ReplicaRouter).forRoutes('*');
   }
 }

@@ -55,6 +55,22 @@ export const serverConfig = registerAs('server', () => {
   };
 });
 
+/**
+ * Replicas: the base URLs of every replica's HTTP listener, in ordinal order (`CODEX_PEERS`), and this one's
+ * ordinal (`CODEX_REPLICA_INDEX`, else the number a StatefulSet pod name ends with). One replica (no peers)
+ * serves every tenant itself.
+ */
+export const replicasConfig = registerAs('replicas', () => {
+  const env = parseEnvironment(process.env);
+  const peers = list(env.CODEX_PEERS).map((url) => url.replace(/\/+$/, ''));
+  const fromHostname = /-(\d+)$/.exec(process.env.HOSTNAME ?? '')?.[1];
+  const index = env.CODEX_REPLICA_INDEX ?? (fromHostname !== undefined ? Number(fromHostname) : 0);
+  if (peers.length > 0 && index >= peers.length) {
+    throw new Error(`CODEX_REPLICA_INDEX ${index} is not one of the ${peers.length} CODEX_PEERS`);
+  }
+  return { peers, index };
+});
+
 export const codexConfig = registerAs('codex', () => {
   const env = parseEnvironment(process.env);
   const baseDataDir = resolve(env.BASE_DATA_DIR ?? './data/codex');
@@ -137,4 +153,4 @@ export const authConfig = registerAs('auth', () => {
   };
 });
 
-export const ALL_CONFIG = [serverConfig, codexConfig, tenancyConfig, authConfig];
+export const ALL_CONFIG = [serverConfig, codexConfig, tenancyConfig, authConfig, replicasConfig];

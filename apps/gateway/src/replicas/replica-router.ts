@@ -1,0 +1,145 @@
+import { type ClientRequest, type IncomingHttpHeaders, request as httpRequest, Agent as HttpAgent } from 'node:http';
+import { request as httpsRequest, Agent as HttpsAgent } from 'node:https';
+import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type NestMiddleware } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
+import type { NextFunction, Request, Response } from 'express';
+import { Authenticator, credentialsOf } from '../common/auth/authenticator';
+import { replicasConfig } from '../config/gateway.config';
+import { ownerOf } from './ownership';
+
+/** The routes that act for a tenant (its threads, turns, responses, sessions): they are served by its owner. */
+const TENANT_ROUTES = /^\/(api|v1|chat|threads|history|mcp)(\/|$)/;
+
+/** Marks a request one replica forwarded to another (the owner serves it; it is never forwarded again). */
+export const FORWARDED_HEADER = 'x-codex-forwarded-by';
+/** Which replica answered (every answer says it). */
+export const REPLICA_HEADER = 'X-Codex-Replica';
+
+/** Hop-by-hop headers are not forwarded (RFC 9110 §7.6.1). */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'te',
+  'trailer',
+  'host',
+  'content-length',
+]);
+
+/** Sends requests on to their owner and keeps track of them (a middleware instance gets no shutdown hooks). */
+@Injectable()
+export class ReplicaForwarder implements BeforeApplicationShutdown {
+  private readonly logger = new Logger('ReplicaRouter');
+  /** Forwarded requests in flight (streams included): ended when this replica stops. */
+  private readonly inFlight = new Set<{ upstream: ClientRequest; res: Response }>();
+  private readonly httpAgent = new HttpAgent({ keepAlive: true });
+  private readonly httpsAgent = new HttpsAgent({ keepAlive: true });
+
+  constructor(@Inject(replicasConfig.KEY) private readonly replicas: ConfigType<typeof replicasConfig>) {}
+
+  /** A stopping replica ends what it forwards (its clients reconnect, to another replica or to it again). */
+  beforeApplicationShutdown(): void {
+    for (const { upstream, res } of this.inFlight) {
+      upstream.destroy();
+      res.destroy();
+    }
+    this.inFlight.clear();
+    this.httpAgent.destroy();
+    this.httpsAgent.destroy();
+  }
+
+  forward(req: Request, res: Response, owner: number): void {
+    const target = new URL(req.originalUrl, this.replicas.peers[owner]);
+    const parsed = req.body !== undefined && req.readableEnded;
+    const body = parsed ? Buffer.from(JSON.stringify(req.body)) : null;
+    const headers: Record<string, string | string[]> = {};
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value !== undefined && !HOP_BY_HOP.has(name)) headers[name] = value;
+    }
+    headers[FORWARDED_HEADER] = String(this.replicas.index);
+    if (body) headers['content-length'] = String(body.length);
+    const https = target.protocol === 'https:';
+    const upstream = (https ? httpsRequest : httpRequest)(target, {
+      method: req.method,
+      headers,
+      agent: https ? this.httpsAgent : this.httpAgent,
+    });
+    upstream.on('response', (answer) => {
+      res.writeHead(answer.statusCode ?? 502, forwardedHeaders(answer.headers));
+      res.flushHeaders();
+      answer.pipe(res);
+    });
+    upstream.on('error', (error) => {
+      this.logger.warn(`replica ${owner} (${target.origin}) did not answer: ${error.message}`);
+      if (!res.headersSent) unavailable(req, res, `replica ${owner}, which serves this tenant, is unreachable`);
+      else res.destroy();
+    });
+    // The client went away: so does the forwarded request (the owner interrupts the turn, as for any client gone).
+    const entry = { upstream, res };
+    this.inFlight.add(entry);
+    res.on('close', () => {
+      this.inFlight.delete(entry);
+      if (!res.writableFinished) upstream.destroy();
+    });
+    if (body) upstream.end(body);
+    else req.pipe(upstream);
+  }
+}
+
+/**
+ * Every tenant has exactly one owner among the replicas ({@link ownerOf}); a request for a tenant that
+ * reaches another replica is forwarded to the owner — bodies and streams (SSE, MCP) as they are — so its
+ * threads, responses and sessions are always where the request is served. An owner that cannot be reached
+ * answers 503 with `Retry-After`: a tenant is never served by a replica that does not hold its data.
+ */
+@Injectable()
+export class ReplicaRouter implements NestMiddleware {
+  constructor(
+    @Inject(replicasConfig.KEY) private readonly replicas: ConfigType<typeof replicasConfig>,
+    private readonly authenticator: Authenticator,
+    private readonly forwarder: ReplicaForwarder,
+  ) {}
+
+  async use(req: Request, res: Response, next: NextFunction): Promise<void> {
+    const { peers, index } = this.replicas;
+    if (!res.headersSent) res.setHeader(REPLICA_HEADER, String(index));
+    if (peers.length < 2 || !TENANT_ROUTES.test(pathOf(req))) return next();
+    let tenant: string;
+    try {
+      tenant = await this.authenticator.tenantOf(credentialsOf(req.headers, req.query?.user_id));
+    } catch {
+      return next(); // the route's guard answers the caller without valid credentials
+    }
+    const owner = ownerOf(tenant, peers.length);
+    if (owner === index) return next();
+    if (req.headers[FORWARDED_HEADER] !== undefined) {
+      // Replicas that disagree on the set (a rollout changing CODEX_PEERS): refuse rather than loop or serve.
+      unavailable(req, res, `replica ${index} does not own this tenant and the request was already forwarded`);
+      return;
+    }
+    this.forwarder.forward(req, res, owner);
+  }
+}
+
+/** The request's path (a middleware's `req.path` is relative to where it is mounted). */
+const pathOf = (req: Request) => req.originalUrl.split('?')[0];
+
+function forwardedHeaders(headers: IncomingHttpHeaders): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined && (!HOP_BY_HOP.has(name) || name === 'content-length')) out[name] = value;
+  }
+  return out;
+}
+
+/** 503 with `Retry-After`, in the shape of the route's protocol (OpenAI's under `/v1`). */
+function unavailable(req: Request, res: Response, message: string): void {
+  res.setHeader('Retry-After', '5');
+  if (pathOf(req).startsWith('/v1/')) {
+    res.status(503).json({ error: { message, type: 'server_error', param: null, code: 'replica_unavailable' } });
+    return;
+  }
+  res.status(503).json({ statusCode: 503, message, error: 'Service Unavailable', code: 'REPLICA_UNAVAILABLE' });
+}
