@@ -325,3 +325,30 @@ describe('MCP server at /mcp (Streamable HTTP, official MCP SDK client)', () => 
     expect(answer).toContain('Hello from the offline provider. You said: inner question from codex');
   });
 });
+
+describe('MCP server under the concurrency cap', () => {
+  it('a call whose turn cannot start (the tenant runs its CODEX_MAX_CONCURRENCY turns) is an error result at once', async () => {
+    const gw = await startGateway('mcp-cap', { CODEX_MAX_CONCURRENCY: '1' });
+    const client = new Client({ name: 'cap-test', version: '1' });
+    try {
+      await client.connect(new StreamableHTTPClientTransport(new URL(`${gw.url}/mcp`)));
+      let started = false;
+      const abort = new AbortController();
+      const first = client
+        .callTool({ name: 'codex', arguments: { prompt: '[[stall]] holds the only slot' } }, undefined, {
+          signal: abort.signal,
+          onprogress: () => (started = true),
+        })
+        .catch((e: unknown) => e);
+      await until(() => started, 'the first turn started');
+      const second = (await client.callTool({ name: 'codex', arguments: { prompt: 'no room' } })) as CallToolResult;
+      expect(second.isError).toBe(true);
+      expect((second.content[0] as { text: string }).text).toMatch(/at most 1 turns may run at once/);
+      abort.abort();
+      await first;
+    } finally {
+      await client.close();
+      await gw.close();
+    }
+  });
+});

@@ -7,6 +7,7 @@ import {
   type ServerNotification,
   type ServerRequest,
 } from '@modelcontextprotocol/sdk/types.js';
+import type { Subscription } from 'rxjs';
 import { z } from 'zod';
 import { AppServerTransport, type ApprovalRequest, type CodexEvent } from '@app/codex-transport';
 import { describeFailure } from '../common/errors/failure';
@@ -170,13 +171,28 @@ export class CodexTools {
     const canElicit = server.server.getClientCapabilities()?.elicitation !== undefined;
     const events: CodexEvent[] = [];
     return new Promise<CallToolResult>((resolve, reject) => {
-      const end = () => {
+      let subscription: Subscription | null = null;
+      let ended = false;
+      const end = (): boolean => {
+        if (ended) return false;
+        ended = true;
         progress.close();
         this.running.delete(key(tenant, threadId));
         extra.signal.removeEventListener('abort', stop);
         disconnected.removeEventListener('abort', stop);
+        return true;
       };
-      const subscription = turn$.subscribe({
+      // Leaving the turn's stream interrupts it in codex (the transport's rule for a client gone).
+      function stop(): void {
+        if (!end()) return;
+        subscription?.unsubscribe();
+        resolve({ content: [{ type: 'text', text: 'cancelled' }], isError: true });
+      }
+      extra.signal.addEventListener('abort', stop, { once: true });
+      disconnected.addEventListener('abort', stop, { once: true });
+      if (extra.signal.aborted || disconnected.aborted) return stop();
+      // A turn that cannot start errors inside subscribe(): the listeners above are already in place.
+      subscription = turn$.subscribe({
         next: (event) => {
           events.push(event);
           if (event.type === 'turn.started') this.running.set(key(tenant, threadId), event.turnId);
@@ -185,23 +201,13 @@ export class CodexTools {
           progress.push(event);
         },
         error: (error: unknown) => {
-          end();
-          reject(error instanceof Error ? error : new Error(String(error)));
+          if (end()) reject(error instanceof Error ? error : new Error(String(error)));
         },
         complete: () => {
-          end();
-          resolve(toolResult(threadId, events));
+          if (end()) resolve(toolResult(threadId, events));
         },
       });
-      // Leaving the turn's stream interrupts it in codex (the transport's rule for a client gone).
-      const stop = () => {
-        subscription.unsubscribe();
-        end();
-        resolve({ content: [{ type: 'text', text: 'cancelled' }], isError: true });
-      };
-      if (extra.signal.aborted || disconnected.aborted) stop();
-      extra.signal.addEventListener('abort', stop, { once: true });
-      disconnected.addEventListener('abort', stop, { once: true });
+      if (ended) subscription.unsubscribe();
     });
   }
 
