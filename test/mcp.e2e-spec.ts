@@ -53,6 +53,21 @@ describe('MCP server at /mcp (Streamable HTTP, official MCP SDK client)', () => 
     return client;
   }
 
+  /** One JSON-RPC message POSTed by hand in a session (what an SDK client would not send). */
+  const postMessage = (token: string, sessionId: string, message: Record<string, unknown>, signal?: AbortSignal) =>
+    fetch(`${gw.url}/mcp`, {
+      method: 'POST',
+      signal,
+      headers: {
+        Authorization: `Bearer ${token}`,
+        'Mcp-Session-Id': sessionId,
+        'Mcp-Protocol-Version': '2025-11-25',
+        'Content-Type': 'application/json',
+        Accept: 'application/json, text/event-stream',
+      },
+      body: JSON.stringify(message),
+    });
+
   const report = (result: unknown) => (result as CallToolResult).structuredContent as unknown as Report;
   const text = (result: unknown) => ((result as CallToolResult).content[0] as { text: string }).text;
   const running = () => gw.app.get(AppServerTransport).stats().runningTurns;
@@ -61,15 +76,10 @@ describe('MCP server at /mcp (Streamable HTTP, official MCP SDK client)', () => 
     const res = await fetch(`${gw.url}/mcp`, { method: 'GET' });
     expect(res.status).toBe(401);
     expect(res.headers.get('www-authenticate')).toMatch(/^Bearer /);
-    const unknown = await fetch(`${gw.url}/mcp`, {
-      method: 'POST',
-      headers: {
-        Authorization: 'Bearer alice-mcp-token',
-        'Mcp-Session-Id': 'no-such-session',
-        'Content-Type': 'application/json',
-        Accept: 'application/json, text/event-stream',
-      },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+    const unknown = await postMessage('alice-mcp-token', 'no-such-session', {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'tools/list',
     });
     expect(unknown.status).toBe(404);
   });
@@ -112,16 +122,7 @@ describe('MCP server at /mcp (Streamable HTTP, official MCP SDK client)', () => 
     expect(text(stolen)).not.toContain('mcp first question');
     // Nor use alice's session.
     const sessionId = (alice.transport as StreamableHTTPClientTransport).sessionId!;
-    const hijack = await fetch(`${gw.url}/mcp`, {
-      method: 'POST',
-      headers: {
-        Authorization: 'Bearer bob-mcp-token',
-        'Mcp-Session-Id': sessionId,
-        'Content-Type': 'application/json',
-        Accept: 'application/json, text/event-stream',
-      },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'tools/list' }),
-    });
+    const hijack = await postMessage('bob-mcp-token', sessionId, { jsonrpc: '2.0', id: 9, method: 'tools/list' });
     expect(hijack.status).toBe(404);
   });
 
@@ -142,23 +143,17 @@ describe('MCP server at /mcp (Streamable HTTP, official MCP SDK client)', () => 
     const alice = await connect('alice-mcp-token');
     const transport = alice.transport as StreamableHTTPClientTransport;
     const controller = new AbortController();
-    const call = fetch(`${gw.url}/mcp`, {
-      method: 'POST',
-      signal: controller.signal,
-      headers: {
-        Authorization: 'Bearer alice-mcp-token',
-        'Mcp-Session-Id': transport.sessionId!,
-        'Mcp-Protocol-Version': transport.protocolVersion ?? '2025-11-25',
-        'Content-Type': 'application/json',
-        Accept: 'application/json, text/event-stream',
-      },
-      body: JSON.stringify({
+    const call = postMessage(
+      'alice-mcp-token',
+      transport.sessionId!,
+      {
         jsonrpc: '2.0',
         id: 77,
         method: 'tools/call',
         params: { name: 'codex', arguments: { prompt: '[[stall]] left behind' } },
-      }),
-    }).catch((e: unknown) => e);
+      },
+      controller.signal,
+    ).catch((e: unknown) => e);
     const provider = gw.app.get(OfflineProviderHost).instance!;
     await until(() => running() === 1 && provider.openStreams === 1, 'the model is called');
     controller.abort();

@@ -10,6 +10,8 @@ export * from './types';
 export { AppServerTransport, type ProcessInfo, type TransportStats } from './app-server/app-server.transport';
 /** The exec backend: one `codex exec --json` per turn. */
 export { ExecTransport, type ExecTurnParams } from './exec/exec.transport';
+/** The shape of codex's thread ids. */
+export { isThreadId } from './app-server/app-server-wire';
 /** Registry of approvals codex waits on. */
 export { ApprovalsRegistry } from './app-server/approvals.registry';
 /** Newline-delimited JSON-RPC over streams, and its message tap type. */

@@ -9,6 +9,7 @@ import {
   type DynamicTool,
   ExecTransport,
   isCodexTransportError,
+  isThreadId,
 } from '@app/codex-transport';
 import { BoundedMap } from '../common/bounded-map';
 import { SESSION_ID } from '../common/storage/session-threads.store';
@@ -18,7 +19,7 @@ import { WorkspacePolicy } from '../common/workspace/workspace-policy';
 import { MetricsService } from '../metrics/metrics.service';
 import { codexConfig } from '../config/gateway.config';
 import {
-  historyItems,
+  replayedTurn,
   newPromptMessages,
   type PromptMessage,
   promptTurnInput,
@@ -38,9 +39,6 @@ import { ToolTurns } from './tools/tool-turns';
 
 /** The header that names a Chat Completions session (a codex thread). */
 export const SESSION_HEADER = 'X-Codex-Session-Id';
-
-/** codex's thread ids (UUIDs). */
-const THREAD_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface PreparedChat {
   id: string;
@@ -134,7 +132,7 @@ export class ChatCompletionsService {
     // the request's conversation is replayed into (the session then names that thread).
     const toolsChanged = session?.threadId != null && session.fixed !== offeredToolsKey(turn.tools);
     if (withTools || toolsChanged) {
-      const replayed = await this.replay(turn, conversation.messages, results.length > 0);
+      const replayed = await this.replay(turn, conversation.messages);
       return { ...base, ...replayed, toolResults: results.length > 0 ? 'replayed' : null };
     }
     const continued = session?.threadId ?? null;
@@ -159,7 +157,7 @@ export class ChatCompletionsService {
     const known = await this.sessions.lookup(tenant, id);
     if (known) return { id, ...known };
     // A thread of this tenant's named by its own id (returned by an earlier request, or from the REST API).
-    if (THREAD_ID.test(id)) {
+    if (isThreadId(id)) {
       // exec resumes it, or starts afresh when there is none (its new thread is then bound to this id).
       if (this.codex.backend === 'exec') return { id, threadId: id, fixed: '' };
       const exists = await this.appServer.readThread(tenant, id).then(
@@ -187,16 +185,13 @@ export class ChatCompletionsService {
    * No turn waits for the conversation's tool results (or it has earlier calls): it is put into a new thread
    * as the items it was (messages, function calls, their outputs) and the model goes on from its end.
    */
-  private async replay(turn: ChatTurn, messages: PromptMessage[], endsWithResults: boolean): Promise<StartedChat> {
-    const last = messages.at(-1)!;
-    if (!endsWithResults && last.role !== 'user') {
-      throw invalidRequest('the last message of messages must be from the user or a tool', 'messages');
-    }
-    last.images.forEach((url) => this.workspace.checkImageUrl(url));
-    const history = endsWithResults ? messages : messages.slice(0, -1);
-    const input = endsWithResults
-      ? []
-      : promptTurnInput({ instructions: undefined, prompt: last.text, images: last.images });
+  private async replay(turn: ChatTurn, messages: PromptMessage[]): Promise<StartedChat> {
+    const { history, input, images } = replayedTurn(
+      messages,
+      'the last message of messages must be from the user or a tool',
+      'messages',
+    );
+    images.forEach((url) => this.workspace.checkImageUrl(url));
     const { tenant } = turn;
     const threadId = (await this.appServer.startThread(tenant, { dynamicTools: turn.tools })).thread.id;
     await this.bind(turn, threadId);
@@ -206,7 +201,7 @@ export class ChatCompletionsService {
         input,
         model: turn.model,
         effort: turn.effort,
-        history: historyItems(history),
+        history,
         developerMessage: turn.formatInstruction,
         outputSchema: turn.outputSchema,
       })

@@ -9,8 +9,13 @@ import { mapThreadItem } from './item.mapper';
 const THREAD_ID = /^(urn:uuid:)?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** codex thread ids are UUIDs; anything else is unknown without asking codex. */
+/** Whether `id` has the shape of a codex thread id. */
+export function isThreadId(id: unknown): id is string {
+  return typeof id === 'string' && THREAD_ID.test(id);
+}
+
 export function assertThreadId(threadId: string): void {
-  if (typeof threadId !== 'string' || !THREAD_ID.test(threadId)) {
+  if (!isThreadId(threadId)) {
     throw new CodexTransportError(CodexErrorCode.THREAD_NOT_FOUND, 'thread not found');
   }
 }

@@ -95,6 +95,23 @@ export function historyItems(messages: PromptMessage[]): Array<Record<string, un
   });
 }
 
+/**
+ * A conversation replayed into a thread as what it was: its items before the turn, and the turn's input —
+ * the last user message, or nothing when it ends with tool results (the model goes on from them). Anything
+ * else at its end is refused with `refusal` (naming the request field `field`).
+ */
+export function replayedTurn(
+  messages: PromptMessage[],
+  refusal: string,
+  field: string,
+): { history: Array<Record<string, unknown>>; input: TurnInput[]; images: string[] } {
+  const last = messages.at(-1)!;
+  if (last.toolCallId !== undefined) return { history: historyItems(messages), input: [], images: [] };
+  if (last.role !== 'user') throw invalidRequest(refusal, field);
+  const input = promptTurnInput({ instructions: undefined, prompt: last.text, images: last.images });
+  return { history: historyItems(messages.slice(0, -1)), input, images: last.images };
+}
+
 /** The turn's input items: the prompt's text, then its images. */
 export function promptTurnInput(rendered: RenderedPrompt): TurnInput[] {
   return [{ type: 'text', text: rendered.prompt }, ...rendered.images.map((url) => ({ type: 'image' as const, url }))];

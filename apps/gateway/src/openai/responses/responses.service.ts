@@ -7,6 +7,7 @@ import {
   type PromptMessage,
   promptTurnInput,
   renderPrompt,
+  replayedTurn,
   trailingToolResults,
 } from '../../common/turn/prompt';
 import { effectiveInstructions, forcedCall, parseOutputFormat } from '../structured/output-format';
@@ -134,22 +135,14 @@ export class ResponsesService implements BeforeApplicationShutdown {
       let params: RunTurnParams;
       if (withTools || rebuild) {
         // Replayed as the items it was: messages, function calls and their outputs; the model goes on from the end.
-        const last = messages.at(-1)!;
-        if (results.length === 0 && last.role !== 'user') {
-          throw invalidRequest('the last input item must be a user message or a function_call_output', 'input');
-        }
-        const history = results.length > 0 ? messages : messages.slice(0, -1);
+        const { history, input, images } = replayedTurn(
+          messages,
+          'the last input item must be a user message or a function_call_output',
+          'input',
+        );
+        images.forEach((url) => this.workspace.checkImageUrl(url));
         const forcedBefore = continued ? await this.forcedCallsOf(tenant, continued.id, results) : [];
-        last.images.forEach((url) => this.workspace.checkImageUrl(url));
-        params = {
-          threadId,
-          input:
-            results.length > 0
-              ? []
-              : promptTurnInput({ instructions: undefined, prompt: last.text, images: last.images }),
-          history: [...chain, ...forcedBefore, ...historyItems(history)],
-          ...turnParams,
-        };
+        params = { threadId, input, history: [...chain, ...forcedBefore, ...history], ...turnParams };
       } else {
         const rendered = renderPrompt(messages, 'input');
         rendered.images.forEach((url) => this.workspace.checkImageUrl(url));
