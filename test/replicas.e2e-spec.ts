@@ -5,6 +5,7 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import OpenAI from 'openai';
 import { ownerOf } from '../apps/gateway/src/replicas/ownership';
 import { startGateway, type TestGateway } from './support/gateway';
+import { connectH2, openAgentStream } from './support/h2';
 import { postSse } from './support/sse';
 
 /**
@@ -33,6 +34,7 @@ async function freePorts(n: number): Promise<number[]> {
 describe('three replicas: every tenant has exactly one owner', () => {
   const replicas: Array<TestGateway | null> = [null, null, null];
   let ports: number[] = [];
+  let h2Ports: number[] = [];
   let dataDirs: string[] = [];
 
   const boot = async (i: number, dataDir?: string) => {
@@ -41,6 +43,8 @@ describe('three replicas: every tenant has exactly one owner', () => {
       {
         CODEX_GATEWAY_TOKENS: TOKENS,
         CODEX_PEERS: ports.map((p) => `http://127.0.0.1:${p}`).join(','),
+        CODEX_H2_PEERS: h2Ports.map((p) => `http://127.0.0.1:${p}`).join(','),
+        CODEX_H2_PORT: String(h2Ports[i]),
         CODEX_REPLICA_INDEX: String(i),
       },
       { port: ports[i], dataDir },
@@ -49,7 +53,9 @@ describe('three replicas: every tenant has exactly one owner', () => {
   };
 
   beforeAll(async () => {
-    ports = await freePorts(3);
+    const free = await freePorts(6);
+    ports = free.slice(0, 3);
+    h2Ports = free.slice(3);
     dataDirs = [];
     for (const i of [0, 1, 2]) await boot(i);
   });
@@ -118,6 +124,42 @@ describe('three replicas: every tenant has exactly one owner', () => {
     } finally {
       await transport.terminateSession();
       await client.close();
+    }
+  });
+
+  it('the HTTP/2 agent stream is relayed to the owner, frames both ways; an owner that stops ends it with its terminate frame', async () => {
+    const tenant = 'dee';
+    const owner = ownerOf(tenant, 3);
+    const via = (owner + 1) % 3;
+    const h2 = connectH2(`http://127.0.0.1:${h2Ports[via]}`);
+    try {
+      const s = openAgentStream(h2, { headers: { authorization: `Bearer ${token(tenant)}` } });
+      expect((await s.response())['x-codex-replica']).toBe(String(owner));
+      s.send({ type: 'user_message', id: 'm1', content: '[[deltas: 3]] [[reply: relayed answer]]' });
+      const done = await s.next((f) => f.type === 'turn_completed');
+      expect(done).toMatchObject({ status: 'completed', id: 'm1' });
+      const deltas = s.frames.filter((f) => f.type === 'item' && f.phase === 'delta');
+      expect(deltas.map((f) => f.responseItem.delta).join('')).toBe('relayed answer');
+
+      // The owner stops while a turn streams: its `terminate` frame comes through the relay, and the stream
+      // ends (a killed owner is an `error` frame from the relay: the process test, test/replicas-nginx).
+      const from = s.frames.length;
+      s.send({ type: 'user_message', id: 'm2', sessionId: done.sessionId, content: '[[slow: 1000]] a long one' });
+      await s.next((f) => f.type === 'item' && f.phase === 'delta', 20_000, from);
+      const stopped = replicas[owner]!;
+      replicas[owner] = null;
+      const closing = stopped.close();
+      await s.closed;
+      expect(s.frames.at(-1)).toMatchObject({ type: 'terminate' });
+      await closing;
+      // While it is down a new stream for the tenant is refused with 503 + Retry-After.
+      const refused = openAgentStream(h2, { headers: { authorization: `Bearer ${token(tenant)}` } });
+      const headers = await refused.response();
+      expect(headers[':status']).toBe(503);
+      expect(headers['retry-after']).toMatch(/^\d+$/);
+      await boot(owner, dataDirs[owner]);
+    } finally {
+      h2.close();
     }
   });
 

@@ -19,7 +19,8 @@ import { MetricsModule } from './metrics/metrics.module';
 import { RequestContextMiddleware } from './common/request-context/request-context';
 import { HealthModule } from './health/health.module';
 import { McpModule } from './mcp/mcp.module';
-import { ReplicaForwarder, ReplicaRouter } from './replicas/replica-router';
+import { ReplicaRouter } from './replicas/replica-router';
+import { ReplicasModule } from './replicas/replicas.module';
 import { OpenAiModule } from './openai/openai.module';
 import { SkillsModule } from './skills/skills.module';
 import { ThreadsModule } from './threads/threads.module';
@@ -49,6 +50,7 @@ import { TurnsModule } from './turns/turns.module';
     DiscoveryModule,
     AuthModule,
     LifecycleModule,
+    ReplicasModule,
     MetricsModule,
     CodexModule,
     HealthModule,
@@ -63,8 +65,6 @@ import { TurnsModule } from './turns/turns.module';
   ],
   providers: [
     { provide: APP_FILTER, useClass: HttpErrorFilter },
-    ReplicaRouter,
-    ReplicaForwarder,
     // In this order: the rate limit counts per tenant, so it runs after authentication.
     { provide: APP_GUARD, useClass: AuthGuard },
     { provide: APP_GUARD, useClass: TenantThrottlerGuard },

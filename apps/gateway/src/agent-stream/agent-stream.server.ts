@@ -27,6 +27,7 @@ import { WorkspacePolicy } from '../common/workspace/workspace-policy';
 import { ConfigurationError } from '../config/environment';
 import { MetricsService } from '../metrics/metrics.service';
 import { serverConfig } from '../config/gateway.config';
+import { AgentStreamForwarder } from '../replicas/agent-stream-forwarder';
 import { AgentSessionsStore } from './agent-sessions.store';
 import { AgentStreamSession } from './agent-stream-session';
 import { framingOf } from './frame-codec';
@@ -62,6 +63,7 @@ export class AgentStreamServer implements OnApplicationBootstrap, BeforeApplicat
     private readonly sessions: AgentSessionsStore,
     private readonly workspace: WorkspacePolicy,
     private readonly metrics: MetricsService,
+    private readonly replicas: AgentStreamForwarder,
   ) {}
 
   /** The bound port (useful with `CODEX_H2_PORT=0`). */
@@ -166,7 +168,14 @@ export class AgentStreamServer implements OnApplicationBootstrap, BeforeApplicat
       return;
     }
     if (stream.destroyed) return;
-    stream.respond({ ':status': 200, 'content-type': framing, 'cache-control': 'no-cache' });
+    // A tenant another replica owns is served there (this replica relays the frames).
+    if (this.replicas.forward(stream, headers, tenant, framing)) return;
+    stream.respond({
+      ':status': 200,
+      'content-type': framing,
+      'cache-control': 'no-cache',
+      ...this.replicas.replicaHeader,
+    });
     const session = new AgentStreamSession(stream, framing, tenant, {
       transport: this.transport,
       sessions: this.sessions,
@@ -185,7 +194,12 @@ export class AgentStreamServer implements OnApplicationBootstrap, BeforeApplicat
 
   private reply(stream: ServerHttp2Stream, status: number, body: object, headers: Record<string, string> = {}): void {
     if (stream.destroyed) return;
-    stream.respond({ ':status': status, 'content-type': 'application/json; charset=utf-8', ...headers });
+    stream.respond({
+      ':status': status,
+      'content-type': 'application/json; charset=utf-8',
+      ...this.replicas.replicaHeader,
+      ...headers,
+    });
     stream.end(JSON.stringify(body));
     // The request body (if any) is not read.
     stream.once('finish', () => {

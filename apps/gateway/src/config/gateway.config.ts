@@ -1,7 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { registerAs } from '@nestjs/config';
 import type { ApprovalPolicy, SandboxMode } from '@app/codex-transport';
-import { isMultiTenant, parseEnvironment } from './environment';
+import { ConfigurationError, isMultiTenant, parseEnvironment } from './environment';
 
 const list = (value: string | undefined): string[] =>
   (value ?? '')
@@ -60,15 +60,44 @@ export const serverConfig = registerAs('server', () => {
  * ordinal (`CODEX_REPLICA_INDEX`, else the number a StatefulSet pod name ends with). One replica (no peers)
  * serves every tenant itself.
  */
+/** A replica's base URL (`http(s)://host:port`), without a trailing slash. */
+function peerUrl(variable: string, value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigurationError(`${variable}: ${JSON.stringify(value)} is not a URL`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigurationError(`${variable}: ${JSON.stringify(value)} is not an http(s) URL`);
+  }
+  return value.replace(/\/+$/, '');
+}
+
 export const replicasConfig = registerAs('replicas', () => {
   const env = parseEnvironment(process.env);
-  const peers = list(env.CODEX_PEERS).map((url) => url.replace(/\/+$/, ''));
+  const peers = list(env.CODEX_PEERS).map((url) => peerUrl('CODEX_PEERS', url));
   const fromHostname = /-(\d+)$/.exec(process.env.HOSTNAME ?? '')?.[1];
   const index = env.CODEX_REPLICA_INDEX ?? (fromHostname !== undefined ? Number(fromHostname) : 0);
   if (peers.length > 0 && index >= peers.length) {
-    throw new Error(`CODEX_REPLICA_INDEX ${index} is not one of the ${peers.length} CODEX_PEERS`);
+    throw new ConfigurationError(`CODEX_REPLICA_INDEX ${index} is not one of the ${peers.length} CODEX_PEERS`);
   }
-  return { peers, index };
+  // The agent stream's listeners: given, or each peer's host on this replica's CODEX_H2_PORT (the pods
+  // of a StatefulSet share one configuration).
+  const given = list(env.CODEX_H2_PEERS).map((url) => peerUrl('CODEX_H2_PEERS', url));
+  if (given.length > 0 && given.length !== peers.length) {
+    throw new ConfigurationError(`CODEX_H2_PEERS lists ${given.length} replicas and CODEX_PEERS ${peers.length}`);
+  }
+  const h2Peers =
+    given.length > 0
+      ? given
+      : peers.map((url) => {
+          const h2 = new URL(url);
+          h2.protocol = env.CODEX_API_USE_TLS ? 'https:' : 'http:';
+          h2.port = String(env.CODEX_H2_PORT ?? 8001);
+          return h2.origin;
+        });
+  return { peers, h2Peers, index };
 });
 
 export const codexConfig = registerAs('codex', () => {

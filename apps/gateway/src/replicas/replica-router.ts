@@ -14,6 +14,8 @@ const TENANT_ROUTES = /^\/(api|v1|chat|threads|history|mcp)(\/|$)/;
 export const FORWARDED_HEADER = 'x-codex-forwarded-by';
 /** Which replica answered (every answer says it). */
 export const REPLICA_HEADER = 'X-Codex-Replica';
+/** What a client is told to wait when a tenant's owner cannot be reached. */
+export const RETRY_AFTER_SECONDS = 5;
 
 /** Hop-by-hop headers are not forwarded (RFC 9110 §7.6.1). */
 const HOP_BY_HOP = new Set([
@@ -66,15 +68,33 @@ export class ReplicaForwarder implements BeforeApplicationShutdown {
       headers,
       agent: https ? this.httpsAgent : this.httpAgent,
     });
+    const failure = `replica ${owner}, which serves this tenant, is unreachable`;
     upstream.on('response', (answer) => {
       res.writeHead(answer.statusCode ?? 502, forwardedHeaders(answer.headers));
       res.flushHeaders();
-      answer.pipe(res);
+      const events = String(answer.headers['content-type'] ?? '').startsWith('text/event-stream');
+      let tail = '';
+      answer.on('data', (chunk: Buffer) => {
+        if (events) tail = (tail + chunk.toString('latin1')).slice(-2);
+      });
+      answer.pipe(res, { end: false });
+      answer.on('end', () => res.end());
+      answer.on('close', () => {
+        if (answer.complete || res.writableEnded || res.destroyed) return;
+        // The owner went away mid-answer. An event stream that stopped between events gets an `error`
+        // event (the shape OpenAI's SDKs raise as an APIError); anything else is cut, as the owner cut it.
+        if (events && (tail === '\n\n' || tail === '')) {
+          const error = { message: failure, type: 'server_error', param: null, code: 'replica_unavailable' };
+          res.end(`event: error\ndata: ${JSON.stringify({ error, retryAfter: RETRY_AFTER_SECONDS })}\n\n`);
+        } else {
+          res.destroy();
+        }
+      });
     });
     upstream.on('error', (error) => {
       this.logger.warn(`replica ${owner} (${target.origin}) did not answer: ${error.message}`);
-      if (!res.headersSent) unavailable(req, res, `replica ${owner}, which serves this tenant, is unreachable`);
-      else res.destroy();
+      if (!res.headersSent) unavailable(req, res, failure);
+      else if (!res.writableEnded) res.destroy();
     });
     // The client went away: so does the forwarded request (the owner interrupts the turn, as for any client gone).
     const entry = { upstream, res };
@@ -136,7 +156,7 @@ function forwardedHeaders(headers: IncomingHttpHeaders): Record<string, string |
 
 /** 503 with `Retry-After`, in the shape of the route's protocol (OpenAI's under `/v1`). */
 function unavailable(req: Request, res: Response, message: string): void {
-  res.setHeader('Retry-After', '5');
+  res.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
   if (pathOf(req).startsWith('/v1/')) {
     res.status(503).json({ error: { message, type: 'server_error', param: null, code: 'replica_unavailable' } });
     return;

@@ -1,0 +1,196 @@
+import {
+  type ClientHttp2Session,
+  connect,
+  constants,
+  type IncomingHttpHeaders,
+  type OutgoingHttpHeaders,
+  type ServerHttp2Stream,
+} from 'node:http2';
+import { type BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
+import type { ConfigType } from '@nestjs/config';
+import { LENGTH_PREFIXED, type Framing } from '../agent-stream/agent-frames';
+import { encodeFrame } from '../agent-stream/frame-codec';
+import { replicasConfig } from '../config/gateway.config';
+import { ownerOf } from './ownership';
+import { FORWARDED_HEADER, REPLICA_HEADER, RETRY_AFTER_SECONDS } from './replica-router';
+
+/** Connection-specific headers HTTP/2 forbids (RFC 9113 §8.2.2), besides the pseudo-headers. */
+const NOT_FORWARDED = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te']);
+
+/**
+ * The HTTP/2 side of the replica set: an agent stream opened on a replica that does not own its tenant is
+ * relayed to the owner's agent-stream listener, frames both ways as they are. When the owner cannot be
+ * reached the answer is 503 with `Retry-After`; when it goes away mid-stream the client gets an `error`
+ * frame (`REPLICA_UNAVAILABLE`, `retryAfter`) and the end of the stream.
+ */
+@Injectable()
+export class AgentStreamForwarder implements BeforeApplicationShutdown {
+  private readonly logger = new Logger('ReplicaRouter');
+  /** One HTTP/2 connection per owner, opened when first needed. */
+  private readonly connections = new Map<number, ClientHttp2Session>();
+
+  constructor(@Inject(replicasConfig.KEY) private readonly replicas: ConfigType<typeof replicasConfig>) {}
+
+  /** This replica's answer header (`x-codex-replica`). */
+  get replicaHeader(): Record<string, string> {
+    return { [REPLICA_HEADER.toLowerCase()]: String(this.replicas.index) };
+  }
+
+  beforeApplicationShutdown(): void {
+    for (const connection of this.connections.values()) connection.destroy();
+    this.connections.clear();
+  }
+
+  /**
+   * Relays the stream to the tenant's owner and returns true, or returns false when this replica serves it.
+   */
+  forward(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, tenant: string, framing: Framing): boolean {
+    const { peers, index } = this.replicas;
+    if (peers.length < 2) return false;
+    const owner = ownerOf(tenant, peers.length);
+    if (owner === index) return false;
+    if (headers[FORWARDED_HEADER] !== undefined) {
+      this.refuse(stream, `replica ${index} does not own this tenant and the stream was already forwarded`);
+      return true;
+    }
+    let connection: ClientHttp2Session;
+    try {
+      connection = this.connectionTo(owner);
+    } catch (error) {
+      this.refuse(stream, this.unreachable(owner, error));
+      return true;
+    }
+    const outgoing: OutgoingHttpHeaders = {};
+    for (const [name, value] of Object.entries(headers)) {
+      if (value !== undefined && !name.startsWith(':') && !NOT_FORWARDED.has(name)) outgoing[name] = value;
+    }
+    outgoing[':method'] = 'POST';
+    outgoing[':path'] = headers[':path'];
+    outgoing[FORWARDED_HEADER] = String(index);
+    const upstream = connection.request(outgoing);
+    const boundary = new FrameBoundary(framing);
+    let answered = false;
+    upstream.on('response', (answer) => {
+      answered = true;
+      if (stream.destroyed) return;
+      const reply: OutgoingHttpHeaders = {};
+      for (const [name, value] of Object.entries(answer)) {
+        if (value !== undefined && (name === ':status' || !name.startsWith(':'))) reply[name] = value;
+      }
+      stream.respond(reply);
+    });
+    upstream.on('data', (chunk: Buffer) => {
+      boundary.push(chunk);
+      if (!stream.destroyed && !stream.write(chunk)) {
+        // The client reads slower than the owner writes: the owner waits too (its own buffer bound applies).
+        upstream.pause();
+        stream.once('drain', () => upstream.resume());
+      }
+    });
+    upstream.on('end', () => {
+      if (!stream.destroyed) stream.end();
+    });
+    upstream.on('error', () => undefined);
+    upstream.on('close', () => {
+      if (stream.destroyed) return;
+      if (!stream.writableEnded) {
+        const failure = this.unreachable(owner, upstream.rstCode ? `stream reset (${upstream.rstCode})` : 'closed');
+        if (!answered) {
+          this.refuse(stream, failure);
+        } else if (boundary.atBoundary) {
+          // Mid-stream: an in-band error the client's frame reader understands, then the end.
+          const frame = { type: 'error', code: 'REPLICA_UNAVAILABLE', message: failure, retryable: true };
+          stream.end(encodeFrame(framing, { ...frame, retryAfter: RETRY_AFTER_SECONDS }));
+        } else {
+          stream.close(constants.NGHTTP2_INTERNAL_ERROR);
+          return;
+        }
+      }
+      // The owner closed its stream (it may not wait for the client to end its side): so does the relay.
+      closeWhenFlushed(stream);
+    });
+    // Frames from the client go to the owner; the client gone ends the relayed stream (the owner then
+    // handles it as any client gone).
+    stream.pipe(upstream);
+    stream.on('close', () => {
+      if (!upstream.closed) upstream.close(constants.NGHTTP2_CANCEL);
+    });
+    return true;
+  }
+
+  private connectionTo(owner: number): ClientHttp2Session {
+    const open = this.connections.get(owner);
+    if (open && !open.closed && !open.destroyed) return open;
+    const connection = connect(this.replicas.h2Peers[owner]);
+    connection.on('error', (error) => this.logger.warn(this.unreachable(owner, error)));
+    connection.on('close', () => {
+      if (this.connections.get(owner) === connection) this.connections.delete(owner);
+    });
+    connection.on('goaway', () => this.connections.delete(owner));
+    connection.unref();
+    this.connections.set(owner, connection);
+    return connection;
+  }
+
+  private unreachable(owner: number, cause: unknown): string {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    return `replica ${owner} (${this.replicas.h2Peers[owner]}), which serves this tenant, is unreachable: ${reason}`;
+  }
+
+  private refuse(stream: ServerHttp2Stream, message: string): void {
+    if (stream.destroyed) return;
+    if (!stream.headersSent) {
+      stream.respond({
+        ':status': 503,
+        'content-type': 'application/json; charset=utf-8',
+        'retry-after': String(RETRY_AFTER_SECONDS),
+        ...this.replicaHeader,
+      });
+    }
+    stream.end(JSON.stringify({ statusCode: 503, message, error: 'Service Unavailable', code: 'REPLICA_UNAVAILABLE' }));
+    closeWhenFlushed(stream);
+  }
+}
+
+/** Closes a stream once what was written to it is out, whether or not the client ended its side. */
+function closeWhenFlushed(stream: ServerHttp2Stream): void {
+  const close = () => {
+    if (!stream.closed) stream.close(constants.NGHTTP2_NO_ERROR);
+  };
+  if (stream.writableFinished) close();
+  else stream.once('finish', close);
+}
+
+/** Whether the bytes relayed so far end on a frame boundary (where an error frame can be added). */
+class FrameBoundary {
+  private lastByte = 0x0a;
+  /** Length-prefixed: bytes of the prefix read so far, and of the frame body still to come. */
+  private prefix: number[] = [];
+  private remaining = 0;
+
+  constructor(private readonly framing: Framing) {}
+
+  get atBoundary(): boolean {
+    return this.framing === LENGTH_PREFIXED ? this.prefix.length === 0 && this.remaining === 0 : this.lastByte === 0x0a;
+  }
+
+  push(chunk: Buffer): void {
+    if (chunk.length === 0) return;
+    this.lastByte = chunk[chunk.length - 1];
+    if (this.framing !== LENGTH_PREFIXED) return;
+    let at = 0;
+    while (at < chunk.length) {
+      if (this.remaining > 0) {
+        const take = Math.min(this.remaining, chunk.length - at);
+        this.remaining -= take;
+        at += take;
+        continue;
+      }
+      this.prefix.push(chunk[at++]);
+      if (this.prefix.length === 4) {
+        this.remaining = Buffer.from(this.prefix).readUInt32BE(0);
+        this.prefix = [];
+      }
+    }
+  }
+}
