@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite runs besides Node (when a command is missing): curl, openssl,
 # ps and pgrep (procps), runuser (util-linux), a python3 with `requests` (one test replays a Python
-# client), and podman with runc, debootstrap and their networking for the container image test.
+# client), nginx (in front of three replicas in the replica test), and podman with runc, debootstrap and
+# their networking for the container image test.
 # `.ci/run` calls it before `npm ci && npm test`; the image test calls it when podman is missing. Needs
 # root (or sudo) and apt; does nothing when everything is there.
 set -euo pipefail
@@ -17,6 +18,8 @@ want podman podman
 want runc runc
 want debootstrap debootstrap
 want iptables iptables
+# nginx fronts three replicas in the replica test (it lives in /usr/sbin, outside a user's PATH).
+[[ -x /usr/sbin/nginx ]] || packages+=(nginx-light)
 # podman's network helpers live outside PATH.
 [[ -x /usr/lib/podman/netavark ]] || packages+=(netavark)
 [[ -x /usr/lib/podman/aardvark-dns ]] || packages+=(aardvark-dns)

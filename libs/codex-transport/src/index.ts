@@ -34,7 +34,7 @@ export {
 /** Keeping each tenant's codex in namespaces of its own. */
 export { type TenantIsolation, type TenantView, findBubblewrap, isolationUnavailable } from './isolation';
 /** A tenant's CODEX_HOME and workspace. */
-export { tenantHome, tenantWorkspace } from './tenant-home';
+export { TENANT_NAME_FILE, tenantHome, tenantWorkspace } from './tenant-home';
 /** Logger interface the transport writes to. */
 export { type TransportLogger, silentLogger } from './logger';
 /** Nest module providing both transports from options. */

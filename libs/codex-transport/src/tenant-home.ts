@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 import type { ResolvedBinary } from './binary';
 import { type CodexHomeConfig, PROVIDER_KEY_ENV, tenantDirName, writeCodexHome } from './codex-home/codex-home.writer';
@@ -43,9 +43,18 @@ export function tenantWorkspace(
   return options.tenantWorkspaces ? join(root, tenantDirName(tenant)) : root;
 }
 
-/** Writes the tenant's config.toml and makes sure its workspace exists. */
-export function prepareTenantHome(options: CodexTransportOptions, home: string, workspace: string): void {
+/** The file in a tenant's home that names its tenant (a directory name may be a hash of it). */
+export const TENANT_NAME_FILE = '.tenant';
+
+/** Writes the tenant's config.toml (and its name) and makes sure its workspace exists. */
+export function prepareTenantHome(
+  options: CodexTransportOptions,
+  tenant: string,
+  home: string,
+  workspace: string,
+): void {
   writeCodexHome(home, codexHomeConfig(options));
+  writeFileSync(join(home, TENANT_NAME_FILE), tenant, { mode: 0o600 });
   mkdirSync(workspace, { recursive: true });
 }
 

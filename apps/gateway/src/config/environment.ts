@@ -39,6 +39,7 @@ export class EnvironmentVariables {
   @IsOptional() @Transform(toInt) @Min(0) @Max(65535) @IsInt() CODEX_H2_PORT?: number;
   @IsOptional() @IsString() CODEX_PEERS?: string;
   @IsOptional() @IsString() CODEX_H2_PEERS?: string;
+  @IsOptional() @Transform(toInt) @Min(1) @Max(999) @IsInt() CODEX_REPLICAS_BEFORE?: number;
   @IsOptional() @Transform(toInt) @Min(0) @Max(999) @IsInt() CODEX_REPLICA_INDEX?: number;
   @IsOptional() @Transform(toBool) @IsBoolean() CODEX_API_USE_TLS?: boolean;
   @IsOptional() @IsString() CODEX_API_TLS_KEY_PATH?: string;

@@ -97,7 +97,9 @@ export const replicasConfig = registerAs('replicas', () => {
           h2.port = String(env.CODEX_H2_PORT ?? 8001);
           return h2.origin;
         });
-  return { peers, h2Peers, index };
+  // During a replica count change: the count before it (tenants whose owner changed wait for their data).
+  const replicasBefore = env.CODEX_REPLICAS_BEFORE ?? null;
+  return { peers, h2Peers, index, replicasBefore };
 });
 
 export const codexConfig = registerAs('codex', () => {

@@ -11,8 +11,8 @@ import type { ConfigType } from '@nestjs/config';
 import { LENGTH_PREFIXED, type Framing } from '../agent-stream/agent-frames';
 import { encodeFrame } from '../agent-stream/frame-codec';
 import { replicasConfig } from '../config/gateway.config';
-import { ownerOf } from './ownership';
-import { FORWARDED_HEADER, REPLICA_HEADER, RETRY_AFTER_SECONDS } from './replica-router';
+import { FORWARDED_HEADER, movingMessage, REPLICA_HEADER, RETRY_AFTER_SECONDS } from './replica-router';
+import { ReplicaSet } from './replica-set';
 
 /** Connection-specific headers HTTP/2 forbids (RFC 9113 §8.2.2), besides the pseudo-headers. */
 const NOT_FORWARDED = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te']);
@@ -29,7 +29,10 @@ export class AgentStreamForwarder implements BeforeApplicationShutdown {
   /** One HTTP/2 connection per owner, opened when first needed. */
   private readonly connections = new Map<number, ClientHttp2Session>();
 
-  constructor(@Inject(replicasConfig.KEY) private readonly replicas: ConfigType<typeof replicasConfig>) {}
+  constructor(
+    @Inject(replicasConfig.KEY) private readonly replicas: ConfigType<typeof replicasConfig>,
+    private readonly set: ReplicaSet,
+  ) {}
 
   /** This replica's answer header (`x-codex-replica`). */
   get replicaHeader(): Record<string, string> {
@@ -45,10 +48,14 @@ export class AgentStreamForwarder implements BeforeApplicationShutdown {
    * Relays the stream to the tenant's owner and returns true, or returns false when this replica serves it.
    */
   forward(stream: ServerHttp2Stream, headers: IncomingHttpHeaders, tenant: string, framing: Framing): boolean {
-    const { peers, index } = this.replicas;
-    if (peers.length < 2) return false;
-    const owner = ownerOf(tenant, peers.length);
-    if (owner === index) return false;
+    const { index } = this.replicas;
+    const place = this.set.placeOf(tenant);
+    if (place.kind === 'here') return false;
+    if (place.kind === 'moving') {
+      this.refuse(stream, movingMessage(index, place.from));
+      return true;
+    }
+    const owner = place.owner;
     if (headers[FORWARDED_HEADER] !== undefined) {
       this.refuse(stream, `replica ${index} does not own this tenant and the stream was already forwarded`);
       return true;
@@ -87,13 +94,14 @@ export class AgentStreamForwarder implements BeforeApplicationShutdown {
         stream.once('drain', () => upstream.resume());
       }
     });
-    upstream.on('end', () => {
-      if (!stream.destroyed) stream.end();
-    });
     upstream.on('error', () => undefined);
     upstream.on('close', () => {
       if (stream.destroyed) return;
-      if (!stream.writableEnded) {
+      // The end of the owner's stream is read as such only once it closes without an error code: when the
+      // owner's connection dies its streams end too, then close with NGHTTP2_CANCEL.
+      if (upstream.readableEnded && upstream.rstCode === constants.NGHTTP2_NO_ERROR) {
+        if (!stream.writableEnded) stream.end();
+      } else if (!stream.writableEnded) {
         const failure = this.unreachable(owner, upstream.rstCode ? `stream reset (${upstream.rstCode})` : 'closed');
         if (!answered) {
           this.refuse(stream, failure);

@@ -5,7 +5,7 @@ import type { ConfigType } from '@nestjs/config';
 import type { NextFunction, Request, Response } from 'express';
 import { Authenticator, credentialsOf } from '../common/auth/authenticator';
 import { replicasConfig } from '../config/gateway.config';
-import { ownerOf } from './ownership';
+import { ReplicaSet } from './replica-set';
 
 /** The routes that act for a tenant (its threads, turns, responses, sessions): they are served by its owner. */
 const TENANT_ROUTES = /^\/(api|v1|chat|threads|history|mcp)(\/|$)/;
@@ -117,31 +117,40 @@ export class ReplicaForwarder implements BeforeApplicationShutdown {
 @Injectable()
 export class ReplicaRouter implements NestMiddleware {
   constructor(
-    @Inject(replicasConfig.KEY) private readonly replicas: ConfigType<typeof replicasConfig>,
+    private readonly replicas: ReplicaSet,
     private readonly authenticator: Authenticator,
     private readonly forwarder: ReplicaForwarder,
   ) {}
 
   async use(req: Request, res: Response, next: NextFunction): Promise<void> {
-    const { peers, index } = this.replicas;
+    const { size, index } = this.replicas;
     if (!res.headersSent) res.setHeader(REPLICA_HEADER, String(index));
-    if (peers.length < 2 || !TENANT_ROUTES.test(pathOf(req))) return next();
+    if (size < 2 || !TENANT_ROUTES.test(pathOf(req))) return next();
     let tenant: string;
     try {
       tenant = await this.authenticator.tenantOf(credentialsOf(req.headers, req.query?.user_id));
     } catch {
       return next(); // the route's guard answers the caller without valid credentials
     }
-    const owner = ownerOf(tenant, peers.length);
-    if (owner === index) return next();
+    const place = this.replicas.placeOf(tenant);
+    if (place.kind === 'here') return next();
+    if (place.kind === 'moving') {
+      unavailable(req, res, movingMessage(index, place.from));
+      return;
+    }
     if (req.headers[FORWARDED_HEADER] !== undefined) {
       // Replicas that disagree on the set (a rollout changing CODEX_PEERS): refuse rather than loop or serve.
       unavailable(req, res, `replica ${index} does not own this tenant and the request was already forwarded`);
       return;
     }
-    this.forwarder.forward(req, res, owner);
+    this.forwarder.forward(req, res, place.owner);
   }
 }
+
+/** Why a tenant whose data is being moved to this replica is not served yet. */
+export const movingMessage = (index: number, from: number) =>
+  `this tenant moves from replica ${from} to replica ${index} (a replica count change); ` +
+  'its data has not arrived yet';
 
 /** The request's path (a middleware's `req.path` is relative to where it is mounted). */
 const pathOf = (req: Request) => req.originalUrl.split('?')[0];

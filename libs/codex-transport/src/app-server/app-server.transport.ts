@@ -311,7 +311,7 @@ export class AppServerTransport {
       threadApprovalPolicy: perThreadApprovalPolicy(o.approvalPolicy),
       approvals: this.approvals,
       logger: this.logger,
-      prepare: () => prepareTenantHome(o, home, workspace),
+      prepare: () => prepareTenantHome(o, tenant, home, workspace),
       onOutgoing: o.onOutgoing,
       onIncomingResult: o.onIncomingResult,
       onProcessExit: (_tenant, exit) => {

@@ -80,7 +80,7 @@ export class ExecTransport {
       this.binary ??= resolveCodexBinary(this.options.binaryPath);
       const home = tenantHome(this.options.baseDataDir, tenant);
       const workspace = tenantWorkspace(this.options, tenant);
-      prepareTenantHome(this.options, home, workspace);
+      prepareTenantHome(this.options, tenant, home, workspace);
       const args = ['exec'];
       if (params.threadId) args.push('resume', params.threadId);
       args.push('--json', '--skip-git-repo-check');
