@@ -145,6 +145,17 @@ describe('three gateway processes behind nginx', () => {
     };
   };
 
+  /** The turns a replica ran (its own metrics). */
+  const turnsOn = async (i: number) => {
+    const text = await (
+      await fetch(`http://127.0.0.1:${ports[i]}/metrics`, { headers: { Authorization: `Bearer ${token(TENANTS[0])}` } })
+    ).text();
+    return text
+      .split('\n')
+      .filter((line) => line.startsWith('codex_gateway_turns_total{'))
+      .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
+  };
+
   beforeAll(async () => {
     await ensureBuilt();
     mountPoint = mkdtempSync(join(TEST_DATA_ROOT, 'replica-mount-'));
@@ -174,6 +185,24 @@ describe('three gateway processes behind nginx', () => {
       });
       const stored = await openai(tenant).responses.create({ model: 'x', input: `${tenant} stored before` });
       before.set(tenant, { session: chat.response.headers.get('x-codex-session-id')!, responseId: stored.id });
+      // Straight to each replica, not through nginx: the owner serves it all the same.
+      for (const i of [0, 1]) {
+        const direct = await fetch(`http://127.0.0.1:${ports[i]}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { Authorization: `Bearer ${token(tenant)}`, 'Content-Type': 'application/json' },
+          body: JSON.stringify({ model: 'x', messages: [{ role: 'user', content: `straight to replica ${i}` }] }),
+        });
+        expect({ tenant, via: i, servedBy: direct.headers.get('x-codex-replica') }).toEqual({
+          tenant,
+          via: i,
+          servedBy: String(ownerOf(tenant, 2)),
+        });
+      }
+    }
+    // Every turn ran on its tenant's owner: four per tenant (three chats and a response).
+    for (const i of [0, 1]) {
+      const owned = TENANTS.filter((t) => ownerOf(t, 2) === i).length;
+      expect({ replica: i, turns: await turnsOn(i) }).toEqual({ replica: i, turns: 4 * owned });
     }
   }, 120_000);
 

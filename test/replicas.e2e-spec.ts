@@ -101,13 +101,20 @@ describe('three replicas: every tenant has exactly one owner', () => {
       { headers: { Authorization: `Bearer ${token(tenant)}` } },
     );
     expect(stream.status).toBe(200);
+    expect(stream.headers['x-codex-replica']).toBe(String(ownerOf(tenant, 3)));
     expect(stream.events.at(-1)!.data).toBe('[DONE]');
     const text = stream.events.map((e) => e.json?.choices?.[0]?.delta?.content ?? '').join('');
     expect(text).toBe('through a peer');
 
     const client = new Client({ name: 'replica-test', version: '1' });
+    const servedBy = new Set<string | null>();
     const transport = new StreamableHTTPClientTransport(new URL(`${url(via)}/mcp`), {
       requestInit: { headers: { Authorization: `Bearer ${token(tenant)}` } },
+      fetch: async (input, init) => {
+        const res = await fetch(input, init);
+        servedBy.add(res.headers.get('x-codex-replica'));
+        return res;
+      },
     });
     await client.connect(transport);
     try {
@@ -121,6 +128,7 @@ describe('three replicas: every tenant has exactly one owner', () => {
         arguments: { threadId, prompt: '[[memory]]' },
       })) as CallToolResult;
       expect((again.content[0] as { text: string }).text).toContain('1) "mcp via a peer"');
+      expect([...servedBy]).toEqual([String(ownerOf(tenant, 3))]);
     } finally {
       await transport.terminateSession();
       await client.close();
