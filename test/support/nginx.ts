@@ -54,7 +54,7 @@ ${upstreamPorts.map((p) => `    server 127.0.0.1:${p} max_fails=0;`).join('\n')}
       proxy_read_timeout ${seconds('proxy-read-timeout')};
       proxy_send_timeout ${seconds('proxy-send-timeout')};
       proxy_buffering ${annotation('proxy-buffering')};
-      proxy_next_upstream error timeout;
+      proxy_next_upstream ${annotation('proxy-next-upstream')};
     }
   }
 }
