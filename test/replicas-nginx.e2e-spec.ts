@@ -36,8 +36,8 @@ const token = (tenant: string) => `${tenant}-token-of-the-replica-test`;
  * Three gateway processes as replicas 0–2, each with a volume of its own mounted at the same path (as a
  * StatefulSet's pods each mount theirs at /data), behind a real nginx routed as docker/k8s/ingress.yaml
  * routes. The set grows from two replicas to three (the tenants whose owner changed are moved with the
- * tenants CLI, and are refused, not served empty, until their data is there), then replica 2 is killed
- * mid-stream and started again.
+ * tenants CLI, and are refused, not served empty, until their data is there), replica 2 is killed
+ * mid-stream and started again, and the set shrinks back to two (the leaving replica's volume moved).
  */
 describe('three gateway processes behind nginx', () => {
   let mountPoint: string;
@@ -340,5 +340,43 @@ describe('three gateway processes behind nginx', () => {
       expect(await remembers(t)).toMatchObject({ servedBy: 2, stored: expect.stringContaining(`${t} stored before`) });
     }
     expect(await listThreads()).toEqual(expect.arrayContaining(threads));
+  }, 240_000);
+
+  it('shrinking to two: the leaving replica is stopped, its tenants wait (503) and are moved from its volume', async () => {
+    await nginx!.stop();
+    await Promise.all([0, 1, 2].map((i) => stopReplica(i)));
+    await Promise.all([0, 1].map((i) => startReplica(i, 2, { CODEX_REPLICAS_BEFORE: '3' })));
+    nginx = await startNginx(join(volumes[0], '..', `nginx-${nginxPort}`), nginxPort, ports.slice(0, 2));
+    const early = await raw(MOVED_FROM_1, '/v1/responses', {
+      method: 'POST',
+      body: JSON.stringify({ model: 'x', input: 'too early' }),
+    });
+    expect({ status: early.status, body: await early.text() }).toEqual({
+      status: 503,
+      body: expect.stringContaining('moves from replica 2 to replica 1'),
+    });
+
+    // The CLI reads replica 2's volume as replica 2 of three, moving to two replicas.
+    const listed = await output(tenantsCli(2, 3, ['list', '--replicas', '2']));
+    expect(listed.code).toBe(0);
+    expect(listed.out.trim().split('\n').sort()).toEqual([`${MOVED_FROM_0}\t0`, `${MOVED_FROM_1}\t1`].sort());
+    for (const tenant of [MOVED_FROM_0, MOVED_FROM_1]) {
+      const owner = ownerOf(tenant, 2);
+      const send = tenantsCli(2, 3, ['send', tenant, '--replicas', '2'], ['ignore', 'pipe', 'inherit']);
+      const receive = tenantsCli(owner, 2, ['receive', tenant], [send.stdout, 'pipe', 'pipe']);
+      expect(await output(receive)).toEqual({ code: 0, out: '' });
+      expect(await output(tenantsCli(2, 3, ['forget', tenant, '--replicas', '2']))).toEqual({ code: 0, out: '' });
+    }
+    for (const tenant of TENANTS) {
+      expect({ tenant, ...(await remembers(tenant)) }).toEqual({
+        tenant,
+        servedBy: ownerOf(tenant, 2),
+        memory: expect.stringContaining(`1) "${tenant} before the move"`),
+        stored: expect.stringContaining(`${tenant} stored before`),
+      });
+    }
+    // A receiving replica that already has the tenant refuses to overwrite it.
+    const again = tenantsCli(ownerOf(STAYS_ON_0, 2), 2, ['receive', STAYS_ON_0], ['ignore', 'pipe', 'pipe']);
+    expect(await output(again)).toEqual({ code: 2, out: expect.stringContaining('already has data') });
   }, 240_000);
 });

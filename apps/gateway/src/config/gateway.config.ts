@@ -74,11 +74,19 @@ function peerUrl(variable: string, value: string): string {
   return value.replace(/\/+$/, '');
 }
 
+/** This replica's ordinal: `CODEX_REPLICA_INDEX`, else the number its hostname ends with (a StatefulSet pod's), else 0. */
+export function replicaIndex(env: { CODEX_REPLICA_INDEX?: number }): number {
+  const fromHostname = /-(\d+)$/.exec(process.env.HOSTNAME ?? '')?.[1];
+  return env.CODEX_REPLICA_INDEX ?? (fromHostname !== undefined ? Number(fromHostname) : 0);
+}
+
+/** The number of replicas `CODEX_PEERS` lists (1 without it). */
+export const replicaCount = (env: { CODEX_PEERS?: string }) => Math.max(list(env.CODEX_PEERS).length, 1);
+
 export const replicasConfig = registerAs('replicas', () => {
   const env = parseEnvironment(process.env);
   const peers = list(env.CODEX_PEERS).map((url) => peerUrl('CODEX_PEERS', url));
-  const fromHostname = /-(\d+)$/.exec(process.env.HOSTNAME ?? '')?.[1];
-  const index = env.CODEX_REPLICA_INDEX ?? (fromHostname !== undefined ? Number(fromHostname) : 0);
+  const index = replicaIndex(env);
   if (peers.length > 0 && index >= peers.length) {
     throw new ConfigurationError(`CODEX_REPLICA_INDEX ${index} is not one of the ${peers.length} CODEX_PEERS`);
   }

@@ -1,31 +1,55 @@
 import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join, sep } from 'node:path';
-import { codexConfig, replicasConfig, tenancyConfig } from '../config/gateway.config';
-import { ConfigurationError } from '../config/environment';
+import { codexConfig, replicaCount, replicaIndex, tenancyConfig } from '../config/gateway.config';
+import { ConfigurationError, parseEnvironment } from '../config/environment';
 import { ownerOf } from './ownership';
 import { archivePath, type DataLayout, hasTenant, tenantDirectories, tenantsIn } from './tenant-data';
 
 const USAGE = `Moves tenants' data between replicas after a replica count change (README: Replicas).
-Run in a replica with its configuration (the new CODEX_PEERS):
+Run in a replica, or in a pod that mounts a replica's volume, with the gateway's configuration:
   list            the tenants whose data is here and whose owner is another replica (tenant, owner)
   send TENANT     a tar archive of the tenant's data here, on stdout
   receive TENANT  unpacks that archive from stdin (on the tenant's owner, before it has served the tenant)
-  forget TENANT   removes the copy here (once the owner has received it)`;
+  forget TENANT   removes the copy here (once the owner has received it)
+Options: --replicas N  the replica count to move to (default: as many as CODEX_PEERS lists)
+         --index I     this volume's replica ordinal (default: CODEX_REPLICA_INDEX, else the hostname's)`;
 
 class UsageError extends Error {}
 
-function main(argv: string[]): Promise<void> {
-  const replicas = replicasConfig();
+/** `--name value` options out of the arguments; the rest are the command and its tenant. */
+function parseArgs(argv: string[]): { args: string[]; flags: Map<string, number> } {
+  const args: string[] = [];
+  const flags = new Map<string, number>();
+  for (let i = 0; i < argv.length; i++) {
+    const flag = /^--(replicas|index)$/.exec(argv[i])?.[1];
+    if (!flag) {
+      if (argv[i].startsWith('--')) throw new UsageError(`unknown option ${argv[i]}\n${USAGE}`);
+      args.push(argv[i]);
+      continue;
+    }
+    const value = Number(argv[++i]);
+    if (!Number.isInteger(value) || value < (flag === 'replicas' ? 1 : 0)) {
+      throw new UsageError(`--${flag} takes a whole number (${flag === 'replicas' ? '1 or more' : '0 or more'})`);
+    }
+    flags.set(flag, value);
+  }
+  return { args, flags };
+}
+
+async function main(argv: string[]): Promise<void> {
+  const env = parseEnvironment(process.env);
+  const { args, flags } = parseArgs(argv);
   const codex = codexConfig();
   const layout: DataLayout = {
     baseDataDir: tenancyConfig().baseDataDir,
     workspace: codex.workspace,
     tenantWorkspaces: codex.multiTenant,
   };
-  const ownerOfTenant = (tenant: string) => (replicas.peers.length < 2 ? 0 : ownerOf(tenant, replicas.peers.length));
-  const here = replicas.peers.length < 2 ? 0 : replicas.index;
-  const [command, tenant] = argv;
+  const count = flags.get('replicas') ?? replicaCount(env);
+  const here = flags.get('index') ?? (count < 2 && !flags.has('replicas') ? 0 : replicaIndex(env));
+  const ownerOfTenant = (tenant: string) => (count < 2 ? 0 : ownerOf(tenant, count));
+  const [command, tenant] = args;
   const needTenant = () => {
     if (!tenant) throw new UsageError(`${command} needs a tenant`);
     return tenant;
@@ -42,7 +66,7 @@ function main(argv: string[]): Promise<void> {
           process.stdout.write(`${found.tenant}\t${ownerOfTenant(found.tenant)}\n`);
         }
       }
-      return Promise.resolve();
+      return;
     case 'send': {
       const t = needTenant();
       notOwnedHere(t);
@@ -53,7 +77,7 @@ function main(argv: string[]): Promise<void> {
     case 'receive': {
       const t = needTenant();
       if (ownerOfTenant(t) !== here) {
-        throw new UsageError(`${t} is owned by replica ${ownerOfTenant(t)}, not this one (${here})`);
+        throw new UsageError(`${t} is owned by replica ${ownerOfTenant(t)} of ${count}, not this one (${here})`);
       }
       if (hasTenant(layout, t)) throw new UsageError(`this replica already has data of ${t}: nothing was changed`);
       return receive(layout, t);
@@ -62,7 +86,7 @@ function main(argv: string[]): Promise<void> {
       const t = needTenant();
       notOwnedHere(t);
       for (const dir of tenantDirectories(layout, t)) rmSync(dir, { recursive: true, force: true });
-      return Promise.resolve();
+      return;
     }
     default:
       throw new UsageError(USAGE);
