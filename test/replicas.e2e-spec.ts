@@ -1,11 +1,14 @@
 import { createServer } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import OpenAI from 'openai';
+import { DrainService } from '../apps/gateway/src/common/lifecycle/drain.service';
 import { ownerOf } from '../apps/gateway/src/replicas/ownership';
 import { startGateway, type TestGateway } from './support/gateway';
 import { connectH2, openAgentStream } from './support/h2';
+import { until } from './support/harness';
 import { postSse } from './support/sse';
 
 /**
@@ -209,5 +212,55 @@ describe('three replicas: every tenant has exactly one owner', () => {
       { headers: { 'X-Codex-Session-Id': session } },
     );
     expect(resumed.choices[0].message.content).toContain('1) "before the failure"');
+  });
+  it('a compressed body is read once, by the replica it reaches, and forwarded as plain JSON', async () => {
+    const tenant = 'ada';
+    const via = (ownerOf(tenant, 3) + 1) % 3;
+    const res = await fetch(`${url(via)}/v1/chat/completions`, {
+      method: 'POST',
+      headers: {
+        Authorization: `Bearer ${token(tenant)}`,
+        'Content-Type': 'application/json',
+        'Content-Encoding': 'gzip',
+      },
+      body: gzipSync(JSON.stringify({ model: 'x', messages: [{ role: 'user', content: 'squeezed' }] })),
+    });
+    expect({ status: res.status, servedBy: res.headers.get('x-codex-replica') }).toEqual({
+      status: 200,
+      servedBy: String(ownerOf(tenant, 3)),
+    });
+    expect(((await res.json()) as any).choices[0].message.content).toContain('squeezed');
+  });
+
+  it('a relaying replica that stops: its drain waits for what it forwards, then its relayed streams end with terminate', async () => {
+    const tenant = 'eve';
+    const owner = ownerOf(tenant, 3);
+    const relay = (owner + 1) % 3;
+    // An agent stream relayed by it, idle after one turn.
+    const h2 = connectH2(`http://127.0.0.1:${h2Ports[relay]}`);
+    const agent = openAgentStream(h2, { headers: { authorization: `Bearer ${token(tenant)}` } });
+    agent.send({ type: 'user_message', content: 'one turn' });
+    await agent.next((f) => f.type === 'turn_completed');
+    // A streamed completion forwarded by it, still running when the relay starts draining.
+    const streaming = postSse(
+      url(relay),
+      '/v1/chat/completions',
+      { model: 'x', stream: true, messages: [{ role: 'user', content: '[[slow: 100]] [[reply: all of it]]' }] },
+      { headers: { Authorization: `Bearer ${token(tenant)}` } },
+    );
+    const app = replicas[relay]!.app;
+    await until(() => replicas[owner]!.app.get(DrainService).runningTurns() > 0, 'the turn running on the owner');
+    // As on SIGTERM: drain, then close.
+    await app.get(DrainService).drain(20_000);
+    replicas[relay] = null;
+    await app.close();
+    // The drain waited for the forwarded stream: its client has the whole answer.
+    const stream = await streaming;
+    expect(stream.events.at(-1)!.data).toBe('[DONE]');
+    expect(stream.events.map((e) => e.json?.choices?.[0]?.delta?.content ?? '').join('')).toBe('all of it');
+    await agent.closed;
+    expect(agent.frames.at(-1)).toMatchObject({ type: 'terminate', reason: expect.stringContaining('is stopping') });
+    h2.close();
+    await boot(relay, dataDirs[relay]);
   });
 });

@@ -112,9 +112,10 @@ export class AgentStreamServer implements OnApplicationBootstrap, BeforeApplicat
     );
   }
 
-  /** Before codex stops: every stream gets a `terminate` frame, then the listener closes. */
+  /** Before codex stops: every stream (relayed ones too) gets a `terminate` frame, then the listener closes. */
   async beforeApplicationShutdown(): Promise<void> {
     for (const stream of this.streams) stream.terminate('the gateway is stopping');
+    this.replicas.terminateRelayed();
     const server = this.server;
     if (!server) return;
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));

@@ -28,6 +28,8 @@ export class AgentStreamForwarder implements BeforeApplicationShutdown {
   private readonly logger = new Logger('ReplicaRouter');
   /** One HTTP/2 connection per owner, opened when first needed. */
   private readonly connections = new Map<number, ClientHttp2Session>();
+  /** The streams relayed now, each with what ends it when this replica stops. */
+  private readonly relayed = new Set<() => void>();
 
   constructor(
     @Inject(replicasConfig.KEY) private readonly replicas: ConfigType<typeof replicasConfig>,
@@ -39,7 +41,17 @@ export class AgentStreamForwarder implements BeforeApplicationShutdown {
     return { [REPLICA_HEADER.toLowerCase()]: String(this.replicas.index) };
   }
 
+  /**
+   * A stopping replica ends the streams it relays with a `terminate` frame, as it ends its own (the
+   * agent-stream listener calls this before it closes; the connections to the owners close here).
+   */
+  terminateRelayed(): void {
+    for (const stop of this.relayed) stop();
+    this.relayed.clear();
+  }
+
   beforeApplicationShutdown(): void {
+    this.terminateRelayed();
     for (const connection of this.connections.values()) connection.destroy();
     this.connections.clear();
   }
@@ -120,7 +132,19 @@ export class AgentStreamForwarder implements BeforeApplicationShutdown {
     // Frames from the client go to the owner; the client gone ends the relayed stream (the owner then
     // handles it as any client gone).
     stream.pipe(upstream);
+    const stop = () => {
+      if (!stream.destroyed && !stream.writableEnded) {
+        const reason = `replica ${index}, which relayed this stream, is stopping`;
+        if (!answered) this.refuse(stream, reason);
+        else if (boundary.atBoundary) stream.end(encodeFrame(framing, { type: 'terminate', reason }));
+        else stream.close(constants.NGHTTP2_INTERNAL_ERROR);
+        closeWhenFlushed(stream);
+      }
+      if (!upstream.closed) upstream.close(constants.NGHTTP2_CANCEL);
+    };
+    this.relayed.add(stop);
     stream.on('close', () => {
+      this.relayed.delete(stop);
       if (!upstream.closed) upstream.close(constants.NGHTTP2_CANCEL);
     });
     return true;

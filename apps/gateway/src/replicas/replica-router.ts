@@ -1,9 +1,10 @@
-import { type ClientRequest, type IncomingHttpHeaders, request as httpRequest, Agent as HttpAgent } from 'node:http';
+import { type IncomingHttpHeaders, request as httpRequest, Agent as HttpAgent } from 'node:http';
 import { request as httpsRequest, Agent as HttpsAgent } from 'node:https';
 import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type NestMiddleware } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import type { NextFunction, Request, Response } from 'express';
 import { Authenticator, credentialsOf } from '../common/auth/authenticator';
+import { DrainService } from '../common/lifecycle/drain.service';
 import { replicasConfig } from '../config/gateway.config';
 import { ReplicaSet } from './replica-set';
 
@@ -30,23 +31,33 @@ const HOP_BY_HOP = new Set([
   'content-length',
 ]);
 
+/** A request this replica forwards, while it is in flight. */
+interface Forwarded {
+  /** A GET stays open for as long as its client likes (an MCP session's event stream): drain does not wait. */
+  open: boolean;
+  /** This replica is stopping: the client's answer ends (an error event between SSE events) and so does the owner's. */
+  stop(): void;
+}
+
 /** Sends requests on to their owner and keeps track of them (a middleware instance gets no shutdown hooks). */
 @Injectable()
 export class ReplicaForwarder implements BeforeApplicationShutdown {
   private readonly logger = new Logger('ReplicaRouter');
-  /** Forwarded requests in flight (streams included): ended when this replica stops. */
-  private readonly inFlight = new Set<{ upstream: ClientRequest; res: Response }>();
+  private readonly inFlight = new Set<Forwarded>();
   private readonly httpAgent = new HttpAgent({ keepAlive: true });
   private readonly httpsAgent = new HttpsAgent({ keepAlive: true });
 
-  constructor(@Inject(replicasConfig.KEY) private readonly replicas: ConfigType<typeof replicasConfig>) {}
+  constructor(
+    @Inject(replicasConfig.KEY) private readonly replicas: ConfigType<typeof replicasConfig>,
+    drain: DrainService,
+  ) {
+    // A draining replica lets what it forwards finish, as it lets its own turns finish.
+    drain.alsoWaitFor(() => [...this.inFlight].filter((f) => !f.open).length);
+  }
 
-  /** A stopping replica ends what it forwards (its clients reconnect, to another replica or to it again). */
+  /** A stopping replica ends what it still forwards (its clients retry, on another replica or on it again). */
   beforeApplicationShutdown(): void {
-    for (const { upstream, res } of this.inFlight) {
-      upstream.destroy();
-      res.destroy();
-    }
+    for (const forwarded of this.inFlight) forwarded.stop();
     this.inFlight.clear();
     this.httpAgent.destroy();
     this.httpsAgent.destroy();
@@ -61,7 +72,11 @@ export class ReplicaForwarder implements BeforeApplicationShutdown {
       if (value !== undefined && !HOP_BY_HOP.has(name)) headers[name] = value;
     }
     headers[FORWARDED_HEADER] = String(this.replicas.index);
-    if (body) headers['content-length'] = String(body.length);
+    if (body) {
+      // The body was read (and decompressed) here: it goes on as plain JSON.
+      delete headers['content-encoding'];
+      headers['content-length'] = String(body.length);
+    }
     const https = target.protocol === 'https:';
     const upstream = (https ? httpsRequest : httpRequest)(target, {
       method: req.method,
@@ -69,38 +84,51 @@ export class ReplicaForwarder implements BeforeApplicationShutdown {
       agent: https ? this.httpsAgent : this.httpAgent,
     });
     const failure = `replica ${owner}, which serves this tenant, is unreachable`;
+    let events = false;
+    let tail = '';
+    /**
+     * Ends the client's answer when the owner's is cut: 503 before it began, an `error` event (the shape
+     * OpenAI's SDKs raise as an APIError) when an event stream stopped between events, else a cut.
+     */
+    const cut = (message: string) => {
+      if (res.writableEnded || res.destroyed) return;
+      if (!res.headersSent) {
+        unavailable(req, res, message);
+      } else if (events && (tail === '\n\n' || tail === '')) {
+        const error = { message, type: 'server_error', param: null, code: 'replica_unavailable' };
+        res.end(`event: error\ndata: ${JSON.stringify({ error, retryAfter: RETRY_AFTER_SECONDS })}\n\n`);
+      } else {
+        res.destroy();
+      }
+    };
     upstream.on('response', (answer) => {
       res.writeHead(answer.statusCode ?? 502, forwardedHeaders(answer.headers));
       res.flushHeaders();
-      const events = String(answer.headers['content-type'] ?? '').startsWith('text/event-stream');
-      let tail = '';
+      events = String(answer.headers['content-type'] ?? '').startsWith('text/event-stream');
       answer.on('data', (chunk: Buffer) => {
         if (events) tail = (tail + chunk.toString('latin1')).slice(-2);
       });
       answer.pipe(res, { end: false });
       answer.on('end', () => res.end());
       answer.on('close', () => {
-        if (answer.complete || res.writableEnded || res.destroyed) return;
-        // The owner went away mid-answer. An event stream that stopped between events gets an `error`
-        // event (the shape OpenAI's SDKs raise as an APIError); anything else is cut, as the owner cut it.
-        if (events && (tail === '\n\n' || tail === '')) {
-          const error = { message: failure, type: 'server_error', param: null, code: 'replica_unavailable' };
-          res.end(`event: error\ndata: ${JSON.stringify({ error, retryAfter: RETRY_AFTER_SECONDS })}\n\n`);
-        } else {
-          res.destroy();
-        }
+        if (!answer.complete) cut(failure);
       });
     });
     upstream.on('error', (error) => {
       this.logger.warn(`replica ${owner} (${target.origin}) did not answer: ${error.message}`);
-      if (!res.headersSent) unavailable(req, res, failure);
-      else if (!res.writableEnded) res.destroy();
+      cut(failure);
     });
+    const forwarded: Forwarded = {
+      open: req.method === 'GET',
+      stop: () => {
+        cut(`replica ${this.replicas.index}, which relayed this request, is stopping`);
+        upstream.destroy();
+      },
+    };
+    this.inFlight.add(forwarded);
     // The client went away: so does the forwarded request (the owner interrupts the turn, as for any client gone).
-    const entry = { upstream, res };
-    this.inFlight.add(entry);
     res.on('close', () => {
-      this.inFlight.delete(entry);
+      this.inFlight.delete(forwarded);
       if (!res.writableFinished) upstream.destroy();
     });
     if (body) upstream.end(body);

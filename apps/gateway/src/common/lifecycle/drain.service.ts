@@ -15,6 +15,8 @@ const OPEN_WHILE_DRAINING = /^\/(health(\/.*)?|healthz|status|metrics)$/;
 export class DrainService {
   private readonly logger = new Logger('Drain');
   private startedAt: number | null = null;
+  /** Other work a drain waits for, besides running turns (requests forwarded to another replica). */
+  private readonly others: Array<() => number> = [];
 
   constructor(
     private readonly appServer: AppServerTransport,
@@ -29,18 +31,30 @@ export class DrainService {
     return this.appServer.stats().runningTurns + this.exec.runningTurns;
   }
 
+  /** Makes every drain wait (within its grace period) until `count` is 0 too. */
+  alsoWaitFor(count: () => number): void {
+    this.others.push(count);
+  }
+
+  private running(): number {
+    return this.others.reduce((sum, count) => sum + count(), this.runningTurns());
+  }
+
   /** Refuses new work from now on and resolves when no turn runs or `graceMs` has passed. */
   async drain(graceMs: number): Promise<void> {
     this.startedAt ??= Date.now();
     const deadline = this.startedAt + graceMs;
-    let running = this.runningTurns();
+    let running = this.running();
     if (running > 0)
-      this.logger.log(`draining: waiting up to ${Math.round(graceMs / 1000)} s for ${running} running turn(s)`);
+      this.logger.log(
+        `draining: waiting up to ${Math.round(graceMs / 1000)} s for ${running} running turn(s) and forwarded request(s)`,
+      );
     while (running > 0 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 100));
-      running = this.runningTurns();
+      running = this.running();
     }
-    if (running > 0) this.logger.warn(`grace period over: interrupting ${running} running turn(s)`);
+    if (running > 0)
+      this.logger.warn(`grace period over: interrupting ${running} running turn(s) and forwarded request(s)`);
   }
 }
 
