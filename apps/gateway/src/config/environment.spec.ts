@@ -1,4 +1,4 @@
-import { ConfigurationError, isMultiTenant, parseEnvironment } from './environment';
+import { ConfigurationError, isMultiTenant, parseEnvironment, replicaIndexOf } from './environment';
 
 describe('parseEnvironment', () => {
   it('accepts an empty environment (every variable has a default)', () => {
@@ -131,5 +131,37 @@ describe('parseEnvironment', () => {
     expect(changed.PORT).toBe(9001);
     expect(() => parseEnvironment({ PORT: 'x' })).toThrow(ConfigurationError);
     expect(() => parseEnvironment({ PORT: 'x' })).toThrow(ConfigurationError);
+  });
+  describe('the replica set', () => {
+    const problems = (raw: NodeJS.ProcessEnv) => {
+      try {
+        parseEnvironment(raw);
+        return '';
+      } catch (error) {
+        return (error as Error).message;
+      }
+    };
+    const two = 'http://gw-0.gw:8000,http://gw-1.gw:8000';
+
+    it('takes peers as http(s) URLs and an ordinal among them (given, or from a StatefulSet hostname)', () => {
+      expect(problems({ CODEX_PEERS: two, CODEX_REPLICA_INDEX: '1' })).toBe('');
+      expect(problems({ CODEX_PEERS: two, HOSTNAME: 'gw-1' })).toBe('');
+      expect(replicaIndexOf({}, 'codex-gateway-12')).toBe(12);
+      expect(replicaIndexOf({ CODEX_REPLICA_INDEX: 3 }, 'codex-gateway-12')).toBe(3);
+      expect(replicaIndexOf({}, 'laptop')).toBe(0);
+    });
+
+    it('refuses, naming the variable: a peer that is not an http(s) URL, an ordinal outside the set, unequal lists', () => {
+      expect(problems({ CODEX_PEERS: 'gw-0:8000,http://gw-1.gw:8000' })).toContain(
+        'CODEX_PEERS must list http(s) base URLs ("gw-0:8000" is not one)',
+      );
+      expect(problems({ CODEX_PEERS: two, HOSTNAME: 'gw-2' })).toContain(
+        'must be an ordinal of the 2 CODEX_PEERS (it is 2)',
+      );
+      expect(problems({ CODEX_PEERS: two, CODEX_H2_PEERS: 'http://gw-0.gw:8001' })).toContain(
+        'CODEX_H2_PEERS must list as many replicas as CODEX_PEERS (1, not 2)',
+      );
+      expect(problems({ CODEX_REPLICAS_BEFORE: '0' })).toContain('CODEX_REPLICAS_BEFORE');
+    });
   });
 });

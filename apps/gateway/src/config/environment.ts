@@ -123,6 +123,46 @@ function describe(errors: ValidationError[]): string[] {
   );
 }
 
+/** The replica set: URLs of every peer, as many agent-stream URLs as peers, an ordinal inside the set. */
+function checkReplicas(env: EnvironmentVariables, hostname: string | undefined, problems: string[]): void {
+  const urls = (variable: 'CODEX_PEERS' | 'CODEX_H2_PEERS') => {
+    const values = (env[variable] ?? '')
+      .split(/[,\n]/)
+      .map((v) => v.trim())
+      .filter(Boolean);
+    for (const value of values) {
+      let protocol = '';
+      try {
+        protocol = new URL(value).protocol;
+      } catch {
+        // reported below
+      }
+      if (protocol !== 'http:' && protocol !== 'https:') {
+        problems.push(`${variable} must list http(s) base URLs (${JSON.stringify(value)} is not one)`);
+      }
+    }
+    return values.length;
+  };
+  const peers = urls('CODEX_PEERS');
+  const h2Peers = urls('CODEX_H2_PEERS');
+  if (h2Peers > 0 && h2Peers !== peers) {
+    problems.push(`CODEX_H2_PEERS must list as many replicas as CODEX_PEERS (${h2Peers}, not ${peers})`);
+  }
+  const index = replicaIndexOf(env, hostname);
+  if (peers > 0 && index >= peers) {
+    problems.push(
+      `CODEX_REPLICA_INDEX (or the number the hostname ends with) must be an ordinal of the ${peers} ` +
+        `CODEX_PEERS (it is ${index})`,
+    );
+  }
+}
+
+/** This replica's ordinal: `CODEX_REPLICA_INDEX`, else the number its hostname ends with (a StatefulSet pod's), else 0. */
+export function replicaIndexOf(env: { CODEX_REPLICA_INDEX?: number }, hostname: string | undefined): number {
+  const fromHostname = /-(\d+)$/.exec(hostname ?? '')?.[1];
+  return env.CODEX_REPLICA_INDEX ?? (fromHostname !== undefined ? Number(fromHostname) : 0);
+}
+
 function checkJson(env: EnvironmentVariables, problems: string[]): void {
   if (env.CODEX_MODEL_ALIASES) {
     try {
@@ -232,6 +272,7 @@ function validateEnvironment(raw: NodeJS.ProcessEnv): EnvironmentVariables {
   }
   const problems = describe(validateSync(env, { forbidUnknownValues: false, stopAtFirstError: true }));
   checkJson(env, problems);
+  checkReplicas(env, raw.HOSTNAME, problems);
   if (problems.length > 0) {
     throw new ConfigurationError(`Invalid configuration (${problems.length}):\n  - ${problems.join('\n  - ')}`);
   }

@@ -1,7 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { registerAs } from '@nestjs/config';
 import type { ApprovalPolicy, SandboxMode } from '@app/codex-transport';
-import { ConfigurationError, isMultiTenant, parseEnvironment } from './environment';
+import { isMultiTenant, parseEnvironment, replicaIndexOf } from './environment';
 
 const list = (value: string | undefined): string[] =>
   (value ?? '')
@@ -55,47 +55,27 @@ export const serverConfig = registerAs('server', () => {
   };
 });
 
+/** This replica's ordinal (see {@link replicaIndexOf}). */
+export const replicaIndex = (env: { CODEX_REPLICA_INDEX?: number }) => replicaIndexOf(env, process.env.HOSTNAME);
+
+/** The number of replicas `CODEX_PEERS` lists (1 without it). */
+export const replicaCount = (env: { CODEX_PEERS?: string }) => Math.max(list(env.CODEX_PEERS).length, 1);
+
+/** Base URLs without a trailing slash (validated with the environment). */
+const urls = (value: string | undefined) => list(value).map((url) => url.replace(/\/+$/, ''));
+
 /**
  * Replicas: the base URLs of every replica's HTTP listener, in ordinal order (`CODEX_PEERS`), and this one's
  * ordinal (`CODEX_REPLICA_INDEX`, else the number a StatefulSet pod name ends with). One replica (no peers)
  * serves every tenant itself.
  */
-/** A replica's base URL (`http(s)://host:port`), without a trailing slash. */
-function peerUrl(variable: string, value: string): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new ConfigurationError(`${variable}: ${JSON.stringify(value)} is not a URL`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new ConfigurationError(`${variable}: ${JSON.stringify(value)} is not an http(s) URL`);
-  }
-  return value.replace(/\/+$/, '');
-}
-
-/** This replica's ordinal: `CODEX_REPLICA_INDEX`, else the number its hostname ends with (a StatefulSet pod's), else 0. */
-export function replicaIndex(env: { CODEX_REPLICA_INDEX?: number }): number {
-  const fromHostname = /-(\d+)$/.exec(process.env.HOSTNAME ?? '')?.[1];
-  return env.CODEX_REPLICA_INDEX ?? (fromHostname !== undefined ? Number(fromHostname) : 0);
-}
-
-/** The number of replicas `CODEX_PEERS` lists (1 without it). */
-export const replicaCount = (env: { CODEX_PEERS?: string }) => Math.max(list(env.CODEX_PEERS).length, 1);
-
 export const replicasConfig = registerAs('replicas', () => {
   const env = parseEnvironment(process.env);
-  const peers = list(env.CODEX_PEERS).map((url) => peerUrl('CODEX_PEERS', url));
+  const peers = urls(env.CODEX_PEERS);
   const index = replicaIndex(env);
-  if (peers.length > 0 && index >= peers.length) {
-    throw new ConfigurationError(`CODEX_REPLICA_INDEX ${index} is not one of the ${peers.length} CODEX_PEERS`);
-  }
   // The agent stream's listeners: given, or each peer's host on this replica's CODEX_H2_PORT (the pods
   // of a StatefulSet share one configuration).
-  const given = list(env.CODEX_H2_PEERS).map((url) => peerUrl('CODEX_H2_PEERS', url));
-  if (given.length > 0 && given.length !== peers.length) {
-    throw new ConfigurationError(`CODEX_H2_PEERS lists ${given.length} replicas and CODEX_PEERS ${peers.length}`);
-  }
+  const given = urls(env.CODEX_H2_PEERS);
   const h2Peers =
     given.length > 0
       ? given
