@@ -327,6 +327,28 @@ describe('AppServerTransport against the real codex binary', () => {
     expect(agentText(after)).toBe('new process');
   });
 
+  it('keeps as many spare threads as its requests take at once (up to four), and none once it takes none for a while', async () => {
+    const spares = await createHarness('spare-pool', { spareIdleMs: 1500 });
+    const tenant = 'pool';
+    try {
+      await spares.transport.takeThread(tenant); // the first request finds none, and one is started
+      expect(spares.transport.spareThreads(tenant)).toBe(1);
+      expect(await spares.transport.spareThreadId(tenant)).not.toBeNull();
+      // Four at once: one takes the spare, three start their own; four are kept from then on.
+      const four = await Promise.all([1, 2, 3, 4].map(() => spares.transport.takeThread(tenant)));
+      expect(new Set(four.map((t) => t.thread.id)).size).toBe(4);
+      expect(spares.transport.spareThreads(tenant)).toBe(4);
+      const again = await Promise.all([1, 2, 3, 4].map(() => spares.transport.takeThread(tenant)));
+      expect(again.map((t) => t.thread.id)).not.toEqual(expect.arrayContaining(four.map((t) => t.thread.id)));
+      expect(spares.transport.spareThreads(tenant)).toBe(4);
+      // No request for spareIdleMs: none is kept.
+      await until(() => spares.transport.spareThreads(tenant) === 0, 'the spares of an idle tenant dropped');
+      expect(await spares.transport.spareThreadId(tenant)).toBeNull();
+    } finally {
+      await spares.close();
+    }
+  });
+
   it('a provider answering HTTP 500 fails the turn after a bounded number of retries', async () => {
     const retrying = await createHarness('provider-500', {
       provider: { id: 'offline', name: 'Offline', baseUrl: '', requestMaxRetries: 1, streamMaxRetries: 1 },

@@ -76,6 +76,8 @@ export interface CodexTransportOptions {
   startRetryMs?: number;
   /** Sees every JSON-RPC result the transport receives, with its method. */
   onIncomingResult?: (method: string, result: unknown) => void;
+  /** A tenant's threads started ahead (see `takeThread`) are unloaded when none was taken for this long. */
+  spareIdleMs?: number;
 }
 
 export const TRANSPORT_DEFAULTS = {
@@ -89,6 +91,7 @@ export const TRANSPORT_DEFAULTS = {
   providerUnreachableMs: 15_000,
   startRetryMs: 1000,
   toolCallTimeoutMs: 300_000,
+  spareIdleMs: 60_000,
 } as const;
 
 type Timing =
@@ -98,7 +101,8 @@ type Timing =
   | 'stopStageMs'
   | 'providerUnreachableMs'
   | 'startRetryMs'
-  | 'toolCallTimeoutMs';
+  | 'toolCallTimeoutMs'
+  | 'spareIdleMs';
 
 /** The options with every timing set: what a transport works with. */
 export type ResolvedTransportOptions = CodexTransportOptions & Required<Pick<CodexTransportOptions, Timing>>;
@@ -115,5 +119,6 @@ export function resolveTransportOptions(options: CodexTransportOptions): Resolve
     providerUnreachableMs: options.providerUnreachableMs ?? d.providerUnreachableMs,
     startRetryMs: options.startRetryMs ?? d.startRetryMs,
     toolCallTimeoutMs: options.toolCallTimeoutMs ?? d.toolCallTimeoutMs,
+    spareIdleMs: options.spareIdleMs ?? d.spareIdleMs,
   };
 }

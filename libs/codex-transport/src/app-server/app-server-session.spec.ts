@@ -25,6 +25,7 @@ function sessionOptions(binary: string, overrides: Partial<AppServerSessionOptio
     stopStageMs: 500,
     startRetryMs: 1000,
     toolCallTimeoutMs: 10_000,
+    spareIdleMs: 60_000,
     maxRunningTurns: 4,
     approvals: new ApprovalsRegistry(0),
     logger: silentLogger,

@@ -54,6 +54,8 @@ export interface AppServerSessionOptions extends ProcessPassThrough {
   startRetryMs: number;
   /** How long a client tool call may wait for its result. */
   toolCallTimeoutMs: number;
+  /** Spare threads are unloaded when none was taken for this long. */
+  spareIdleMs: number;
   maxRunningTurns: number;
   /**
    * Sent with every thread/start, thread/resume and thread/fork that does not choose its own: the
@@ -107,8 +109,12 @@ export class AppServerSession {
   private readonly runs = new Map<string, TurnRun>();
   private closed = false;
   private openStreams = 0;
-  /** A thread started ahead with the default settings, for the next request that needs a new one. */
-  private spare: Promise<{ session: ThreadSession; generation: number } | null> | null = null;
+  /** Threads started ahead with the default settings, for the next requests that need a new one. */
+  private spares: Array<Promise<Spare | null>> = [];
+  /** How many spares to keep: one more each time a request found none ready, up to {@link MAX_SPARES}. */
+  private sparesWanted = 1;
+  /** Drops the spares when no request took one for `spareIdleMs`. */
+  private spareTimer: NodeJS.Timeout | null = null;
   lastActivity = Date.now();
 
   constructor(private readonly options: AppServerSessionOptions) {}
@@ -152,34 +158,64 @@ export class AppServerSession {
   }
 
   /**
-   * A new thread with the default settings `params`: the spare started ahead when it is ready (or still
-   * starting), else a new one. Either way the next spare starts in the background, so a tenant that
-   * starts conversations one after another does not wait for codex's `thread/start` each time.
+   * A new thread with the default settings `params`: a spare started ahead when one is ready (or still
+   * starting), else a new one. Either way spares are topped up in the background — one more each time a
+   * request found none, up to {@link MAX_SPARES} (as many as the tenant's stateless requests run at once)
+   * — so a tenant that starts conversations does not wait for codex's `thread/start`. A tenant that takes
+   * none for `spareIdleMs` (a minute) keeps none.
    */
   async takeThread(params: StartThreadParams): Promise<ThreadSession> {
-    const spare = this.spare;
-    this.spare = null;
+    // Spares are kept since an earlier request (a first request has none to find).
+    const kept = this.spareTimer !== null;
+    const spare = this.spares.shift();
     const ready = spare ? await spare : null;
     // A spare of an earlier process is gone with it.
-    const session =
-      ready && ready.generation === this.generation && this.loaded.has(ready.session.thread.id)
-        ? ready.session
-        : await this.startThread(params);
-    this.startSpare(params);
+    const usable = ready && ready.generation === this.generation && this.loaded.has(ready.session.thread.id);
+    if (!usable && kept) this.sparesWanted = Math.min(this.sparesWanted + 1, MAX_SPARES);
+    const session = usable ? ready.session : await this.startThread(params);
+    this.topUpSpares(params);
     return session;
   }
 
-  /** The id of the spare thread once it has started (null when there is none). */
+  /** The id of the next spare thread once it has started (null when there is none). */
   async spareThreadId(): Promise<string | null> {
-    return (await this.spare)?.session.thread.id ?? null;
+    return (await this.spares[0])?.session.thread.id ?? null;
   }
 
-  private startSpare(params: StartThreadParams): void {
-    if (this.closed || this.spare) return;
-    this.spare = this.startThread(params).then(
-      (session) => ({ session, generation: this.generation }),
-      () => null,
-    );
+  /** How many spare threads are kept (started or starting). */
+  get spareCount(): number {
+    return this.spares.length;
+  }
+
+  private topUpSpares(params: StartThreadParams): void {
+    if (this.closed) return;
+    while (this.spares.length < this.sparesWanted) {
+      this.spares.push(
+        this.startThread(params).then(
+          (session) => ({ session, generation: this.generation }),
+          () => null,
+        ),
+      );
+    }
+    if (this.spareTimer) this.spareTimer.refresh();
+    else {
+      this.spareTimer = setTimeout(() => this.dropSpares(), this.options.spareIdleMs);
+      this.spareTimer.unref();
+    }
+  }
+
+  /** Unloads the spares (an idle tenant keeps none); the next request starts its thread and the pool anew. */
+  private dropSpares(): void {
+    if (this.spareTimer) clearTimeout(this.spareTimer);
+    this.spareTimer = null;
+    const spares = this.spares;
+    this.spares = [];
+    this.sparesWanted = 1;
+    for (const spare of spares) {
+      void spare.then((ready) => {
+        if (ready && ready.generation === this.generation) return this.releaseThread(ready.session.thread.id);
+      });
+    }
   }
 
   async resumeThread(params: ResumeThreadParams): Promise<ThreadSession> {
@@ -298,7 +334,9 @@ export class AppServerSession {
   /** Stops the process (staged) and ends everything running on it; the session takes no more work. */
   async close(): Promise<void> {
     this.closed = true;
-    this.spare = null;
+    if (this.spareTimer) clearTimeout(this.spareTimer);
+    this.spareTimer = null;
+    this.spares = [];
     const process = this.process ?? (await this.starting?.catch(() => null)) ?? null;
     await process?.stop();
   }
@@ -668,6 +706,13 @@ export class AppServerSession {
   private touch(): void {
     this.lastActivity = Date.now();
   }
+}
+
+/** At most this many spare threads per tenant (the default CODEX_MAX_CONCURRENCY). */
+const MAX_SPARES = 4;
+interface Spare {
+  session: ThreadSession;
+  generation: number;
 }
 
 /** The wait after failed starts doubles up to this. */

@@ -87,15 +87,21 @@ export class AppServerTransport {
   /**
    * A new thread with the default settings (the workspace as cwd, the configured model, no developer
    * instructions), for a request that starts a conversation and gives its model, effort and instructions
-   * with the turn. One such thread per tenant is started ahead, so the request does not wait for it.
+   * with the turn. Such threads are started ahead (as many as the tenant's requests take at once, up to
+   * four; none once it has taken none for a minute), so the request does not wait for one.
    */
   async takeThread(tenant: string): Promise<ThreadSession> {
     return this.session(tenant).takeThread(this.withDefaults(tenant, {}));
   }
 
-  /** The id of the tenant's spare thread once started (see {@link takeThread}); null when there is none. */
+  /** The id of the tenant's next spare thread once started (see {@link takeThread}); null when there is none. */
   async spareThreadId(tenant: string): Promise<string | null> {
     return (await this.sessions.get(tenant)?.spareThreadId()) ?? null;
+  }
+
+  /** How many threads the tenant keeps started ahead (see {@link takeThread}). */
+  spareThreads(tenant: string): number {
+    return this.sessions.get(tenant)?.spareCount ?? 0;
   }
 
   async resumeThread(tenant: string, params: ResumeThreadParams): Promise<ThreadSession> {
@@ -307,6 +313,7 @@ export class AppServerTransport {
       ...{ interruptGraceMs: o.interruptGraceMs, providerUnreachableMs: o.providerUnreachableMs },
       ...{ requestTimeoutMs: o.requestTimeoutMs, handshakeTimeoutMs: o.handshakeTimeoutMs },
       ...{ stopStageMs: o.stopStageMs, startRetryMs: o.startRetryMs, toolCallTimeoutMs: o.toolCallTimeoutMs },
+      spareIdleMs: o.spareIdleMs,
       maxRunningTurns: o.maxRunningTurnsPerTenant,
       threadApprovalPolicy: perThreadApprovalPolicy(o.approvalPolicy),
       approvals: this.approvals,
