@@ -25,7 +25,9 @@ import {
   chatSurface,
   directNewThreadSurface,
   directSurface,
+  newChatSurface,
   responsesSurface,
+  statelessResponsesSurface,
   restSurface,
   type Surface,
   transportSurface,
@@ -132,7 +134,9 @@ async function main(): Promise<void> {
       onGateway(restSurface(gw.url)),
       onGateway(chatCompletionsSurface(gw.url)),
       onGateway(responsesSurface(gw.url)),
+      onGateway(statelessResponsesSurface(gw.url)),
       onGateway(chatSurface(gw.url)),
+      onGateway(newChatSurface(gw.url)),
       onGateway(agent),
     ].filter((e) => e.surface === direct || e.surface === directNewThread || !o.only || o.only.test(e.surface.name));
     for (const config of configs) {
@@ -180,20 +184,22 @@ async function main(): Promise<void> {
     rows.push(execRow);
     const capacity = await capacityRun;
 
-    // Ratios to the direct limit of the same configuration (for stateless surfaces: the new-thread limit).
-    const stateless = new Set(
-      [...entries, { surface: execSurface }].filter((e) => e.surface.stateless).map((e) => e.surface.name),
-    );
-    const limitOf = (row: Row) => {
-      const base =
-        stateless.has(row.surface) && row.surface !== directNewThread.name ? directNewThread.name : direct.name;
-      return rows.find((r) => r.surface === base && r.config === row.config && r.concurrency === row.concurrency);
-    };
+    // Ratios to the direct limit of the same configuration: a turn on a thread made beforehand, for the
+    // stateless surfaces too (their threads are started ahead); the new-thread limit's ratio is what
+    // codex's thread/start costs.
+    const stateless = new Set(entries.filter((e) => e.surface.stateless && e.onGateway).map((e) => e.surface.name));
+    const limitOf = (row: Row) =>
+      rows.find((r) => r.surface === direct.name && r.config === row.config && r.concurrency === row.concurrency);
     for (const row of rows) {
       const limit = limitOf(row);
       if (limit) row.ratio = ratioToLimit(row, limit);
     }
-    const targets = checkTargets(rows, new Set(entries.filter((e) => e.onGateway).map((e) => e.surface.name)), limitOf);
+    const targets = checkTargets(
+      rows,
+      new Set(entries.filter((e) => e.onGateway).map((e) => e.surface.name)),
+      limitOf,
+      stateless,
+    );
     // Reported by configuration (one tenant by concurrency, then the pool, then the exec backend), whatever the order they ran in.
     const rank = (r: Row) => (r === execRow ? 3e6 : (r.config === '1 tenant' ? 0 : 1e6) + r.concurrency);
     rows.sort((a, b) => rank(a) - rank(b));

@@ -33,7 +33,10 @@ export interface Surface {
   tenants: string;
   /** What one turn includes besides the turn itself (shown in the report). */
   note: string;
-  /** Every turn starts a new conversation: compared with the limit that starts a thread per turn. */
+  /**
+   * Every turn starts a new conversation: held to a turn on an existing thread of the limit (the gateway
+   * keeps threads started ahead); the limit that starts a thread per turn shows what that saves.
+   */
   stateless?: boolean;
   prepare(tenant: string): unknown;
   turn(worker: unknown, prompt: string): Promise<TurnTiming>;
@@ -254,6 +257,46 @@ export function responsesSurface(base: string): Surface {
       worker.previous = timing.captured ?? null;
       return timing;
     },
+  };
+}
+
+/** Responses that keep nothing (`store: false`, no previous response): a new conversation per request. */
+export function statelessResponsesSurface(base: string): Surface {
+  return {
+    name: 'OpenAI /v1/responses (stream, store: false)',
+    key: 'responses-new',
+    tenants: 'gw',
+    note: 'stateless: a new conversation per request',
+    stateless: true,
+    prepare: (tenant) => ({ tenant }),
+    turn: (w, prompt) =>
+      streamPost(
+        base,
+        '/v1/responses',
+        { model: 'gpt-5-codex', input: prompt, stream: true, store: false },
+        { 'x-user-id': (w as { tenant: string }).tenant },
+        /response\.output_text\.delta/,
+      ),
+  };
+}
+
+/** `/chat` without a thread id: a new conversation per request. */
+export function newChatSurface(base: string): Surface {
+  return {
+    name: 'chat /chat (SSE, new conversation)',
+    key: 'chat-new',
+    tenants: 'gw',
+    note: 'stateless: a new conversation per request',
+    stateless: true,
+    prepare: (tenant) => ({ tenant }),
+    turn: (w, prompt) =>
+      streamPost(
+        base,
+        '/chat',
+        { messages: [{ content: prompt }] },
+        { 'x-user-id': (w as { tenant: string }).tenant },
+        /event: item\.delta/,
+      ),
   };
 }
 

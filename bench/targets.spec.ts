@@ -84,6 +84,31 @@ describe('checkTargets', () => {
   });
 });
 
+describe('the stateless target', () => {
+  it('holds a new conversation per request to 1.05× of the TTFT of a turn on an existing thread, at every concurrency', () => {
+    const limit1 = row('limit', 1, rounds([10, 10], [40, 40], [100, 100]));
+    const limit8 = row('limit', 8, rounds([12, 12], [500, 500], [600, 600]));
+    const limitOf = (r: Measured) => (r.concurrency === 1 ? limit1 : limit8);
+    const rows = [
+      row('Completions', 1, rounds([10, 10], [41.6, 41.6], [100, 100])), // 1.04
+      row('Completions', 8, rounds([12, 12], [540, 540], [600, 600])), // 1.08
+      row('REST', 8, rounds([12, 12], [540, 540], [600, 600])), // not stateless: no such check
+    ];
+    for (const r of rows) r.ratio = ratioToLimit(r, limitOf(r));
+    const checks = checkTargets(rows, new Set(['Completions', 'REST']), limitOf, new Set(['Completions'])).filter((c) =>
+      c.target.startsWith('stateless'),
+    );
+    expect(checks.map((c) => [c.config, c.met, c.bound])).toEqual([
+      ['1 tenant × 1', true, 1.05],
+      ['1 tenant × 8', false, 1.05],
+    ]);
+    expect(describeTargets(checks)).toBe(
+      'stateless TTFT p50 against a turn on an existing thread, ≤ 1.05×: met by 1 of 2: ' +
+        'completions (1 tenant × 1) 1.04, completions (1 tenant × 8) 1.08 MISSED (rounds 1.08–1.08)',
+    );
+  });
+});
+
 describe('roundOrder', () => {
   it('is a permutation, the same in every run', () => {
     for (let round = 0; round < 8; round++) {

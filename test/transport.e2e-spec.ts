@@ -341,6 +341,22 @@ describe('AppServerTransport against the real codex binary', () => {
       const again = await Promise.all([1, 2, 3, 4].map(() => spares.transport.takeThread(tenant)));
       expect(again.map((t) => t.thread.id)).not.toEqual(expect.arrayContaining(four.map((t) => t.thread.id)));
       expect(spares.transport.spareThreads(tenant)).toBe(4);
+      // Ephemeral threads have a pool of their own, and a conversation on one is not kept.
+      const ephemeral = await spares.transport.takeThread(tenant, { ephemeral: true });
+      expect(spares.transport.spareThreads(tenant)).toBe(5);
+      const onIt = await collect(
+        spares.transport.runTurn(tenant, {
+          threadId: ephemeral.thread.id,
+          input: [{ type: 'text', text: '[[reply: not kept]]' }],
+        }),
+      );
+      expect(agentText(onIt)).toBe('not kept');
+      await collect(
+        spares.transport.runTurn(tenant, { threadId: again[0].thread.id, input: [{ type: 'text', text: 'kept' }] }),
+      );
+      const listed = (await spares.transport.listThreads(tenant)).data.map((t) => t.id);
+      expect(listed).toContain(again[0].thread.id);
+      expect(listed).not.toContain(ephemeral.thread.id);
       // No request for spareIdleMs: none is kept.
       await until(() => spares.transport.spareThreads(tenant) === 0, 'the spares of an idle tenant dropped');
       expect(await spares.transport.spareThreadId(tenant)).toBeNull();

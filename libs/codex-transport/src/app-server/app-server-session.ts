@@ -37,6 +37,7 @@ import {
   toCodexInput,
 } from './app-server-wire';
 import { strOrNull } from './item.mapper';
+import { SpareThreads } from './spare-threads';
 import { TurnRun } from './turn-run';
 import { PROVIDER_UNREACHABLE, providerUnreachableMessage } from '../provider-unreachable';
 
@@ -109,12 +110,8 @@ export class AppServerSession {
   private readonly runs = new Map<string, TurnRun>();
   private closed = false;
   private openStreams = 0;
-  /** Threads started ahead with the default settings, for the next requests that need a new one. */
-  private spares: Array<Promise<Spare | null>> = [];
-  /** How many spares to keep: one more each time a request found none ready, up to {@link MAX_SPARES}. */
-  private sparesWanted = 1;
-  /** Drops the spares when no request took one for `spareIdleMs`. */
-  private spareTimer: NodeJS.Timeout | null = null;
+  /** Threads started ahead with the default settings (stored, and ephemeral), for requests that start one. */
+  private readonly spares = new Map<boolean, SpareThreads>();
   lastActivity = Date.now();
 
   constructor(private readonly options: AppServerSessionOptions) {}
@@ -158,64 +155,43 @@ export class AppServerSession {
   }
 
   /**
-   * A new thread with the default settings `params`: a spare started ahead when one is ready (or still
-   * starting), else a new one. Either way spares are topped up in the background — one more each time a
-   * request found none, up to {@link MAX_SPARES} (as many as the tenant's stateless requests run at once)
-   * — so a tenant that starts conversations does not wait for codex's `thread/start`. A tenant that takes
-   * none for `spareIdleMs` (a minute) keeps none.
+   * A new thread with the default settings `params` (ephemeral or not): one started ahead when there is
+   * one, else a new one (see {@link SpareThreads}).
    */
-  async takeThread(params: StartThreadParams): Promise<ThreadSession> {
-    // Spares are kept since an earlier request (a first request has none to find).
-    const kept = this.spareTimer !== null;
-    const spare = this.spares.shift();
-    const ready = spare ? await spare : null;
-    // A spare of an earlier process is gone with it.
-    const usable = ready && ready.generation === this.generation && this.loaded.has(ready.session.thread.id);
-    if (!usable && kept) this.sparesWanted = Math.min(this.sparesWanted + 1, MAX_SPARES);
-    const session = usable ? ready.session : await this.startThread(params);
-    this.topUpSpares(params);
-    return session;
-  }
-
-  /** The id of the next spare thread once it has started (null when there is none). */
-  async spareThreadId(): Promise<string | null> {
-    return (await this.spares[0])?.session.thread.id ?? null;
-  }
-
-  /** How many spare threads are kept (started or starting). */
-  get spareCount(): number {
-    return this.spares.length;
-  }
-
-  private topUpSpares(params: StartThreadParams): void {
-    if (this.closed) return;
-    while (this.spares.length < this.sparesWanted) {
-      this.spares.push(
-        this.startThread(params).then(
-          (session) => ({ session, generation: this.generation }),
-          () => null,
-        ),
+  takeThread(params: StartThreadParams): Promise<ThreadSession> {
+    const ephemeral = Boolean(params.ephemeral);
+    let pool = this.spares.get(ephemeral);
+    if (!pool) {
+      const session = this as AppServerSession;
+      pool = new SpareThreads(
+        {
+          get generation() {
+            return session.generation;
+          },
+          get closed() {
+            return session.closed;
+          },
+          start: () => this.startThread(params),
+          isLoaded: (threadId) => this.loaded.has(threadId),
+          release: (threadId) => this.releaseThread(threadId),
+        },
+        this.options.spareIdleMs,
       );
+      this.spares.set(ephemeral, pool);
     }
-    if (this.spareTimer) this.spareTimer.refresh();
-    else {
-      this.spareTimer = setTimeout(() => this.dropSpares(), this.options.spareIdleMs);
-      this.spareTimer.unref();
-    }
+    return pool.take();
   }
 
-  /** Unloads the spares (an idle tenant keeps none); the next request starts its thread and the pool anew. */
-  private dropSpares(): void {
-    if (this.spareTimer) clearTimeout(this.spareTimer);
-    this.spareTimer = null;
-    const spares = this.spares;
-    this.spares = [];
-    this.sparesWanted = 1;
-    for (const spare of spares) {
-      void spare.then((ready) => {
-        if (ready && ready.generation === this.generation) return this.releaseThread(ready.session.thread.id);
-      });
-    }
+  /** The id of the next spare thread (not ephemeral) once it has started (null when there is none). */
+  async spareThreadId(): Promise<string | null> {
+    return (await this.spares.get(false)?.nextId()) ?? null;
+  }
+
+  /** How many threads are kept started ahead (both kinds). */
+  get spareCount(): number {
+    let n = 0;
+    for (const pool of this.spares.values()) n += pool.count;
+    return n;
   }
 
   async resumeThread(params: ResumeThreadParams): Promise<ThreadSession> {
@@ -334,9 +310,7 @@ export class AppServerSession {
   /** Stops the process (staged) and ends everything running on it; the session takes no more work. */
   async close(): Promise<void> {
     this.closed = true;
-    if (this.spareTimer) clearTimeout(this.spareTimer);
-    this.spareTimer = null;
-    this.spares = [];
+    for (const pool of this.spares.values()) pool.clear();
     const process = this.process ?? (await this.starting?.catch(() => null)) ?? null;
     await process?.stop();
   }
@@ -706,13 +680,6 @@ export class AppServerSession {
   private touch(): void {
     this.lastActivity = Date.now();
   }
-}
-
-/** At most this many spare threads per tenant (the default CODEX_MAX_CONCURRENCY). */
-const MAX_SPARES = 4;
-interface Spare {
-  session: ThreadSession;
-  generation: number;
 }
 
 /** The wait after failed starts doubles up to this. */

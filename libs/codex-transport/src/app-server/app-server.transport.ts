@@ -86,12 +86,13 @@ export class AppServerTransport {
 
   /**
    * A new thread with the default settings (the workspace as cwd, the configured model, no developer
-   * instructions), for a request that starts a conversation and gives its model, effort and instructions
-   * with the turn. Such threads are started ahead (as many as the tenant's requests take at once, up to
-   * four; none once it has taken none for a minute), so the request does not wait for one.
+   * instructions; `ephemeral` when the conversation is not to be kept), for a request that starts a
+   * conversation and gives its model and effort with the turn. Such threads are started ahead (as many as
+   * the tenant's requests take at once, up to four of each kind; none once it has taken none for a
+   * minute), so the request does not wait for one.
    */
-  async takeThread(tenant: string): Promise<ThreadSession> {
-    return this.session(tenant).takeThread(this.withDefaults(tenant, {}));
+  async takeThread(tenant: string, options: { ephemeral?: boolean } = {}): Promise<ThreadSession> {
+    return this.session(tenant).takeThread(this.withDefaults(tenant, options.ephemeral ? { ephemeral: true } : {}));
   }
 
   /** The id of the tenant's next spare thread once started (see {@link takeThread}); null when there is none. */

@@ -44,8 +44,8 @@ export class ResponseThreads {
   constructor(private readonly appServer: AppServerTransport) {}
 
   /**
-   * The thread a new response runs on, claimed: a new one (the tenant's spare thread when stored, an
-   * ephemeral one otherwise), or the continuation of `previous` (see the class comment).
+   * The thread a new response runs on, claimed: a new one (started ahead, ephemeral when not stored), or
+   * the continuation of `previous` (see the class comment).
    */
   async place(
     tenant: string,
@@ -55,12 +55,13 @@ export class ResponseThreads {
     fixed: { tools?: DynamicTool[]; instructions?: string } = {},
   ): Promise<string> {
     if (!previous) {
-      // The model goes with each turn; a stored conversation starts on the tenant's spare thread, unless it
-      // needs what a thread is given when it starts: client tools, developer instructions.
+      // The model goes with each turn; a conversation starts on one of the tenant's threads started ahead
+      // (ephemeral ones when nothing is stored), unless it needs what a thread is given when it starts:
+      // client tools, developer instructions.
       const { tools, instructions } = fixed;
       const started =
-        store && !tools && !instructions
-          ? await this.appServer.takeThread(tenant)
+        !tools && !instructions
+          ? await this.appServer.takeThread(tenant, { ephemeral: !store })
           : await this.appServer.startThread(tenant, {
               model,
               ephemeral: !store,
