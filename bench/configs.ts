@@ -15,6 +15,8 @@ export interface Options {
   words: number;
   delay: number;
   out: string;
+  /** Also the scale parts: new tenants one after another (their first request, their codex's memory). */
+  scale: boolean;
 }
 
 export function parseArgs(argv: string[]): Options {
@@ -27,10 +29,12 @@ export function parseArgs(argv: string[]): Options {
     words: 60,
     delay: 2,
     out: join(ROOT, 'bench/results'),
+    scale: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') o.quick = true;
+    else if (a === '--scale') o.scale = true;
     else if (a === '--deltas') o.deltas = Number(argv[++i]);
     else if (a === '--words') o.words = Number(argv[++i]);
     else if (a === '--delay') o.delay = Number(argv[++i]);

@@ -77,7 +77,9 @@ export function codexSample(pids: number[]): Sample {
   return { cpu: null, rss: null, codexCpu: treeCpuMs(pids), codexRss: sumRssMb(pids) };
 }
 
+/** Stops the gateway (SIGTERM, it drains) and waits for it; a gateway already stopped is left as it is. */
 export async function stopGateway(g: GatewayProcess): Promise<void> {
+  if (g.child.exitCode !== null || g.child.signalCode !== null) return;
   const exited = new Promise((r) => g.child.once('exit', r));
   g.child.kill('SIGTERM');
   await exited;

@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --quick] [--configs 1,8,32,8x4] [--rounds N] [--only REGEX] [--deltas N] [--words N] [--delay MS] [--out DIR]
+ * npm run bench [-- --quick] [--scale] [--configs 1,8,32,8x4] [--rounds N] [--only REGEX] [--deltas N] [--words N] [--delay MS] [--out DIR]
  *
  * Measures, in one run and against one offline provider: the direct app-server limit (a minimal JSON-RPC
  * client on stdio), the transport in-process, every HTTP surface of the production gateway process, and
@@ -33,6 +33,7 @@ import {
   transportSurface,
 } from './surfaces';
 import { checkTargets, describeTargets, ratioToLimit } from './targets';
+import { COLD_TENANT_P50_MS, type ColdTenants, coldTenants } from './cold-tenants';
 
 async function main(): Promise<void> {
   const began = performance.now();
@@ -184,6 +185,16 @@ async function main(): Promise<void> {
     rows.push(execRow);
     const capacity = await capacityRun;
 
+    // 5. With --scale: new tenants one after another, on a gateway of their own.
+    let cold: ColdTenants | null = null;
+    if (o.scale) {
+      log('  new tenants, one after another (--scale)');
+      const coldGw = await startGateway(join(work, 'cold'), provider.baseUrl, shellHome, { MAX_SESSIONS: '64' });
+      children.push(() => stopGateway(coldGw));
+      cold = await coldTenants(coldGw, 20, prompt);
+      await stopGateway(coldGw);
+    }
+
     // Ratios to the direct limit of the same configuration: a turn on a thread made beforehand, for the
     // stateless surfaces too (their threads are started ahead); the new-thread limit's ratio is what
     // codex's thread/start costs.
@@ -227,6 +238,7 @@ async function main(): Promise<void> {
       targets,
       streamCapacity: capacity,
       coldStart: { gatewayReadyMs: gw.readyMs, codexInitializeMs: codexColdStartMs },
+      coldTenants: cold,
       /** The run itself, from the bench's start to its results (the build before it not included). */
       durationSeconds: Math.round((performance.now() - began) / 1000),
     };
@@ -254,6 +266,16 @@ async function main(): Promise<void> {
     process.stdout.write(
       `cold start: gateway process to /health/ready ${fmt(result.coldStart.gatewayReadyMs, 0)} ms, of which codex initialize ≈ ${fmt(result.coldStart.codexInitializeMs, 0)} ms\n`,
     );
+    if (cold) {
+      const d = (x: { p50: number; p95: number }) => `${fmt(x.p50, 0)} / ${fmt(x.p95, 0)}`;
+      process.stdout.write(
+        `new tenants (${cold.tenants}, one after another), p50 / p95: first request → first delta ${d(cold.firstDeltaMs)} ms ` +
+          `(target p50 ≤ ${COLD_TENANT_P50_MS} ms: ${cold.firstDeltaMs.p50 <= COLD_TENANT_P50_MS ? 'met' : 'MISSED'}); ` +
+          `in parts: codex spawn + initialize ${d(cold.split.spawnInitializeMs)} ms, thread/start ${d(cold.split.threadStartMs)} ms, ` +
+          `first delta ${d(cold.split.firstDeltaMs)} ms; codex RSS per tenant: after one conversation ${d(cold.rssMb.afterOne)} MB, ` +
+          `after ten ${d(cold.rssMb.afterTen)} MB\n`,
+      );
+    }
     process.stdout.write(`run took ${result.durationSeconds} s; results: ${file}\n`);
   } finally {
     for (const stop of children.reverse())

@@ -52,7 +52,7 @@ export function resetConnections(): void {
 }
 
 /** POSTs JSON and reads the streamed answer; TTFT is when `firstToken` first matches the text so far. */
-function streamPost(
+export function streamPost(
   base: string,
   path: string,
   body: unknown,
@@ -100,7 +100,12 @@ function streamPost(
   });
 }
 
-async function postJson(base: string, path: string, body: unknown, headers: Record<string, string>): Promise<any> {
+export async function postJson(
+  base: string,
+  path: string,
+  body: unknown,
+  headers: Record<string, string>,
+): Promise<any> {
   return new Promise((resolve, reject) => {
     const payload = JSON.stringify(body);
     const req = request(

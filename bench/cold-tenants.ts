@@ -1,0 +1,85 @@
+/**
+ * New tenants, one after another (`--scale`): what a tenant's first request costs, and what a tenant's
+ * codex holds in memory, on a gateway of their own (so they evict nobody).
+ */
+import type { GatewayProcess } from './gateway-process';
+import { distribution, type Distribution, pidsWithEnv, sumRssMb } from './stats';
+import { postJson, streamPost } from './surfaces';
+
+export interface ColdTenants {
+  tenants: number;
+  /** A new tenant's first streamed Chat Completion: request sent → first content delta. */
+  firstDeltaMs: Distribution;
+  /** The same cost in parts, on other new tenants over REST: */
+  split: {
+    /** codex spawned and initialized (a first `thread/start` less a second one). */
+    spawnInitializeMs: Distribution;
+    /** `thread/start` on a running process. */
+    threadStartMs: Distribution;
+    /** `turn/start` → first delta on a new thread of a running process. */
+    firstDeltaMs: Distribution;
+  };
+  /** codex RSS of a tenant (its process tree), idle after its first conversation, and after ten. */
+  rssMb: { afterOne: Distribution; afterTen: Distribution };
+}
+
+/** The new-tenant target: first delta p50 of a new tenant's first request. */
+export const COLD_TENANT_P50_MS = 130;
+
+export async function coldTenants(gw: GatewayProcess, count: number, prompt: string): Promise<ColdTenants> {
+  const firstDelta: number[] = [];
+  const spawn: number[] = [];
+  const threadStart: number[] = [];
+  const restDelta: number[] = [];
+  const afterOne: number[] = [];
+  const afterTen: number[] = [];
+  const chat = (tenant: string) =>
+    streamPost(
+      gw.url,
+      '/v1/chat/completions',
+      { model: 'gpt-5-codex', messages: [{ role: 'user', content: prompt }], stream: true },
+      { 'x-user-id': tenant },
+      /"content":"[^"]/,
+    );
+  const rssOf = (tenant: string) => sumRssMb(pidsWithEnv(`/users/${tenant}\u0000`));
+  for (let i = 0; i < count; i++) {
+    const user = `cold-${i}`;
+    firstDelta.push((await chat(user)).ttftMs);
+    await new Promise((r) => setTimeout(r, 200)); // its spare thread started, the process idle
+    afterOne.push(rssOf(user));
+    if (i < 5) {
+      for (let k = 1; k < 10; k++) await chat(user);
+      await new Promise((r) => setTimeout(r, 200));
+      afterTen.push(rssOf(user));
+    }
+
+    const parts = `cold-rest-${i}`;
+    const headers = { 'x-user-id': parts };
+    let t = performance.now();
+    const { thread } = (await postJson(gw.url, '/api/thread/start', {}, headers)) as { thread: { id: string } };
+    const first = performance.now() - t;
+    t = performance.now();
+    await postJson(gw.url, '/api/thread/start', {}, headers);
+    const second = performance.now() - t;
+    spawn.push(Math.max(0, first - second));
+    threadStart.push(second);
+    const turn = await streamPost(
+      gw.url,
+      '/api/turn/start',
+      { threadId: thread.id, input: [{ type: 'text', text: prompt }], stream: true },
+      headers,
+      /event: item\.delta/,
+    );
+    restDelta.push(turn.ttftMs);
+  }
+  return {
+    tenants: count,
+    firstDeltaMs: distribution(firstDelta),
+    split: {
+      spawnInitializeMs: distribution(spawn),
+      threadStartMs: distribution(threadStart),
+      firstDeltaMs: distribution(restDelta),
+    },
+    rssMb: { afterOne: distribution(afterOne), afterTen: distribution(afterTen) },
+  };
+}
