@@ -76,8 +76,17 @@ const APPROVAL_METHODS: Record<string, ApprovalKind> = {
   'item/fileChange/requestApproval': 'fileChange',
 };
 
-/** Notifications the gateway never uses; codex is asked not to send them. */
-const OPT_OUT = ['account/rateLimits/updated', 'remoteControl/status/changed'];
+/**
+ * Notifications the gateway never uses; codex is asked not to send them (the thread ones are four of the
+ * ~35 lines codex writes for a short turn, each parsed for nothing).
+ */
+const OPT_OUT = [
+  'account/rateLimits/updated',
+  'remoteControl/status/changed',
+  'thread/started',
+  'thread/status/changed',
+  'thread/readState/changed',
+];
 
 /** Notifications that show a turn is moving (the provider answers). */
 const PROGRESS = new Set([
