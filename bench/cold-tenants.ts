@@ -4,7 +4,7 @@
  */
 import type { GatewayProcess } from './gateway-process';
 import { distribution, type Distribution, pidsWithEnv, sumRssMb } from './stats';
-import { postJson, streamPost } from './surfaces';
+import { chatCompletionsSurface, postJson, streamPost } from './surfaces';
 
 export interface ColdTenants {
   tenants: number;
@@ -33,14 +33,8 @@ export async function coldTenants(gw: GatewayProcess, count: number, prompt: str
   const restDelta: number[] = [];
   const afterOne: number[] = [];
   const afterTen: number[] = [];
-  const chat = (tenant: string) =>
-    streamPost(
-      gw.url,
-      '/v1/chat/completions',
-      { model: 'gpt-5-codex', messages: [{ role: 'user', content: prompt }], stream: true },
-      { 'x-user-id': tenant },
-      /"content":"[^"]/,
-    );
+  const completions = chatCompletionsSurface(gw.url);
+  const chat = (tenant: string) => completions.turn(completions.prepare(tenant), prompt);
   const rssOf = (tenant: string) => sumRssMb(pidsWithEnv(`/users/${tenant}\u0000`));
   for (let i = 0; i < count; i++) {
     const user = `cold-${i}`;

@@ -218,23 +218,45 @@ export function restSurface(base: string): Surface {
   };
 }
 
-export function chatCompletionsSurface(base: string, label = 'OpenAI /v1/chat/completions (stream)'): Surface {
+/** A surface where every turn is a request that starts a new conversation (no worker state but its tenant). */
+function statelessSurface(
+  base: string,
+  surface: {
+    name: string;
+    key: string;
+    note: string;
+    path: string;
+    body: (prompt: string) => unknown;
+    firstToken: RegExp;
+  },
+): Surface {
   return {
-    name: label,
-    key: 'completions',
+    name: surface.name,
+    key: surface.key,
     tenants: 'gw',
-    note: 'stateless: a new thread per request',
+    note: surface.note,
     stateless: true,
     prepare: (tenant) => ({ tenant }),
     turn: (w, prompt) =>
       streamPost(
         base,
-        '/v1/chat/completions',
-        { model: 'gpt-5-codex', messages: [{ role: 'user', content: prompt }], stream: true },
+        surface.path,
+        surface.body(prompt),
         { 'x-user-id': (w as { tenant: string }).tenant },
-        /"content":"[^"]/,
+        surface.firstToken,
       ),
   };
+}
+
+export function chatCompletionsSurface(base: string, label = 'OpenAI /v1/chat/completions (stream)'): Surface {
+  return statelessSurface(base, {
+    name: label,
+    key: 'completions',
+    note: 'stateless: a new thread per request',
+    path: '/v1/chat/completions',
+    body: (prompt) => ({ model: 'gpt-5-codex', messages: [{ role: 'user', content: prompt }], stream: true }),
+    firstToken: /"content":"[^"]/,
+  });
 }
 
 export function responsesSurface(base: string): Surface {
@@ -267,42 +289,26 @@ export function responsesSurface(base: string): Surface {
 
 /** Responses that keep nothing (`store: false`, no previous response): a new conversation per request. */
 export function statelessResponsesSurface(base: string): Surface {
-  return {
+  return statelessSurface(base, {
     name: 'OpenAI /v1/responses (stream, store: false)',
     key: 'responses-new',
-    tenants: 'gw',
     note: 'stateless: a new conversation per request',
-    stateless: true,
-    prepare: (tenant) => ({ tenant }),
-    turn: (w, prompt) =>
-      streamPost(
-        base,
-        '/v1/responses',
-        { model: 'gpt-5-codex', input: prompt, stream: true, store: false },
-        { 'x-user-id': (w as { tenant: string }).tenant },
-        /response\.output_text\.delta/,
-      ),
-  };
+    path: '/v1/responses',
+    body: (input) => ({ model: 'gpt-5-codex', input, stream: true, store: false }),
+    firstToken: /response\.output_text\.delta/,
+  });
 }
 
 /** `/chat` without a thread id: a new conversation per request. */
 export function newChatSurface(base: string): Surface {
-  return {
+  return statelessSurface(base, {
     name: 'chat /chat (SSE, new conversation)',
     key: 'chat-new',
-    tenants: 'gw',
     note: 'stateless: a new conversation per request',
-    stateless: true,
-    prepare: (tenant) => ({ tenant }),
-    turn: (w, prompt) =>
-      streamPost(
-        base,
-        '/chat',
-        { messages: [{ content: prompt }] },
-        { 'x-user-id': (w as { tenant: string }).tenant },
-        /event: item\.delta/,
-      ),
-  };
+    path: '/chat',
+    body: (content) => ({ messages: [{ content }] }),
+    firstToken: /event: item\.delta/,
+  });
 }
 
 export function chatSurface(base: string): Surface {

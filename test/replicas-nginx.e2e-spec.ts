@@ -156,6 +156,28 @@ describe('three gateway processes behind nginx', () => {
       .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
   };
 
+  /** Every tenant, served by its owner of `count` replicas, has its conversation and stored response. */
+  const everyTenantServedWithItsData = async (count: number) => {
+    for (const tenant of TENANTS) {
+      expect({ tenant, ...(await remembers(tenant)) }).toEqual({
+        tenant,
+        servedBy: ownerOf(tenant, count),
+        memory: expect.stringContaining(`1) "${tenant} before the move"`),
+        stored: expect.stringContaining(`${tenant} stored before`),
+      });
+    }
+  };
+  /**
+   * Moves a tenant with the tenants CLI: `send` in replica `from` (configured for `fromCount`, plus
+   * `args`), piped to `receive` in replica `to` (configured for `toCount`), then `forget` in `from`.
+   */
+  const moveTenant = async (tenant: string, from: [number, number], to: [number, number], args: string[] = []) => {
+    const send = tenantsCli(from[0], from[1], ['send', tenant, ...args], ['ignore', 'pipe', 'inherit']);
+    const receive = tenantsCli(to[0], to[1], ['receive', tenant], [send.stdout, 'pipe', 'pipe']);
+    expect(await output(receive)).toEqual({ code: 0, out: '' });
+    expect(await output(tenantsCli(from[0], from[1], ['forget', tenant, ...args]))).toEqual({ code: 0, out: '' });
+  };
+
   beforeAll(async () => {
     await ensureBuilt();
     mountPoint = mkdtempSync(join(TEST_DATA_ROOT, 'replica-mount-'));
@@ -230,20 +252,10 @@ describe('three gateway processes behind nginx', () => {
     ] as const) {
       const listed = await output(tenantsCli(from, 3, ['list']));
       expect(listed).toEqual({ code: 0, out: `${tenant}\t2\n` });
-      const send = tenantsCli(from, 3, ['send', tenant], ['ignore', 'pipe', 'inherit']);
-      const receive = tenantsCli(2, 3, ['receive', tenant], [send.stdout, 'pipe', 'pipe']);
-      expect(await output(receive)).toEqual({ code: 0, out: '' });
-      expect(await output(tenantsCli(from, 3, ['forget', tenant]))).toEqual({ code: 0, out: '' });
+      await moveTenant(tenant, [from, 3], [2, 3]);
       expect(await output(tenantsCli(from, 3, ['list']))).toEqual({ code: 0, out: '' });
     }
-    for (const tenant of TENANTS) {
-      expect({ tenant, ...(await remembers(tenant)) }).toEqual({
-        tenant,
-        servedBy: ownerOf(tenant, 3),
-        memory: expect.stringContaining(`1) "${tenant} before the move"`),
-        stored: expect.stringContaining(`${tenant} stored before`),
-      });
-    }
+    await everyTenantServedWithItsData(3);
   }, 240_000);
 
   it('replica 2 killed mid-stream: its tenants get an error and then 503s (never a 404 or a thread elsewhere); the others are untouched; back, it has everything', async () => {
@@ -361,20 +373,9 @@ describe('three gateway processes behind nginx', () => {
     expect(listed.code).toBe(0);
     expect(listed.out.trim().split('\n').sort()).toEqual([`${MOVED_FROM_0}\t0`, `${MOVED_FROM_1}\t1`].sort());
     for (const tenant of [MOVED_FROM_0, MOVED_FROM_1]) {
-      const owner = ownerOf(tenant, 2);
-      const send = tenantsCli(2, 3, ['send', tenant, '--replicas', '2'], ['ignore', 'pipe', 'inherit']);
-      const receive = tenantsCli(owner, 2, ['receive', tenant], [send.stdout, 'pipe', 'pipe']);
-      expect(await output(receive)).toEqual({ code: 0, out: '' });
-      expect(await output(tenantsCli(2, 3, ['forget', tenant, '--replicas', '2']))).toEqual({ code: 0, out: '' });
+      await moveTenant(tenant, [2, 3], [ownerOf(tenant, 2), 2], ['--replicas', '2']);
     }
-    for (const tenant of TENANTS) {
-      expect({ tenant, ...(await remembers(tenant)) }).toEqual({
-        tenant,
-        servedBy: ownerOf(tenant, 2),
-        memory: expect.stringContaining(`1) "${tenant} before the move"`),
-        stored: expect.stringContaining(`${tenant} stored before`),
-      });
-    }
+    await everyTenantServedWithItsData(2);
     // A receiving replica that already has the tenant refuses to overwrite it.
     const again = tenantsCli(ownerOf(STAYS_ON_0, 2), 2, ['receive', STAYS_ON_0], ['ignore', 'pipe', 'pipe']);
     expect(await output(again)).toEqual({ code: 2, out: expect.stringContaining('already has data') });

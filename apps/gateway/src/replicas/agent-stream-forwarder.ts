@@ -11,7 +11,13 @@ import type { ConfigType } from '@nestjs/config';
 import { LENGTH_PREFIXED, type Framing } from '../agent-stream/agent-frames';
 import { encodeFrame } from '../agent-stream/frame-codec';
 import { replicasConfig } from '../config/gateway.config';
-import { FORWARDED_HEADER, movingMessage, REPLICA_HEADER, RETRY_AFTER_SECONDS } from './replica-router';
+import {
+  FORWARDED_HEADER,
+  movingMessage,
+  REPLICA_HEADER,
+  replicaUnavailableBody,
+  RETRY_AFTER_SECONDS,
+} from './replica-router';
 import { ReplicaSet } from './replica-set';
 
 /** Connection-specific headers HTTP/2 forbids (RFC 9113 §8.2.2), besides the pseudo-headers. */
@@ -179,7 +185,7 @@ export class AgentStreamForwarder implements BeforeApplicationShutdown {
         ...this.replicaHeader,
       });
     }
-    stream.end(JSON.stringify({ statusCode: 503, message, error: 'Service Unavailable', code: 'REPLICA_UNAVAILABLE' }));
+    stream.end(JSON.stringify(replicaUnavailableBody(message)));
     closeWhenFlushed(stream);
   }
 }

@@ -3,7 +3,7 @@ import { request as httpsRequest, Agent as HttpsAgent } from 'node:https';
 import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type NestMiddleware } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import type { NextFunction, Request, Response } from 'express';
-import { Authenticator, credentialsOf } from '../common/auth/authenticator';
+import { Authenticator } from '../common/auth/authenticator';
 import { DrainService } from '../common/lifecycle/drain.service';
 import { replicasConfig } from '../config/gateway.config';
 import { ReplicaSet } from './replica-set';
@@ -105,9 +105,11 @@ export class ReplicaForwarder implements BeforeApplicationShutdown {
       res.writeHead(answer.statusCode ?? 502, forwardedHeaders(answer.headers));
       res.flushHeaders();
       events = String(answer.headers['content-type'] ?? '').startsWith('text/event-stream');
-      answer.on('data', (chunk: Buffer) => {
-        if (events) tail = (tail + chunk.toString('latin1')).slice(-2);
-      });
+      if (events) {
+        answer.on('data', (chunk: Buffer) => {
+          tail = (tail + chunk.subarray(-2).toString('latin1')).slice(-2);
+        });
+      }
       answer.pipe(res, { end: false });
       answer.on('end', () => res.end());
       answer.on('close', () => {
@@ -156,7 +158,7 @@ export class ReplicaRouter implements NestMiddleware {
     if (size < 2 || !TENANT_ROUTES.test(pathOf(req))) return next();
     let tenant: string;
     try {
-      tenant = await this.authenticator.tenantOf(credentialsOf(req.headers, req.query?.user_id));
+      tenant = await this.authenticator.tenantOfRequest(req);
     } catch {
       return next(); // the route's guard answers the caller without valid credentials
     }
@@ -198,5 +200,13 @@ function unavailable(req: Request, res: Response, message: string): void {
     res.status(503).json({ error: { message, type: 'server_error', param: null, code: 'replica_unavailable' } });
     return;
   }
-  res.status(503).json({ statusCode: 503, message, error: 'Service Unavailable', code: 'REPLICA_UNAVAILABLE' });
+  res.status(503).json(replicaUnavailableBody(message));
 }
+
+/** The body of a 503 for a tenant whose owner cannot serve it (outside `/v1`; the agent stream's too). */
+export const replicaUnavailableBody = (message: string) => ({
+  statusCode: 503,
+  message,
+  error: 'Service Unavailable',
+  code: 'REPLICA_UNAVAILABLE',
+});

@@ -2,7 +2,7 @@ import { type CanActivate, type ExecutionContext, Injectable, SetMetadata } from
 import { ConfigService } from '@nestjs/config';
 import { Reflector } from '@nestjs/core';
 import { type ContextRequest, contextOf } from '../request-context/request-context';
-import { Authenticator, credentialsOf } from './authenticator';
+import { Authenticator } from './authenticator';
 
 export const IS_PUBLIC = 'codex-gateway:public';
 /** Marks a route that never needs credentials (probes, status). */
@@ -30,7 +30,7 @@ export class AuthGuard implements CanActivate {
     const publicWhen = this.reflector.getAllAndOverride<string | undefined>(IS_PUBLIC_WHEN, targets);
     if (publicWhen && this.config.get<boolean>(publicWhen) === true) return true;
     const req = context.switchToHttp().getRequest<ContextRequest>();
-    contextOf(req).tenant = await this.authenticator.tenantOf(credentialsOf(req.headers, req.query?.user_id));
+    contextOf(req).tenant = await this.authenticator.tenantOfRequest(req);
     return true;
   }
 }

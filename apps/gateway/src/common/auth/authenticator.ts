@@ -17,6 +17,15 @@ const TENANT_OVERRIDE = /^[A-Za-z0-9@._:+-]{1,128}$/;
 
 type Headers = Record<string, string | string[] | undefined>;
 
+const AUTHENTICATED = Symbol('authenticated tenant');
+
+/** An HTTP request, with the answer of its authentication once asked. */
+export interface AuthenticatedRequest {
+  headers: Headers;
+  query?: { user_id?: unknown };
+  [AUTHENTICATED]?: Promise<string>;
+}
+
 const header = (headers: Headers, name: string): string | null => {
   const value = headers[name];
   return typeof value === 'string' ? value : null;
@@ -90,6 +99,14 @@ export class Authenticator implements OnModuleInit {
         'ALLOW_USER_ID_OVERRIDE=true: any caller may pick its tenant with X-User-Id or ?user_id=. For testing only; never in production.',
       );
     }
+  }
+
+  /**
+   * The tenant of an HTTP request's credentials, authenticated once per request: the replica router and
+   * the auth guard both ask (a JWT is verified, an introspection looked up, once).
+   */
+  tenantOfRequest(req: AuthenticatedRequest): Promise<string> {
+    return (req[AUTHENTICATED] ??= this.tenantOf(credentialsOf(req.headers, req.query?.user_id)));
   }
 
   async tenantOf(credentials: Credentials): Promise<string> {
