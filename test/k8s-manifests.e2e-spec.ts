@@ -1,11 +1,11 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import { replicasConfig } from '../apps/gateway/src/config/gateway.config';
 import { ROOT } from './support/build';
-import { TEST_DATA_ROOT } from './support/harness';
+import { makeDataDir } from './support/harness';
 
 const run = promisify(execFile);
 const K8S = join(ROOT, 'docker/k8s');
@@ -32,7 +32,7 @@ async function schemaErrors(files: string[]): Promise<Array<{ kind: string; name
  * where TypeScript refuses unknown properties. Returns tsc's complaints.
  */
 async function unknownFields(docs: Array<Record<string, any>>): Promise<string> {
-  const dir = mkdtempSync(join(TEST_DATA_ROOT, 'k8s-types-'));
+  const dir = makeDataDir('k8s-types');
   const lines = docs.map((doc, i) => {
     const group = String(doc.apiVersion).includes('/') ? doc.apiVersion : 'v1';
     return (
@@ -64,7 +64,7 @@ describe('docker/k8s manifests', () => {
 
     const broken = manifests().find((d) => d.kind === 'StatefulSet')!;
     broken.spec.template.spec.containers[0].ports[0].containerPort = 'http';
-    const file = join(mkdtempSync(join(TEST_DATA_ROOT, 'k8s-broken-')), 'statefulset.yaml');
+    const file = join(makeDataDir('k8s-broken'), 'statefulset.yaml');
     writeFileSync(file, JSON.stringify(broken));
     expect((await schemaErrors([file]))[0].errors.join()).toContain('containerPort must be integer');
   }, 60_000);

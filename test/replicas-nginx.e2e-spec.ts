@@ -1,11 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { ownerOf } from '../apps/gateway/src/replicas/ownership';
 import { ensureBuilt, ROOT } from './support/build';
 import { connectH2, openAgentStream } from './support/h2';
-import { codexProcessesWith, makeDataDir, TEST_DATA_ROOT, until } from './support/harness';
+import { codexProcessesWith, makeDataDir, until } from './support/harness';
 import { startNginx, type Nginx } from './support/nginx';
 import { freePort } from './support/process';
 import { parseSse } from './support/sse';
@@ -180,7 +179,7 @@ describe('three gateway processes behind nginx', () => {
 
   beforeAll(async () => {
     await ensureBuilt();
-    mountPoint = mkdtempSync(join(TEST_DATA_ROOT, 'replica-mount-'));
+    mountPoint = makeDataDir('replica-mount');
     for (const i of [0, 1, 2]) volumes.push(makeDataDir(`replica-volume-${i}`));
     ports = [await freePort(), await freePort(), await freePort()];
     h2Ports = [await freePort(), await freePort(), await freePort()];
