@@ -3,7 +3,7 @@
  * codex holds in memory, on a gateway of their own (so they evict nobody).
  */
 import type { GatewayProcess } from './gateway-process';
-import { distribution, type Distribution, pidsWithEnv, sumRssMb } from './stats';
+import { distribution, type Distribution, pidsWithEnv, sumPrivateMb, sumRssMb } from './stats';
 import { chatCompletionsSurface, postJson, streamPost } from './surfaces';
 
 export interface ColdTenants {
@@ -21,6 +21,11 @@ export interface ColdTenants {
   };
   /** codex RSS of a tenant (its process tree), idle after its first conversation, and after ten. */
   rssMb: { afterOne: Distribution; afterTen: Distribution };
+  /**
+   * The same, less the pages shared with every other codex process (the binary's): what each more
+   * tenant costs the machine.
+   */
+  privateMb: { afterOne: Distribution; afterTen: Distribution };
 }
 
 /** The new-tenant target: first delta p50 of a new tenant's first request. */
@@ -33,18 +38,22 @@ export async function coldTenants(gw: GatewayProcess, count: number, prompt: str
   const restDelta: number[] = [];
   const afterOne: number[] = [];
   const afterTen: number[] = [];
+  const privateOne: number[] = [];
+  const privateTen: number[] = [];
   const completions = chatCompletionsSurface(gw.url);
   const chat = (tenant: string) => completions.turn(completions.prepare(tenant), prompt);
-  const rssOf = (tenant: string) => sumRssMb(pidsWithEnv(`/users/${tenant}\u0000`));
+  const pidsOf = (tenant: string) => pidsWithEnv(`/users/${tenant}\u0000`);
   for (let i = 0; i < count; i++) {
     const user = `cold-${i}`;
     firstDelta.push((await chat(user)).ttftMs);
     await new Promise((r) => setTimeout(r, 200)); // its spare thread started, the process idle
-    afterOne.push(rssOf(user));
+    afterOne.push(sumRssMb(pidsOf(user)));
+    privateOne.push(sumPrivateMb(pidsOf(user)));
     if (i < 5) {
       for (let k = 1; k < 10; k++) await chat(user);
       await new Promise((r) => setTimeout(r, 200));
-      afterTen.push(rssOf(user));
+      afterTen.push(sumRssMb(pidsOf(user)));
+      privateTen.push(sumPrivateMb(pidsOf(user)));
     }
 
     const parts = `cold-rest-${i}`;
@@ -75,5 +84,6 @@ export async function coldTenants(gw: GatewayProcess, count: number, prompt: str
       firstDeltaMs: distribution(restDelta),
     },
     rssMb: { afterOne: distribution(afterOne), afterTen: distribution(afterTen) },
+    privateMb: { afterOne: distribution(privateOne), afterTen: distribution(privateTen) },
   };
 }

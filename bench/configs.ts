@@ -15,8 +15,10 @@ export interface Options {
   words: number;
   delay: number;
   out: string;
-  /** Also the scale parts: new tenants one after another (their first request, their codex's memory). */
+  /** Also the scale parts: new tenants one after another (their first request, their codex's memory), many open streams. */
   scale: boolean;
+  /** The open streams of the scale part, a step each: tenants × turns (`--streams 5x10,50x10`; null: those). */
+  streams: Array<{ tenants: number; perTenant: number }> | null;
 }
 
 export function parseArgs(argv: string[]): Options {
@@ -30,6 +32,7 @@ export function parseArgs(argv: string[]): Options {
     delay: 2,
     out: join(ROOT, 'bench/results'),
     scale: false,
+    streams: null,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -42,7 +45,14 @@ export function parseArgs(argv: string[]): Options {
     else if (a === '--configs') o.configs = argv[++i].split(',');
     else if (a === '--rounds') o.rounds = Number(argv[++i]);
     else if (a === '--only') o.only = new RegExp(argv[++i], 'i');
-    else throw new Error(`unknown argument ${a}`);
+    else if (a === '--streams') {
+      o.streams = (argv[++i] ?? '').split(',').map((step) => {
+        const m = /^(\d+)x(\d+)$/.exec(step);
+        if (!m || Number(m[1]) < 1 || Number(m[2]) < 1)
+          throw new Error('--streams takes TENANTSxTURNS steps, e.g. 5x10,50x10');
+        return { tenants: Number(m[1]), perTenant: Number(m[2]) };
+      });
+    } else throw new Error(`unknown argument ${a}`);
   }
   return o;
 }

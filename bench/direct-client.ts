@@ -13,7 +13,10 @@ export class DirectAppServer {
   private buffer = '';
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (v: any) => void; reject: (e: Error) => void }>();
-  private readonly turnWaiters = new Map<string, { onDelta: () => void; onDone: (status: string) => void }>();
+  private readonly turnWaiters = new Map<
+    string,
+    { onDelta: (text: string) => void; onDone: (status: string) => void }
+  >();
 
   /**
    * An app-server as the bench runs the limit: its own CODEX_HOME with the gateway's defaults (read-only
@@ -84,14 +87,19 @@ export class DirectAppServer {
     return result.thread.id as string;
   }
 
-  /** Runs one turn; resolves with TTFT and latency in ms. */
-  runTurn(threadId: string, text: string): Promise<{ ttftMs: number; latencyMs: number; status: string }> {
+  /** Runs one turn; resolves with TTFT and latency in ms. `onDelta` sees each agent-message delta's text. */
+  runTurn(
+    threadId: string,
+    text: string,
+    onDelta?: (delta: string) => void,
+  ): Promise<{ ttftMs: number; latencyMs: number; status: string }> {
     return new Promise((resolve, reject) => {
       const started = performance.now();
       let firstDelta: number | null = null;
       this.turnWaiters.set(threadId, {
-        onDelta: () => {
+        onDelta: (delta) => {
           firstDelta ??= performance.now();
+          onDelta?.(delta);
         },
         onDone: (status) => {
           this.turnWaiters.delete(threadId);
@@ -103,7 +111,9 @@ export class DirectAppServer {
     });
   }
 
+  /** Ends the app-server (its stdin closed) and waits for it; one that has exited is left as it is. */
   async stop(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
     this.child.stdin.end();
     const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
     const timer = setTimeout(() => this.child.kill('SIGKILL'), 3000);
@@ -159,7 +169,7 @@ export class DirectAppServer {
     if (!threadId) return;
     const waiter = this.turnWaiters.get(threadId);
     if (!waiter) return;
-    if (message.method === 'item/agentMessage/delta') waiter.onDelta();
+    if (message.method === 'item/agentMessage/delta') waiter.onDelta(String(message.params?.delta ?? ''));
     else if (message.method === 'turn/completed') waiter.onDone(String(message.params?.turn?.status));
   }
 }

@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --quick] [--scale] [--configs 1,8,32,8x4] [--rounds N] [--only REGEX] [--deltas N] [--words N] [--delay MS] [--out DIR]
+ * npm run bench [-- --quick] [--scale [--streams 50x10]] [--configs 1,8,32,8x4] [--rounds N] [--only REGEX] [--deltas N] [--words N] [--delay MS] [--out DIR]
  *
  * Measures, in one run and against one offline provider: the direct app-server limit (a minimal JSON-RPC
  * client on stdio), the transport in-process, every HTTP surface of the production gateway process, and
@@ -34,6 +34,14 @@ import {
 } from './surfaces';
 import { checkTargets, describeTargets, ratioToLimit } from './targets';
 import { COLD_TENANT_P50_MS, type ColdTenants, coldTenants } from './cold-tenants';
+import {
+  ADDED_DELAY_P99_MS,
+  addedDelay,
+  directOpenStreams,
+  gatewayOpenStreams,
+  OPEN_STREAMS,
+  type OpenStreams,
+} from './open-streams';
 
 async function main(): Promise<void> {
   const began = performance.now();
@@ -194,6 +202,28 @@ async function main(): Promise<void> {
       cold = await coldTenants(coldGw, 20, prompt);
       await stopGateway(coldGw);
     }
+    // 6. With --scale: many slow streams open at once, from the limit's app-servers, then through a gateway of
+    // their own, at each step's count.
+    const open: OpenStreams[] = [];
+    for (const step of o.scale ? (o.streams ?? OPEN_STREAMS) : []) {
+      const options = { ...OPEN_STREAMS[0], ...step };
+      log(`  ${options.tenants} tenants × ${options.perTenant} open streams: the limit, then the gateway (--scale)`);
+      const dir = join(work, `open-${options.tenants}x${options.perTenant}`);
+      const directPhase = await directOpenStreams(options, join(dir, 'direct'), shellHome, provider.baseUrl);
+      const openGw = await startGateway(join(dir, 'gateway'), provider.baseUrl, shellHome, {
+        MAX_SESSIONS: String(options.tenants + 1),
+        CODEX_MAX_CONCURRENCY: String(options.perTenant),
+      });
+      children.push(() => stopGateway(openGw));
+      const gatewayPhase = await gatewayOpenStreams(options, openGw);
+      await stopGateway(openGw);
+      open.push({
+        options,
+        direct: directPhase,
+        gateway: gatewayPhase,
+        addedDelayMs: addedDelay(directPhase, gatewayPhase),
+      });
+    }
 
     // Ratios to the direct limit of the same configuration: a turn on a thread made beforehand, for the
     // stateless surfaces too (their threads are started ahead); the new-thread limit's ratio is what
@@ -239,6 +269,7 @@ async function main(): Promise<void> {
       streamCapacity: capacity,
       coldStart: { gatewayReadyMs: gw.readyMs, codexInitializeMs: codexColdStartMs },
       coldTenants: cold,
+      openStreams: open.length ? open : null,
       /** The run itself, from the bench's start to its results (the build before it not included). */
       durationSeconds: Math.round((performance.now() - began) / 1000),
     };
@@ -273,9 +304,11 @@ async function main(): Promise<void> {
           `(target p50 ≤ ${COLD_TENANT_P50_MS} ms: ${cold.firstDeltaMs.p50 <= COLD_TENANT_P50_MS ? 'met' : 'MISSED'}); ` +
           `in parts: codex spawn + initialize ${d(cold.split.spawnInitializeMs)} ms, thread/start ${d(cold.split.threadStartMs)} ms, ` +
           `first delta ${d(cold.split.firstDeltaMs)} ms; codex RSS per tenant: after one conversation ${d(cold.rssMb.afterOne)} MB, ` +
-          `after ten ${d(cold.rssMb.afterTen)} MB\n`,
+          `after ten ${d(cold.rssMb.afterTen)} MB, of which its own (not shared with other codex processes) ` +
+          `${d(cold.privateMb.afterOne)} and ${d(cold.privateMb.afterTen)} MB\n`,
       );
     }
+    for (const step of open) process.stdout.write(`${describeOpenStreams(step)}\n`);
     process.stdout.write(`run took ${result.durationSeconds} s; results: ${file}\n`);
   } finally {
     for (const stop of children.reverse())
@@ -285,6 +318,33 @@ async function main(): Promise<void> {
     await provider.stop();
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/** The open streams' lines: delays, what the gateway adds, its cost per stream, and what limits the count. */
+function describeOpenStreams(open: OpenStreams): string {
+  const { options: o, direct, gateway, addedDelayMs: added } = open;
+  const d = (x: { p50: number; p99: number; max: number }) => `${fmt(x.p50)} / ${fmt(x.p99)} / ${fmt(x.max, 0)}`;
+  const bySurface = Object.entries(gateway.delayMsByKey)
+    .map(([key, x]) => `${key} ${d(x)}`)
+    .join(', ');
+  const perStreamSecond = direct.codexCpuMsPerStreamSecond + (gateway.gatewayCpuMsPerStreamSecond ?? 0);
+  const carried = Math.floor((cpus().length * 1000) / perStreamSecond);
+  const met =
+    added.p99 <= ADDED_DELAY_P99_MS && direct.errors + gateway.errors === 0 && gateway.open === gateway.streams;
+  return [
+    `${o.tenants * o.perTenant} open streams (${o.tenants} tenants × ${o.perTenant}, a delta every ${o.deltaEveryMs} ms), limit / gateway: ` +
+      `streaming ${direct.open} / ${gateway.open} after ${fmt(direct.startSeconds)} / ${fmt(gateway.startSeconds)} s, held ${fmt(direct.holdSeconds, 0)} / ${fmt(gateway.holdSeconds, 0)} s; ` +
+      `errors ${direct.errors} / ${gateway.errors}`,
+    `  delay from the provider's stamp to the reader, p50 / p99 / max ms: limit ${d(direct.delayMs)} (${direct.deltas} deltas), ` +
+      `gateway ${d(gateway.delayMs)} (${gateway.deltas}; ${bySurface})`,
+    `  added by the gateway: p50 ${fmt(added.p50)} ms, p99 ${fmt(added.p99)} ms, max ${fmt(added.max, 0)} ms ` +
+      `(target p99 ≤ ${ADDED_DELAY_P99_MS} ms with every stream open, no error: ${met ? 'met' : 'MISSED'})`,
+    `  per open stream: gateway CPU ${fmt(gateway.gatewayCpuMsPerStreamSecond, 2)} ms per stream-second, RSS ${fmt(gateway.gatewayRssKbPerStream, 0)} kB; ` +
+      `codex CPU ${fmt(direct.codexCpuMsPerStreamSecond, 2)} / ${fmt(gateway.codexCpuMsPerStreamSecond, 2)} ms per stream-second, RSS ${fmt(gateway.codexRssMbPerStream, 1)} MB; ` +
+      `machine busy ${fmt(direct.machineBusyPercent, 0)}% / ${fmt(gateway.machineBusyPercent, 0)}%`,
+    `  what limits it: at ${fmt(perStreamSecond, 1)} ms of CPU per stream-second (codex ${fmt(direct.codexCpuMsPerStreamSecond, 1)}, gateway ${fmt(gateway.gatewayCpuMsPerStreamSecond, 1)}), ` +
+      `this machine's ${cpus().length} cores carry about ${carried} such streams`,
+  ].join('\n');
 }
 
 main().then(

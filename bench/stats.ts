@@ -10,11 +10,17 @@ export interface Distribution {
   p50: number;
   p95: number;
   p99: number;
+  max: number;
 }
 
 export function distribution(values: number[]): Distribution {
   const sorted = [...values].sort((a, b) => a - b);
-  return { p50: percentile(sorted, 50), p95: percentile(sorted, 95), p99: percentile(sorted, 99) };
+  return {
+    p50: percentile(sorted, 50),
+    p95: percentile(sorted, 95),
+    p99: percentile(sorted, 99),
+    max: sorted.length ? sorted[sorted.length - 1] : NaN,
+  };
 }
 
 const TICKS = 100; // USER_HZ on Linux
@@ -66,6 +72,24 @@ export function pidsWithEnv(marker: string): number[] {
     }
   }
   return pids;
+}
+
+/**
+ * Memory a process holds for itself alone, in MB (private pages, from smaps_rollup): its RSS less the
+ * pages it shares, such as the codex binary's, which every codex process maps and the machine holds once.
+ */
+export function privateMb(pid: number): number {
+  try {
+    const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+    const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(rollup)?.[1] ?? 0);
+    return (kb('Private_Clean') + kb('Private_Dirty')) / 1024;
+  } catch {
+    return 0;
+  }
+}
+
+export function sumPrivateMb(pids: number[]): number {
+  return pids.reduce((n, pid) => n + privateMb(pid), 0);
 }
 
 export function sumRssMb(pids: number[]): number {

@@ -39,7 +39,8 @@ export interface Surface {
    */
   stateless?: boolean;
   prepare(tenant: string): unknown;
-  turn(worker: unknown, prompt: string): Promise<TurnTiming>;
+  /** Runs one turn; `onChunk` sees every piece of the answer as it is read (the limit's: each delta's text). */
+  turn(worker: unknown, prompt: string, onChunk?: (text: string) => void): Promise<TurnTiming>;
   release?(worker: unknown): void | Promise<void>;
 }
 
@@ -59,6 +60,7 @@ export function streamPost(
   headers: Record<string, string>,
   firstToken: RegExp,
   capture?: RegExp,
+  onChunk?: (text: string) => void,
 ): Promise<TurnTiming> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
@@ -81,6 +83,7 @@ export function streamPost(
       (res) => {
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => {
+          onChunk?.(chunk);
           if (capture && captured === undefined) captured = capture.exec(chunk)?.[1];
           if (ttft !== null) return;
           seen += chunk;
@@ -144,9 +147,9 @@ export function directSurface(servers: DirectServers, cwd: string): Surface {
       const server = await servers(tenant);
       return { server, threadId: await server.startThread(cwd) };
     },
-    turn: async (w, prompt) => {
+    turn: async (w, prompt, onChunk) => {
       const { server, threadId } = w as { server: DirectAppServer; threadId: string };
-      return server.runTurn(threadId, prompt);
+      return server.runTurn(threadId, prompt, onChunk);
     },
   };
 }
@@ -205,7 +208,7 @@ export function restSurface(base: string): Surface {
       tenant,
       threadId: (await postJson(base, '/api/thread/start', {}, { 'x-user-id': tenant })).thread.id,
     }),
-    turn: (w, prompt) => {
+    turn: (w, prompt, onChunk) => {
       const { tenant, threadId } = w as { tenant: string; threadId: string };
       return streamPost(
         base,
@@ -213,6 +216,8 @@ export function restSurface(base: string): Surface {
         { threadId, input: [{ type: 'text', text: prompt }], stream: true },
         { 'x-user-id': tenant },
         /event: item\.delta/,
+        undefined,
+        onChunk,
       );
     },
   };
@@ -237,13 +242,15 @@ function statelessSurface(
     note: surface.note,
     stateless: true,
     prepare: (tenant) => ({ tenant }),
-    turn: (w, prompt) =>
+    turn: (w, prompt, onChunk) =>
       streamPost(
         base,
         surface.path,
         surface.body(prompt),
         { 'x-user-id': (w as { tenant: string }).tenant },
         surface.firstToken,
+        undefined,
+        onChunk,
       ),
   };
 }
@@ -266,7 +273,7 @@ export function responsesSurface(base: string): Surface {
     tenants: 'gw',
     note: 'chained with previous_response_id',
     prepare: (tenant) => ({ tenant, previous: null as string | null }),
-    turn: async (w, prompt) => {
+    turn: async (w, prompt, onChunk) => {
       const worker = w as { tenant: string; previous: string | null };
       const timing = await streamPost(
         base,
@@ -280,6 +287,7 @@ export function responsesSurface(base: string): Surface {
         { 'x-user-id': worker.tenant },
         /response\.output_text\.delta/,
         /"id":"(resp_[0-9a-f]+)"/,
+        onChunk,
       );
       worker.previous = timing.captured ?? null;
       return timing;
@@ -321,7 +329,7 @@ export function chatSurface(base: string): Surface {
       tenant,
       threadId: (await postJson(base, '/api/thread/start', {}, { 'x-user-id': tenant })).thread.id,
     }),
-    turn: (w, prompt) => {
+    turn: (w, prompt, onChunk) => {
       const { tenant, threadId } = w as { tenant: string; threadId: string };
       return streamPost(
         base,
@@ -329,6 +337,8 @@ export function chatSurface(base: string): Surface {
         { thread_id: threadId, messages: [{ content: prompt }] },
         { 'x-user-id': tenant },
         /event: item\.delta/,
+        undefined,
+        onChunk,
       );
     },
   };
@@ -351,17 +361,24 @@ export function agentStreamSurface(h2Url: string): Surface & { close(): void } {
         'x-user-id': tenant,
       });
       const decoder = new FrameDecoder(NDJSON, 64 * 1024 * 1024);
-      const worker = { stream, waiter: null as null | ((frame: Record<string, any>) => void) };
+      const worker = {
+        stream,
+        waiter: null as null | ((frame: Record<string, any>) => void),
+        onChunk: undefined as undefined | ((text: string) => void),
+      };
       stream.on('data', (chunk: Buffer) => {
+        worker.onChunk?.(chunk.toString('utf8'));
         for (const d of decoder.push(chunk)) if (d.ok && worker.waiter) worker.waiter(d.value as Record<string, any>);
       });
       return worker;
     },
-    turn: (w, prompt) => {
+    turn: (w, prompt, onChunk) => {
       const worker = w as {
         stream: import('node:http2').ClientHttp2Stream;
         waiter: null | ((frame: Record<string, any>) => void);
+        onChunk?: (text: string) => void;
       };
+      worker.onChunk = onChunk;
       return new Promise((resolve, reject) => {
         const started = performance.now();
         let ttft: number | null = null;
@@ -381,6 +398,6 @@ export function agentStreamSurface(h2Url: string): Surface & { close(): void } {
     release: (w) => {
       (w as { stream: import('node:http2').ClientHttp2Stream }).stream.close();
     },
-    close: () => session?.close(),
+    close: () => session?.destroy(),
   };
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { type Item, messageText } from './input';
-import { type Script, splitText, wordsReply } from './script';
+import { type Script, splitText, stampNow, wordsReply } from './script';
 
 /** One streamed reply. */
 export class ReplyStream {
@@ -140,7 +140,12 @@ export class ReplyStream {
     for (const delta of sent) {
       await this.pause();
       if (this.closed) return;
-      this.send('response.output_text.delta', { item_id: id, output_index: index, content_index: 0, delta });
+      this.send('response.output_text.delta', {
+        item_id: id,
+        output_index: index,
+        content_index: 0,
+        delta: this.script.stamp ? stampNow() : delta,
+      });
     }
     if (this.script.cut) return;
     if (this.script.stall !== null) await this.untilClosed();

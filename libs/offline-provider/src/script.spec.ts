@@ -1,4 +1,4 @@
-import { parseScript, splitText, wordsReply } from './script';
+import { parseScript, readStamps, splitText, stampNow, wordsReply } from './script';
 import { userPrompts } from './input';
 
 describe('offline provider script', () => {
@@ -25,6 +25,17 @@ describe('offline provider script', () => {
     expect(parseScript('[[stall]]')).toMatchObject({ stall: 1 });
     expect(parseScript('no stall')).toMatchObject({ stall: null });
     expect(parseScript('[[slow: 10]]')).toMatchObject({ delayMs: 10, deltas: 20 });
+    expect(parseScript('[[stamp]]')).toMatchObject({ stamp: true });
+    expect(parseScript('plain')).toMatchObject({ stamp: false });
+  });
+
+  it('writes and reads stamps of the shared clock', () => {
+    const before = Date.now();
+    const [a, b] = readStamps(`data: {"delta":"${stampNow()}"}\n\ndata: {"delta":"${stampNow()}"} ~t12~`);
+    expect(a).toBeGreaterThanOrEqual(before - 1);
+    expect(a).toBeLessThanOrEqual(Date.now() + 1);
+    expect(b).toBeGreaterThanOrEqual(a);
+    expect(readStamps('~t1.5~ ~tx~ none')).toEqual([]);
   });
 
   it('splits text into exactly the requested number of non-empty parts', () => {

@@ -25,6 +25,8 @@ export interface Script {
   tools: ScriptedCall[];
   /** Answer with exactly this JSON (`[[json: {...}]]`); with a JSON schema format and no directive, a sample. */
   json: string | null;
+  /** Each text delta is the moment it was sent instead (`~t<ms since the epoch, 3 decimals>~`): for timing what relays it. */
+  stamp: boolean;
   /** Answer HTTP 400 `context_length_exceeded`, as OpenAI does for a conversation too long for the model. */
   tooLong: boolean;
   /** The prompt with every token removed. */
@@ -69,6 +71,7 @@ export function parseScript(prompt: string): Script {
     echoInstructions: false,
     tools: [],
     json: null,
+    stamp: false,
     tooLong: false,
     text: prompt.replace(TOKEN, ' ').replace(/\s+/g, ' ').trim(),
   };
@@ -121,6 +124,9 @@ export function parseScript(prompt: string): Script {
         if (call) script.tools.push(call);
         break;
       }
+      case 'stamp':
+        script.stamp = true;
+        break;
       case 'too-long':
         script.tooLong = true;
         break;
@@ -149,4 +155,16 @@ export function splitText(text: string, parts: number): string[] {
 export function wordsReply(count: number): string {
   const words = ['alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot', 'golf', 'hotel'];
   return Array.from({ length: count }, (_, i) => words[i % words.length]).join(' ');
+}
+
+/** A `[[stamp]]` delta's text: `~t<ms since the epoch>~`, to the microsecond, in a clock every process of the machine shares. */
+export function stampNow(): string {
+  return `~t${(performance.timeOrigin + performance.now()).toFixed(3)}~`;
+}
+
+const STAMP = /~t(\d+\.\d{3})~/g;
+
+/** The moments (ms since the epoch) of the `[[stamp]]` deltas in a piece of text, in order. */
+export function readStamps(text: string): number[] {
+  return Array.from(text.matchAll(STAMP), (m) => Number(m[1]));
 }
