@@ -1,7 +1,7 @@
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { filter, firstValueFrom, ReplaySubject, take } from 'rxjs';
-import { type ApprovalRequest, type CodexEvent, CodexErrorCode } from '@app/codex-transport';
+import { AppServerTransport, type ApprovalRequest, type CodexEvent, CodexErrorCode } from '@app/codex-transport';
 import {
   agentText,
   baseChildEnv,
@@ -11,6 +11,7 @@ import {
   type Harness,
   makeDataDir,
   survivingCodexProcesses,
+  transportOptions,
   until,
 } from './support/harness';
 
@@ -325,6 +326,36 @@ describe('AppServerTransport against the real codex binary', () => {
       }),
     );
     expect(agentText(after)).toBe('new process');
+  });
+
+  it("a new tenant's home starts with the databases of the readiness probe's codex; an existing home is left as it is", async () => {
+    const dataDir = makeDataDir('seed');
+    const transport = new AppServerTransport(transportOptions(h.provider, dataDir));
+    try {
+      const health = join(dataDir, 'health');
+      await transport.checkHealth(); // no tenant's codex running: a probe starts one in <data dir>/health
+      await until(() => transport.seedHome() === health, 'the probe stopped');
+      expect(codexPidsWith(health)).toEqual([]);
+      expect(readdirSync(health)).toContain('state_5.sqlite');
+      // A file that only a copy from the probe's home can put in a tenant's.
+      writeFileSync(join(health, 'marker.sqlite'), 'seed');
+      const { thread } = await transport.startThread('newcomer');
+      const home = transport.homeOf('newcomer');
+      expect(readFileSync(join(home, 'marker.sqlite'), 'utf8')).toBe('seed');
+      const events = await collect(
+        transport.runTurn('newcomer', { threadId: thread.id, input: [{ type: 'text', text: '[[reply: seeded]]' }] }),
+      );
+      expect(agentText(events)).toBe('seeded');
+
+      writeFileSync(join(health, 'later.sqlite'), 'seed');
+      process.kill(transport.processes().find((p) => p.tenant === 'newcomer')!.pid!, 'SIGKILL');
+      await until(() => !transport.processes().some((p) => p.pid), 'the killed process noticed');
+      await transport.startThread('newcomer');
+      expect(existsSync(join(home, 'later.sqlite'))).toBe(false);
+      expect((await transport.listThreads('newcomer')).data.map((t) => t.id)).toContain(thread.id);
+    } finally {
+      await transport.shutdown();
+    }
   });
 
   it('keeps as many spare threads as its requests take at once (up to four), and none once it takes none for a while', async () => {

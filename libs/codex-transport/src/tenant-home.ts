@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { delimiter, join, resolve } from 'node:path';
 import type { ResolvedBinary } from './binary';
 import { type CodexHomeConfig, PROVIDER_KEY_ENV, tenantDirName, writeCodexHome } from './codex-home/codex-home.writer';
@@ -46,13 +46,38 @@ export function tenantWorkspace(
 /** The file in a tenant's home that names its tenant (a directory name may be a hash of it). */
 export const TENANT_NAME_FILE = '.tenant';
 
-/** Writes the tenant's config.toml (and its name) and makes sure its workspace exists. */
+/** codex's databases in its CODEX_HOME, which it creates and migrates when it first starts there. */
+const DATABASE_FILE = /\.sqlite(-wal|-shm)?$/;
+
+/**
+ * Gives a new home (one without a config.toml) the databases of `seed`, a home the same codex has started
+ * in and stopped since, so that the first start in it does not create and migrate them: about a third of
+ * a first start (~330 ms → ~240 ms here). The seed holds no tenant's data (the readiness probe's home).
+ */
+function seedDatabases(seed: string, home: string): void {
+  if (existsSync(join(home, 'config.toml'))) return;
+  let files: string[];
+  try {
+    files = readdirSync(seed).filter((f) => DATABASE_FILE.test(f));
+  } catch {
+    return; // no seed yet: codex makes its databases itself
+  }
+  mkdirSync(home, { recursive: true, mode: 0o700 });
+  for (const file of files) copyFileSync(join(seed, file), join(home, file));
+}
+
+/**
+ * Writes the tenant's config.toml (and its name) and makes sure its workspace exists; a new home starts
+ * with the databases of `seed` when one is given.
+ */
 export function prepareTenantHome(
   options: CodexTransportOptions,
   tenant: string,
   home: string,
   workspace: string,
+  seed: string | null = null,
 ): void {
+  if (seed) seedDatabases(seed, home);
   writeCodexHome(home, codexHomeConfig(options));
   writeFileSync(join(home, TENANT_NAME_FILE), tenant, { mode: 0o600 });
   mkdirSync(workspace, { recursive: true });

@@ -215,7 +215,7 @@ export class AppServerTransport {
    * and handshake; its CODEX_HOME is `<data dir>/health`) and checks that it initializes.
    */
   private async probeProcess(binary: ResolvedBinary): Promise<{ binary: string; pid?: number }> {
-    const home = join(resolve(this.options.baseDataDir), 'health');
+    const home = this.healthHome();
     const probe = this.newSession(
       '(readiness probe)',
       home,
@@ -230,6 +230,19 @@ export class AppServerTransport {
       const stopping = probe.close().finally(() => this.probesStopping.delete(stopping));
       this.probesStopping.add(stopping);
     }
+  }
+
+  /**
+   * The home a new tenant's databases are copied from now: the readiness probe's, once a probe has
+   * started codex there and stopped it, while no other probe runs; null otherwise.
+   */
+  seedHome(): string | null {
+    if (this.lastProbeOk === null || this.probing || this.probesStopping.size > 0) return null;
+    return this.healthHome();
+  }
+
+  private healthHome(): string {
+    return join(resolve(this.options.baseDataDir), 'health');
   }
 
   /** Stops processes that have been idle longer than the idle timeout. */
@@ -319,7 +332,7 @@ export class AppServerTransport {
       threadApprovalPolicy: perThreadApprovalPolicy(o.approvalPolicy),
       approvals: this.approvals,
       logger: this.logger,
-      prepare: () => prepareTenantHome(o, tenant, home, workspace),
+      prepare: () => prepareTenantHome(o, tenant, home, workspace, home === this.healthHome() ? null : this.seedHome()),
       onOutgoing: o.onOutgoing,
       onIncomingResult: o.onIncomingResult,
       onProcessExit: (_tenant, exit) => {
