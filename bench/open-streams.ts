@@ -54,6 +54,8 @@ export interface StreamsPhase {
   /** The hold: how long, and each delta's delay from the provider's stamp to its reader meanwhile. */
   holdSeconds: number;
   deltas: number;
+  /** Of the deltas the provider sent to the streams during the hold, the share their readers got in it. */
+  deliveredPercent: number;
   delayMs: Distribution;
   /** The same by surface (the gateway's protocols). */
   delayMsByKey: Record<string, Distribution>;
@@ -119,16 +121,7 @@ async function hold(
   const deadline = setTimeout(startHold, startSeconds * 1000);
   const turns = readers.map(async (r) => {
     const onChunk = (text: string) => {
-      const at = now();
-      for (const stamp of readStamps(text)) {
-        // Later events repeat the text so far (an item's completion, a response's): only new deltas count.
-        if (stamp <= r.last) continue;
-        r.last = stamp;
-        r.reads.push([at, at - stamp]);
-        if (r.firstDeltaAt !== null) continue;
-        r.firstDeltaAt = at;
-        if (++opened === readers.length) startHold();
-      }
+      if (noteReads(r, text, now()) && ++opened === readers.length) startHold();
     };
     try {
       await r.surface.turn(r.worker, prompt, onChunk);
@@ -161,6 +154,7 @@ async function hold(
     startSeconds: open ? (open.at - began) / 1000 : NaN,
     holdSeconds: seconds,
     deltas: delays.length,
+    deliveredPercent: seconds > 0 ? (delays.length / ((streaming * seconds * 1000) / o.deltaEveryMs)) * 100 : NaN,
     delayMs: distribution(delays),
     delayMsByKey: Object.fromEntries(
       [...new Set(readers.map((r) => r.surface.key))].map((key) => [
@@ -191,6 +185,25 @@ interface Sample {
   gatewayCpu: number | null;
   codexRss: number;
   gatewayRss: number | null;
+}
+
+/**
+ * Notes the stamped deltas of a piece of a stream read at `at`: each new one with its delay. Later events
+ * repeat the text so far (an item's completion, a response's), so only stamps past the last one count.
+ * True when the piece held the stream's first delta.
+ */
+export function noteReads(r: Pick<Reader, 'last' | 'reads' | 'firstDeltaAt'>, text: string, at: number): boolean {
+  let first = false;
+  for (const stamp of readStamps(text)) {
+    if (stamp <= r.last) continue;
+    r.last = stamp;
+    r.reads.push([at, at - stamp]);
+    if (r.firstDeltaAt === null) {
+      r.firstDeltaAt = at;
+      first = true;
+    }
+  }
+  return first;
 }
 
 const reader = (surface: Surface, worker: unknown): Reader => ({

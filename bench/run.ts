@@ -328,9 +328,16 @@ function describeOpenStreams(open: OpenStreams): string {
     .map(([key, x]) => `${key} ${d(x)}`)
     .join(', ');
   const perStreamSecond = direct.codexCpuMsPerStreamSecond + (gateway.gatewayCpuMsPerStreamSecond ?? 0);
-  const carried = Math.floor((cpus().length * 1000) / perStreamSecond);
   const met =
     added.p99 <= ADDED_DELAY_P99_MS && direct.errors + gateway.errors === 0 && gateway.open === gateway.streams;
+  const saturated = Math.max(direct.machineBusyPercent, gateway.machineBusyPercent) >= 90;
+  const limits = saturated
+    ? `the machine, busy ${fmt(direct.machineBusyPercent, 0)}% / ${fmt(gateway.machineBusyPercent, 0)}%: ` +
+      `a turn's start costs codex about 0.1 s of CPU, so ${direct.open} / ${gateway.open} of ${direct.streams} streams had started when the hold began, ` +
+      `and their readers got ${fmt(direct.deliveredPercent, 0)}% / ${fmt(gateway.deliveredPercent, 0)}% of the deltas sent meanwhile (codex fell behind)`
+    : `at ${fmt(perStreamSecond, 1)} ms of CPU per stream-second (codex ${fmt(direct.codexCpuMsPerStreamSecond, 1)}, ` +
+      `gateway ${fmt(gateway.gatewayCpuMsPerStreamSecond, 1)}), this machine's ${cpus().length} cores carry about ` +
+      `${Math.floor((cpus().length * 1000) / perStreamSecond)} such streams`;
   return [
     `${o.tenants * o.perTenant} open streams (${o.tenants} tenants × ${o.perTenant}, a delta every ${o.deltaEveryMs} ms), limit / gateway: ` +
       `streaming ${direct.open} / ${gateway.open} after ${fmt(direct.startSeconds)} / ${fmt(gateway.startSeconds)} s, held ${fmt(direct.holdSeconds, 0)} / ${fmt(gateway.holdSeconds, 0)} s; ` +
@@ -342,8 +349,7 @@ function describeOpenStreams(open: OpenStreams): string {
     `  per open stream: gateway CPU ${fmt(gateway.gatewayCpuMsPerStreamSecond, 2)} ms per stream-second, RSS ${fmt(gateway.gatewayRssKbPerStream, 0)} kB; ` +
       `codex CPU ${fmt(direct.codexCpuMsPerStreamSecond, 2)} / ${fmt(gateway.codexCpuMsPerStreamSecond, 2)} ms per stream-second, RSS ${fmt(gateway.codexRssMbPerStream, 1)} MB; ` +
       `machine busy ${fmt(direct.machineBusyPercent, 0)}% / ${fmt(gateway.machineBusyPercent, 0)}%`,
-    `  what limits it: at ${fmt(perStreamSecond, 1)} ms of CPU per stream-second (codex ${fmt(direct.codexCpuMsPerStreamSecond, 1)}, gateway ${fmt(gateway.gatewayCpuMsPerStreamSecond, 1)}), ` +
-      `this machine's ${cpus().length} cores carry about ${carried} such streams`,
+    `  what limits it: ${limits}`,
   ].join('\n');
 }
 
