@@ -47,13 +47,15 @@ export async function coldTenants(gw: GatewayProcess, count: number, prompt: str
     const user = `cold-${i}`;
     firstDelta.push((await chat(user)).ttftMs);
     await new Promise((r) => setTimeout(r, 200)); // its spare thread started, the process idle
-    afterOne.push(sumRssMb(pidsOf(user)));
-    privateOne.push(sumPrivateMb(pidsOf(user)));
+    const pids = pidsOf(user);
+    afterOne.push(sumRssMb(pids));
+    privateOne.push(sumPrivateMb(pids));
     if (i < 5) {
       for (let k = 1; k < 10; k++) await chat(user);
       await new Promise((r) => setTimeout(r, 200));
-      afterTen.push(sumRssMb(pidsOf(user)));
-      privateTen.push(sumPrivateMb(pidsOf(user)));
+      const later = pidsOf(user);
+      afterTen.push(sumRssMb(later));
+      privateTen.push(sumPrivateMb(later));
     }
 
     const parts = `cold-rest-${i}`;

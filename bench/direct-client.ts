@@ -1,4 +1,6 @@
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { resolveCodexBinary, writeCodexHome } from '@app/codex-transport';
 
 type Message = { id?: number; method?: string; params?: Record<string, any>; result?: any; error?: any };
@@ -171,5 +173,49 @@ export class DirectAppServer {
     if (!waiter) return;
     if (message.method === 'item/agentMessage/delta') waiter.onDelta(String(message.params?.delta ?? ''));
     else if (message.method === 'turn/completed') waiter.onDone(String(message.params?.turn?.status));
+  }
+}
+
+/**
+ * The limit's app-servers by tenant, each its own CODEX_HOME under `dir` and all in one workspace, each
+ * started (and initialized) when its tenant is first used, as the gateway's are.
+ */
+export class DirectAppServers {
+  readonly workspace: string;
+  private readonly byTenant = new Map<string, Promise<DirectAppServer>>();
+  private readonly started: DirectAppServer[] = [];
+
+  constructor(private readonly options: { dir: string; shellHome: string; providerBaseUrl: string }) {
+    this.workspace = join(options.dir, 'workspace');
+    mkdirSync(this.workspace, { recursive: true });
+  }
+
+  /** The tenant's app-server, started on first use. */
+  readonly of = (tenant: string): Promise<DirectAppServer> => {
+    let server = this.byTenant.get(tenant);
+    if (!server) this.byTenant.set(tenant, (server = this.start(tenant)));
+    return server;
+  };
+
+  /** The processes started so far. */
+  pids(): number[] {
+    return this.started.map((server) => server.pid);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.started.map((server) => server.stop()));
+  }
+
+  private async start(tenant: string): Promise<DirectAppServer> {
+    const { dir, shellHome, providerBaseUrl } = this.options;
+    const server = DirectAppServer.create({
+      codexHome: join(dir, tenant),
+      shellHome,
+      workspace: this.workspace,
+      providerBaseUrl,
+    });
+    this.started.push(server);
+    await server.initialize();
+    return server;
   }
 }

@@ -5,11 +5,10 @@
  * four streaming protocols, mixed (REST SSE, Chat Completions, Responses, the HTTP/2 agent stream). The
  * delay the gateway adds is the difference of the two: the rest (the provider, codex, the reader) is in both.
  */
-import { mkdirSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { readStamps } from '@app/offline-provider';
-import { DirectAppServer } from './direct-client';
+import type { DirectAppServers } from './direct-client';
 import type { GatewayProcess } from './gateway-process';
 import { cpuTimes, distribution, type Distribution, machineMs, pidsWithEnv, rssMb, sumRssMb, treeCpuMs } from './stats';
 import {
@@ -82,7 +81,6 @@ interface Reader {
   worker: unknown;
   last: number;
   firstDeltaAt: number | null;
-  endedAt: number | null;
   /** [read at (ms since the epoch), delay] of each stamped delta, in order. */
   reads: Array<[number, number]>;
 }
@@ -211,7 +209,6 @@ const reader = (surface: Surface, worker: unknown): Reader => ({
   worker,
   last: 0,
   firstDeltaAt: null,
-  endedAt: null,
   reads: [],
 });
 
@@ -224,44 +221,24 @@ export function openStreamsPrompt(o: OpenStreamsOptions): string {
 /** How long the streams may take to be all open: a turn's start costs codex ~0.1 s of CPU. */
 const startSecondsOf = (o: OpenStreamsOptions) => Math.min(40, Math.max(10, o.tenants * o.perTenant * 0.12));
 
-/** The limit: one app-server per tenant, each turn on a thread of its own. */
-export async function directOpenStreams(
-  o: OpenStreamsOptions,
-  dir: string,
-  shellHome: string,
-  providerBaseUrl: string,
-): Promise<StreamsPhase> {
-  const workspace = join(dir, 'workspace');
-  mkdirSync(workspace, { recursive: true });
-  const servers: DirectAppServer[] = [];
-  const stop = () => Promise.all(servers.map((s) => s.stop()));
+/** The limit: one app-server per tenant (`servers`, stopped at the end), each turn on a thread of its own. */
+export async function directOpenStreams(o: OpenStreamsOptions, servers: DirectAppServers): Promise<StreamsPhase> {
   try {
-    const byTenant = new Map<string, Promise<DirectAppServer>>();
-    const serverOf = (tenant: string) => {
-      let s = byTenant.get(tenant);
-      if (!s) {
-        const server = DirectAppServer.create({ codexHome: join(dir, tenant), shellHome, workspace, providerBaseUrl });
-        servers.push(server);
-        byTenant.set(tenant, (s = server.initialize().then(() => server)));
-      }
-      return s;
-    };
-    const surface = directSurface(serverOf, workspace);
+    const surface = directSurface(servers.of, servers.workspace);
     const readers = await Promise.all(
       Array.from({ length: o.tenants * o.perTenant }, async (_, i) =>
         reader(surface, await surface.prepare(`open-${i % o.tenants}`)),
       ),
     );
-    const pids = () => servers.map((s) => s.pid);
     const sample = () => ({
-      codexCpu: treeCpuMs(pids()),
+      codexCpu: treeCpuMs(servers.pids()),
       gatewayCpu: null,
-      codexRss: sumRssMb(pids()),
+      codexRss: sumRssMb(servers.pids()),
       gatewayRss: null,
     });
-    return await hold(readers, openStreamsPrompt(o), o, startSecondsOf(o), sample, stop);
+    return await hold(readers, openStreamsPrompt(o), o, startSecondsOf(o), sample, () => servers.stop());
   } finally {
-    await stop();
+    await servers.stop();
   }
 }
 

@@ -14,7 +14,7 @@ import { join, relative } from 'node:path';
 import { AppServerTransport } from '@app/codex-transport';
 import { OfflineProvider } from '@app/offline-provider';
 import { FULL_CONFIGS, parseArgs, QUICK_CONFIGS, type Config } from './configs';
-import { DirectAppServer } from './direct-client';
+import { DirectAppServers } from './direct-client';
 import { codexPidsOf, codexSample, ROOT, startGateway, stopGateway, streamCapacity } from './gateway-process';
 import { type Entry, log, measureConfig, type Row } from './measure';
 import { fmt, table } from './report';
@@ -66,34 +66,18 @@ async function main(): Promise<void> {
   const children: Array<() => void | Promise<void>> = [];
   try {
     // 1. The limit: one app-server per tenant, straight over stdio, shared by the two limits (see Surface.tenants).
-    const directDir = join(work, 'direct');
-    mkdirSync(join(directDir, 'workspace'), { recursive: true });
-    /** The limits' app-servers by tenant (`direct-3`), each started when its tenant is first used, as the gateway's are. */
-    const directServers = new Map<string, Promise<DirectAppServer>>();
-    const startedDirect: DirectAppServer[] = [];
-    const startDirect = async (tenant: string): Promise<DirectAppServer> => {
-      const server = DirectAppServer.create({
-        codexHome: join(directDir, tenant),
-        shellHome,
-        workspace: join(directDir, 'workspace'),
-        providerBaseUrl: provider.baseUrl,
-      });
-      children.push(() => server.stop());
-      await server.initialize();
-      startedDirect.push(server);
-      return server;
-    };
-    const directServer = (tenant: string): Promise<DirectAppServer> => {
-      let server = directServers.get(tenant);
-      if (!server) directServers.set(tenant, (server = startDirect(tenant)));
-      return server;
-    };
-    const direct = directSurface(directServer, join(directDir, 'workspace'));
-    const directNewThread = directNewThreadSurface(directServer, join(directDir, 'workspace'));
-    const directSample = () => codexSample(startedDirect.map((server) => server.pid));
+    const directServers = new DirectAppServers({
+      dir: join(work, 'direct'),
+      shellHome,
+      providerBaseUrl: provider.baseUrl,
+    });
+    children.push(() => directServers.stop());
+    const direct = directSurface(directServers.of, directServers.workspace);
+    const directNewThread = directNewThreadSurface(directServers.of, directServers.workspace);
+    const directSample = () => codexSample(directServers.pids());
     // codex's share of a cold start: one app-server's spawn and initialize handshake, on a quiet machine.
     const codexStarted = performance.now();
-    await directServer(`${direct.tenants}-0`);
+    await directServers.of(`${direct.tenants}-0`);
     const codexColdStartMs = performance.now() - codexStarted;
 
     // 2. The transport in-process.
@@ -209,7 +193,10 @@ async function main(): Promise<void> {
       const options = { ...OPEN_STREAMS[0], ...step };
       log(`  ${options.tenants} tenants × ${options.perTenant} open streams: the limit, then the gateway (--scale)`);
       const dir = join(work, `open-${options.tenants}x${options.perTenant}`);
-      const directPhase = await directOpenStreams(options, join(dir, 'direct'), shellHome, provider.baseUrl);
+      const directPhase = await directOpenStreams(
+        options,
+        new DirectAppServers({ dir: join(dir, 'direct'), shellHome, providerBaseUrl: provider.baseUrl }),
+      );
       const openGw = await startGateway(join(dir, 'gateway'), provider.baseUrl, shellHome, {
         MAX_SESSIONS: String(options.tenants + 1),
         CODEX_MAX_CONCURRENCY: String(options.perTenant),

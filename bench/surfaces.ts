@@ -52,15 +52,17 @@ export function resetConnections(): void {
   agent = new Agent({ keepAlive: true, maxSockets: Infinity });
 }
 
-/** POSTs JSON and reads the streamed answer; TTFT is when `firstToken` first matches the text so far. */
+/**
+ * POSTs JSON and reads the streamed answer; TTFT is when `firstToken` first matches the text so far.
+ * `capture`: the first match of its group in the answer is returned; `onChunk` sees every piece read.
+ */
 export function streamPost(
   base: string,
   path: string,
   body: unknown,
   headers: Record<string, string>,
   firstToken: RegExp,
-  capture?: RegExp,
-  onChunk?: (text: string) => void,
+  { capture, onChunk }: { capture?: RegExp; onChunk?: (text: string) => void } = {},
 ): Promise<TurnTiming> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
@@ -216,8 +218,7 @@ export function restSurface(base: string): Surface {
         { threadId, input: [{ type: 'text', text: prompt }], stream: true },
         { 'x-user-id': tenant },
         /event: item\.delta/,
-        undefined,
-        onChunk,
+        { onChunk },
       );
     },
   };
@@ -249,8 +250,7 @@ function statelessSurface(
         surface.body(prompt),
         { 'x-user-id': (w as { tenant: string }).tenant },
         surface.firstToken,
-        undefined,
-        onChunk,
+        { onChunk },
       ),
   };
 }
@@ -286,8 +286,7 @@ export function responsesSurface(base: string): Surface {
         },
         { 'x-user-id': worker.tenant },
         /response\.output_text\.delta/,
-        /"id":"(resp_[0-9a-f]+)"/,
-        onChunk,
+        { capture: /"id":"(resp_[0-9a-f]+)"/, onChunk },
       );
       worker.previous = timing.captured ?? null;
       return timing;
@@ -337,8 +336,7 @@ export function chatSurface(base: string): Surface {
         { thread_id: threadId, messages: [{ content: prompt }] },
         { 'x-user-id': tenant },
         /event: item\.delta/,
-        undefined,
-        onChunk,
+        { onChunk },
       );
     },
   };

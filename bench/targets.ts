@@ -107,40 +107,27 @@ export function checkTargets<T extends Measured>(
   const checks: TargetCheck[] = [];
   for (const row of rows) {
     const limit = limitOf(row);
-    if (!http.has(row.surface) || !row.ratio || !limit) continue;
+    const ratio = row.ratio;
+    if (!http.has(row.surface) || !ratio || !limit) continue;
     const spread = (pick: (r: Ratios) => number): [number, number] | null =>
-      row.ratio?.rounds?.length
-        ? [Math.min(...row.ratio.rounds.map(pick)), Math.max(...row.ratio.rounds.map(pick))]
-        : null;
+      ratio.rounds?.length ? [Math.min(...ratio.rounds.map(pick)), Math.max(...ratio.rounds.map(pick))] : null;
     const config = row.config.includes('×') ? row.config : `${row.config} × ${row.concurrency}`;
     const check = (target: string, value: number, bound: number, met: boolean, pick?: (r: Ratios) => number) =>
       checks.push({ target, key: row.key, config, value, bound, met, spread: pick ? spread(pick) : null });
+    /** A ratio to the limit held under `bound` (over it with `atLeast`), with its rounds' spread. */
+    const ratioCheck = (target: string, pick: (r: Ratios) => number, bound: number, atLeast = false) => {
+      const value = pick(ratio);
+      check(target, value, bound, atLeast ? value >= bound : value <= bound, pick);
+    };
     const isStateless = stateless.has(row.surface);
     if (row.concurrency === 1 || row.concurrency === 32) {
       const c = row.concurrency;
-      if (!isStateless)
-        check(
-          `TTFT p50 at concurrency ${c}`,
-          row.ratio.ttftP50,
-          OVERHEAD,
-          row.ratio.ttftP50 <= OVERHEAD,
-          (r) => r.ttftP50,
-        );
-      check(
-        `latency p50 at concurrency ${c}`,
-        row.ratio.latencyP50,
-        OVERHEAD,
-        row.ratio.latencyP50 <= OVERHEAD,
-        (r) => r.latencyP50,
-      );
+      if (!isStateless) ratioCheck(`TTFT p50 at concurrency ${c}`, (r) => r.ttftP50, OVERHEAD);
+      ratioCheck(`latency p50 at concurrency ${c}`, (r) => r.latencyP50, OVERHEAD);
     }
     // A new conversation without thread/start on its critical path: at every concurrency.
-    if (isStateless)
-      check(STATELESS_TARGET, row.ratio.ttftP50, STATELESS, row.ratio.ttftP50 <= STATELESS, (r) => r.ttftP50);
-    if (row.concurrency === 32) {
-      const ratio = row.ratio.throughput;
-      check('throughput at concurrency 32', ratio, THROUGHPUT, ratio >= THROUGHPUT, (r) => r.throughput);
-    }
+    if (isStateless) ratioCheck(STATELESS_TARGET, (r) => r.ttftP50, STATELESS);
+    if (row.concurrency === 32) ratioCheck('throughput at concurrency 32', (r) => r.throughput, THROUGHPUT, true);
     const cpu = row.gatewayCpuMsPerTurn;
     if (cpu !== undefined && cpu !== null) check(CPU_TARGET, cpu, GATEWAY_CPU_MS, cpu <= GATEWAY_CPU_MS);
   }
