@@ -19,6 +19,11 @@ export interface Options {
   scale: boolean;
   /** The open streams of the scale part, a step each: tenants × turns (`--streams 5x10,50x10`; null: those). */
   streams: Array<{ tenants: number; perTenant: number }> | null;
+  /**
+   * The Node the gateway runs on: `image` (the container image's major, installed on demand; the default:
+   * the benchmark measures what ships), `current` (the one running the benchmark) or a path to a binary.
+   */
+  node: string;
 }
 
 export function parseArgs(argv: string[]): Options {
@@ -33,6 +38,7 @@ export function parseArgs(argv: string[]): Options {
     out: join(ROOT, 'bench/results'),
     scale: false,
     streams: null,
+    node: 'image',
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -45,7 +51,10 @@ export function parseArgs(argv: string[]): Options {
     else if (a === '--configs') o.configs = argv[++i].split(',');
     else if (a === '--rounds') o.rounds = Number(argv[++i]);
     else if (a === '--only') o.only = new RegExp(argv[++i], 'i');
-    else if (a === '--streams') {
+    else if (a === '--node') {
+      o.node = argv[++i] ?? '';
+      if (!o.node) throw new Error('--node takes image, current or the path of a node binary');
+    } else if (a === '--streams') {
       o.streams = (argv[++i] ?? '').split(',').map((step) => {
         const m = /^(\d+)x(\d+)$/.exec(step);
         if (!m || Number(m[1]) < 1 || Number(m[2]) < 1)
@@ -69,13 +78,19 @@ export interface Config extends RoundBudget {
    * group: each of their turns starts a thread as well, so theirs are the longest batches.
    */
   statelessEvery: number;
+  /**
+   * Turns per worker run once before the rounds and not counted (besides each new worker's first turn): the
+   * gateway's code then runs as V8 has optimized it after a while of service, not as it starts.
+   */
+  warmTurns?: number;
   key: string;
 }
 
 /**
- * Concurrency 8 comes first: its turns warm up the code of every surface (V8 optimizes a function after
- * it has run a while; the gateway's CPU per turn falls by about 40% over its first few hundred turns), so
- * concurrency 1 measures the gateway as it runs after a while, not as it starts (cold start is timed apart).
+ * Concurrency 8 comes first, after 6 uncounted turns per worker: they warm up the code of every surface (V8
+ * optimizes a function after it has run a while: one REST turn after another, the gateway's CPU per turn
+ * here was 18–22 ms over the first 40 turns and 7–10 ms after 200), so every configuration measures the gateway
+ * as it runs after a while, not as it starts (cold start is timed apart).
  */
 export const FULL_CONFIGS: Config[] = [
   // At 8, two turns per worker in a round: the throughput of a steady state, not of one burst of starts.
@@ -89,6 +104,7 @@ export const FULL_CONFIGS: Config[] = [
     maxRounds: 3,
     budgetSeconds: 25,
     statelessEvery: 1,
+    warmTurns: 6,
   },
   {
     key: '1',

@@ -8,6 +8,14 @@ import { distribution, pidsWithEnv, rssMb, sumRssMb, treeCpuMs } from './stats';
 export const ROOT = resolve(__dirname, '..');
 export const MAIN = join(ROOT, 'dist/apps/gateway/apps/gateway/src/main.js');
 
+/** The Node binary the gateway runs on (see setGatewayNode). */
+let gatewayNode = process.execPath;
+
+/** Runs the gateways this process starts on another Node binary (the image's; the default is this process's). */
+export function setGatewayNode(path: string): void {
+  gatewayNode = path;
+}
+
 export interface GatewayProcess {
   child: ChildProcess;
   url: string;
@@ -21,6 +29,8 @@ export async function startGateway(
   providerUrl: string,
   home: string,
   extra: Record<string, string> = {},
+  /** Options for Node before the gateway's script (the profiler's, for `bench:profile`). */
+  nodeArgs: string[] = [],
 ): Promise<GatewayProcess> {
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
@@ -42,7 +52,7 @@ export async function startGateway(
     ...extra,
   };
   const started = performance.now();
-  const child = spawn(process.execPath, [MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(gatewayNode, [...nodeArgs, MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let text = '';
   const ports = await new Promise<{ url: string; h2Url: string }>((resolveUrl, reject) => {
     const onData = (c: Buffer) => {

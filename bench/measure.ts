@@ -91,7 +91,8 @@ export async function runTurns(entry: Entry, tally: Tally, perWorker: number, pr
 
 /**
  * Measures every surface at one configuration, interleaved: each surface gets its workers (threads,
- * streams; those of an earlier configuration are reused) and a warm-up turn on each new one, then rounds
+ * streams; those of an earlier configuration are reused) and a warm-up turn on each new one (and the
+ * configuration's warmTurns on every worker), then rounds
  * (as many as its RoundBudget allows) in which every surface in turn runs `perWorker` turns on each worker,
  * in an order that changes from round to round. Whatever drifts during the run (loaded threads, caches, the machine) then weighs on
  * every surface alike.
@@ -148,6 +149,15 @@ export async function measureConfig(entries: Entry[], config: Config, prompt: st
   log(
     `    prepared and warmed the workers in ${((performance.now() - preparing) / 1000).toFixed(0)} s (${spent.join(', ')})`,
   );
+  if (config.warmTurns) {
+    const warming = performance.now();
+    for (const [i, entry] of entries.entries()) {
+      await runTurns(entry, { ...tallies[i], timings: [], errors: 0 }, config.warmTurns, prompt);
+    }
+    log(
+      `    then ${config.warmTurns} uncounted turns per worker on every surface in ${((performance.now() - warming) / 1000).toFixed(0)} s`,
+    );
+  }
   let quietMs = 0;
   const roundSeconds: number[] = [];
   for (let round = 0; anotherRound(config, roundSeconds); round++) {

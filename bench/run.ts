@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --quick] [--scale [--streams 50x10]] [--configs 1,8,32,8x4] [--rounds N] [--only REGEX] [--deltas N] [--words N] [--delay MS] [--out DIR]
+ * npm run bench [-- --quick] [--scale [--streams 50x10]] [--configs 1,8,32,8x4] [--rounds N] [--only REGEX] [--deltas N] [--words N] [--delay MS] [--node image|current|PATH] [--out DIR]
  *
  * Measures, in one run and against one offline provider: the direct app-server limit (a minimal JSON-RPC
  * client on stdio), the transport in-process, every HTTP surface of the production gateway process, and
@@ -15,7 +15,16 @@ import { AppServerTransport } from '@app/codex-transport';
 import { OfflineProvider } from '@app/offline-provider';
 import { FULL_CONFIGS, parseArgs, QUICK_CONFIGS, type Config } from './configs';
 import { DirectAppServers } from './direct-client';
-import { codexPidsOf, codexSample, ROOT, startGateway, stopGateway, streamCapacity } from './gateway-process';
+import {
+  codexPidsOf,
+  codexSample,
+  ROOT,
+  setGatewayNode,
+  startGateway,
+  stopGateway,
+  streamCapacity,
+} from './gateway-process';
+import { resolveGatewayNode } from './image-node';
 import { type Entry, log, measureConfig, type Row } from './measure';
 import { fmt, table } from './report';
 import { cpuTimes, pidsWithEnv, rssMb } from './stats';
@@ -53,8 +62,11 @@ async function main(): Promise<void> {
   // Outside this checkout: in a git work tree codex runs git (rev-parse, remote, status) for every turn and
   // new thread, about a tenth of a turn's cost here, which a gateway's workspace (a volume) does not pay.
   const work = mkdtempSync(join(tmpdir(), 'codex-gateway-bench-'));
+  const gatewayNode = await resolveGatewayNode(o.node);
+  setGatewayNode(gatewayNode.path);
   const provider = new OfflineProvider();
   await provider.start();
+  log(`bench: the gateway runs on Node ${gatewayNode.version} (${gatewayNode.what})`);
   log(`bench: prompt ${JSON.stringify(prompt)}, ${o.quick ? 'quick' : 'full'} run, data under ${work}`);
 
   // Every codex runs under an empty HOME, as in the container image: codex runs the user's login shell
@@ -242,6 +254,7 @@ async function main(): Promise<void> {
         cpuModel: cpus()[0]?.model ?? '',
         memoryGb: Math.round(totalmem() / 2 ** 30),
         node: process.version,
+        gatewayNode: gatewayNode.version,
       },
       options: { ...o, out: relative(ROOT, o.out) || '.', only: o.only?.source ?? null },
       prompt,

@@ -1,39 +1,19 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { imageNode, imageNodeMajor } from '../bench/image-node';
 import { ensureBuilt, MAIN_JS, ROOT } from './support/build';
 import { connectH2, openAgentStream } from './support/h2';
 import { codexPidsWith, makeDataDir, survivingCodexProcesses, TEST_DATA_ROOT } from './support/harness';
 import { startProductionGateway } from './support/process';
 
 const run = promisify(execFile);
-/** The Node major of the container image (docker/Dockerfile: node:22-bookworm-slim). */
-const IMAGE_NODE_MAJOR = 22;
-
-/**
- * Node's own binary of that major, from the npm registry's `node-<platform>-<arch>` package, installed
- * once into the test data folder (not into node_modules, where its `node` would shadow the suite's).
- */
-async function imageNode(): Promise<string> {
-  const prefix = join(TEST_DATA_ROOT, `node${IMAGE_NODE_MAJOR}`);
-  const pkg = `node-${process.platform}-${process.arch}`;
-  const binary = join(prefix, 'node_modules', pkg, 'bin', 'node');
-  if (!existsSync(binary)) {
-    mkdirSync(prefix, { recursive: true });
-    await run(
-      'npm',
-      ['install', '--prefix', prefix, '--no-save', '--no-audit', '--no-fund', `${pkg}@${IMAGE_NODE_MAJOR}`],
-      { cwd: prefix },
-    );
-  }
-  return binary;
-}
+/** The Node major of the container image's runtime stage (docker/Dockerfile). */
+const IMAGE_NODE_MAJOR = imageNodeMajor();
 
 describe(`the production build on Node ${IMAGE_NODE_MAJOR} (the image's Node)`, () => {
   it('boots, serves a turn on every protocol and stops on SIGTERM (exit 0, no codex left)', async () => {
     await ensureBuilt();
-    const node = await imageNode();
+    const node = await imageNode(TEST_DATA_ROOT);
     const version = (await run(node, ['--version'])).stdout.trim();
     expect(version).toMatch(new RegExp(`^v${IMAGE_NODE_MAJOR}\\.`));
     const dataDir = makeDataDir('node22');
