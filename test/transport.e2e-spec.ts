@@ -358,6 +358,30 @@ describe('AppServerTransport against the real codex binary', () => {
     }
   });
 
+  it('starts at most maxConcurrentStarts codex processes at once: new tenants at the same moment wait their turn', async () => {
+    // What happens, in order: a start's `initialize` sent, and its answer.
+    const order: string[] = [];
+    const gated = await createHarness('start-gate', {
+      maxConcurrentStarts: 1,
+      onOutgoing: (m) => {
+        if (m.kind === 'request' && m.method === 'initialize') order.push('sent');
+      },
+      onIncomingResult: (method) => {
+        if (method === 'initialize') order.push('answered');
+      },
+    });
+    try {
+      const tenants = ['first', 'second', 'third'];
+      const started = await Promise.all(tenants.map((t) => gated.transport.startThread(t)));
+      expect(started.map((s) => typeof s.thread.id)).toEqual(['string', 'string', 'string']);
+      expect(new Set(gated.transport.processes().map((p) => p.tenant))).toEqual(new Set(tenants));
+      // One at a time: each start's handshake is answered before the next one begins.
+      expect(order).toEqual(['sent', 'answered', 'sent', 'answered', 'sent', 'answered']);
+    } finally {
+      await gated.close();
+    }
+  });
+
   it('keeps as many spare threads as its requests take at once (up to four), and none once it takes none for a while', async () => {
     const spares = await createHarness('spare-pool', { spareIdleMs: 1500 });
     const tenant = 'pool';

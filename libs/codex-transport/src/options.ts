@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import type { ApprovalPolicy, SandboxMode } from './codex-home/codex-home.writer';
 import type { OutgoingMessage } from './app-server/json-rpc-connection';
 import type { TenantIsolation } from './isolation';
@@ -78,6 +79,11 @@ export interface CodexTransportOptions {
   onIncomingResult?: (method: string, result: unknown) => void;
   /** A tenant's threads started ahead (see `takeThread`) are unloaded when none was taken for this long. */
   spareIdleMs?: number;
+  /**
+   * How many codex processes may be starting (spawn and `initialize`) at once; other tenants' starts wait
+   * their turn. Default: the machine's CPUs, at least two.
+   */
+  maxConcurrentStarts?: number;
 }
 
 export const TRANSPORT_DEFAULTS = {
@@ -102,9 +108,10 @@ type Timing =
   | 'providerUnreachableMs'
   | 'startRetryMs'
   | 'toolCallTimeoutMs'
-  | 'spareIdleMs';
+  | 'spareIdleMs'
+  | 'maxConcurrentStarts';
 
-/** The options with every timing set: what a transport works with. */
+/** The options with every timing (and the start limit) set: what a transport works with. */
 export type ResolvedTransportOptions = CodexTransportOptions & Required<Pick<CodexTransportOptions, Timing>>;
 
 /** Fills in the timings left unset, once, when a transport is built. */
@@ -120,5 +127,6 @@ export function resolveTransportOptions(options: CodexTransportOptions): Resolve
     startRetryMs: options.startRetryMs ?? d.startRetryMs,
     toolCallTimeoutMs: options.toolCallTimeoutMs ?? d.toolCallTimeoutMs,
     spareIdleMs: options.spareIdleMs ?? d.spareIdleMs,
+    maxConcurrentStarts: options.maxConcurrentStarts ?? Math.max(2, availableParallelism()),
   };
 }

@@ -38,6 +38,7 @@ import {
 } from './app-server-wire';
 import { strOrNull } from './item.mapper';
 import { SpareThreads } from './spare-threads';
+import { StartGate } from './start-gate';
 import { TurnRun } from './turn-run';
 import { PROVIDER_UNREACHABLE, providerUnreachableMessage } from '../provider-unreachable';
 
@@ -66,6 +67,8 @@ export interface AppServerSessionOptions extends ProcessPassThrough {
   approvals: ApprovalsRegistry;
   /** Runs before every spawn (writes CODEX_HOME/config.toml). */
   prepare: () => void;
+  /** Shared by a transport's sessions: how many of their codex processes may start at once. */
+  startGate?: StartGate;
   onOutgoing?: (message: OutgoingMessage) => void;
   onIncomingResult?: (method: string, result: unknown) => void;
   onProcessExit?: (tenant: string, exit: ProcessExit) => void;
@@ -481,7 +484,12 @@ export class AppServerSession {
     return this.starting;
   }
 
-  private async spawn(): Promise<AppServerProcess> {
+  private spawn(): Promise<AppServerProcess> {
+    return this.options.startGate ? this.options.startGate.run(() => this.spawnNow()) : this.spawnNow();
+  }
+
+  private async spawnNow(): Promise<AppServerProcess> {
+    if (this.closed) throw new CodexTransportError(CodexErrorCode.SHUTTING_DOWN, 'the gateway is shutting down');
     this.options.prepare();
     const generation = ++this.generation;
     const { binary, args, launch, env, cwd, clientName, clientVersion } = this.options;

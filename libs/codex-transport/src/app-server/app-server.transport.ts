@@ -10,6 +10,7 @@ import type { ApprovalDecision, ApprovalRequest, CodexEvent } from '../events';
 import { CodexErrorCode, CodexTransportError } from '../errors/codex-transport.error';
 import { type TransportLogger, silentLogger } from '../logger';
 import { type CodexTransportOptions, type ResolvedTransportOptions, resolveTransportOptions } from '../options';
+import { StartGate } from './start-gate';
 import { childEnvironment, codexLaunch, prepareTenantHome, tenantHome, tenantWorkspace } from '../tenant-home';
 import type {
   CodexThread,
@@ -63,9 +64,11 @@ export class AppServerTransport {
   private unexpectedExits = 0;
 
   private readonly options: ResolvedTransportOptions;
+  private readonly startGate: StartGate;
 
   constructor(options: CodexTransportOptions) {
     this.options = resolveTransportOptions(options);
+    this.startGate = new StartGate(this.options.maxConcurrentStarts);
     this.logger = options.logger ?? silentLogger;
     this.approvals = new ApprovalsRegistry(options.approvalTimeoutMs);
     if (options.cleanupIntervalMs > 0) {
@@ -332,6 +335,7 @@ export class AppServerTransport {
       threadApprovalPolicy: perThreadApprovalPolicy(o.approvalPolicy),
       approvals: this.approvals,
       logger: this.logger,
+      startGate: this.startGate,
       prepare: () => prepareTenantHome(o, tenant, home, workspace, home === this.healthHome() ? null : this.seedHome()),
       onOutgoing: o.onOutgoing,
       onIncomingResult: o.onIncomingResult,
