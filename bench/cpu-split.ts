@@ -75,9 +75,9 @@ export function cpuSplit(profile: CpuProfile, fromUs: number, toUs: number): Map
   const split = new Map<string, number>();
   let at = profile.startTime;
   for (const [i, id] of profile.samples.entries()) {
-    at += profile.timeDeltas[i] ?? 0;
     // A sample's delta is the time since the previous one: it stands for that stretch.
     const us = profile.timeDeltas[i] ?? 0;
+    at += us;
     if (at < fromUs || at > toUs || byId.get(id)!.callFrame.functionName === '(idle)') continue;
     const name = part(id);
     split.set(name, (split.get(name) ?? 0) + us / 1000);

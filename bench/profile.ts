@@ -62,7 +62,7 @@ async function main(): Promise<void> {
   mkdirSync(home, { recursive: true });
   const provider = new OfflineProvider();
   await provider.start();
-  const prompt = `[[words: ${Math.max(o.deltas, 1) * 3}]] [[deltas: ${o.deltas}]] [[delay: ${o.delay}]] profile`;
+  const prompt = `[[words: ${o.deltas * 3}]] [[deltas: ${o.deltas}]] [[delay: ${o.delay}]] profile`;
   const gw = await startGateway(join(work, 'gateway'), provider.baseUrl, home, {}, [
     '--cpu-prof',
     `--cpu-prof-dir=${profiles}`,
@@ -70,14 +70,21 @@ async function main(): Promise<void> {
   ]);
   const surface: Surface & { close?(): void } = SURFACES[o.surface](o.surface === 'h2' ? gw.h2Url : gw.url);
   try {
-    log(`profile: ${surface.name}, gateway on Node ${node.version}, prompt ${JSON.stringify(prompt)}`);
-    const worker = await surface.prepare(`${surface.tenants}-0`);
-    for (let i = 0; i < o.warm; i++) await surface.turn(worker, prompt);
-    const from = nowUs();
-    for (let i = 0; i < o.turns; i++) await surface.turn(worker, prompt);
-    const to = nowUs();
-    surface.close?.();
-    await stopGateway(gw);
+    let from: number;
+    let to: number;
+    try {
+      log(`profile: ${surface.name}, gateway on Node ${node.version}, prompt ${JSON.stringify(prompt)}`);
+      const worker = await surface.prepare(`${surface.tenants}-0`);
+      for (let i = 0; i < o.warm; i++) await surface.turn(worker, prompt);
+      from = nowUs();
+      for (let i = 0; i < o.turns; i++) await surface.turn(worker, prompt);
+      to = nowUs();
+    } finally {
+      // The gateway writes its profile as it exits.
+      surface.close?.();
+      await stopGateway(gw);
+      await provider.stop();
+    }
     const file = readdirSync(profiles).find((f) => f.endsWith('.cpuprofile'));
     if (!file) throw new Error('the gateway wrote no profile');
     const split = [...cpuSplit(JSON.parse(readFileSync(join(profiles, file), 'utf8')) as CpuProfile, from, to)];
@@ -92,9 +99,6 @@ async function main(): Promise<void> {
       );
     }
   } finally {
-    surface.close?.();
-    await stopGateway(gw).catch(() => undefined);
-    await provider.stop();
     rmSync(work, { recursive: true, force: true });
   }
 }

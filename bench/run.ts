@@ -55,6 +55,9 @@ import {
 async function main(): Promise<void> {
   const began = performance.now();
   const o = parseArgs(process.argv.slice(2));
+  // Before anything is made: a Node that cannot be had ends the run with nothing to clean up.
+  const gatewayNode = await resolveGatewayNode(o.node);
+  setGatewayNode(gatewayNode.path);
   const prompt = `[[words: ${o.words}]] [[deltas: ${o.deltas}]] [[delay: ${o.delay}]] bench`;
   const configs = (o.quick ? QUICK_CONFIGS : FULL_CONFIGS)
     .filter((c) => !o.configs || o.configs.includes(c.key))
@@ -62,8 +65,6 @@ async function main(): Promise<void> {
   // Outside this checkout: in a git work tree codex runs git (rev-parse, remote, status) for every turn and
   // new thread, about a tenth of a turn's cost here, which a gateway's workspace (a volume) does not pay.
   const work = mkdtempSync(join(tmpdir(), 'codex-gateway-bench-'));
-  const gatewayNode = await resolveGatewayNode(o.node);
-  setGatewayNode(gatewayNode.path);
   const provider = new OfflineProvider();
   await provider.start();
   log(`bench: the gateway runs on Node ${gatewayNode.version} (${gatewayNode.what})`);
