@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite runs besides Node (when a command is missing): curl, openssl,
 # ps and pgrep (procps), runuser (util-linux), a python3 with `requests` (one test replays a Python
-# client), nginx (in front of three replicas in the replica test), and podman with runc, debootstrap and
-# their networking for the container image test.
+# client), nginx and bubblewrap (the replica test puts three replicas behind nginx, each with its own
+# volume at one mount point through bwrap), and podman with runc, debootstrap and their networking for
+# the container image test.
 # `.ci/run` calls it before `npm ci && npm test`; the image test calls it when podman is missing. Needs
 # root (or sudo) and apt; does nothing when everything is there.
 set -euo pipefail
@@ -14,6 +15,7 @@ want openssl openssl
 want ps procps
 want pgrep procps
 want runuser util-linux
+want bwrap bubblewrap
 want podman podman
 want runc runc
 want debootstrap debootstrap
