@@ -147,7 +147,9 @@ frames=$(printf '%s\n' '{"type":"user_message","content":"[[shell: id -u; touch 
 [[ $frames == *'10001'* ]] || fail "the agent's command did not run as uid 10001"
 [[ $frames == *'Read-only file system'* && $frames != *'\nescaped'* ]] || fail "the read-only sandbox did not hold"
 
-uids=$(podman top "$NAME" huser | tail -n +2 | sort -u | tr '\n' ' ' || true)
+# The effective uid of every process, read from the container's own /proc (podman top's huser prints "?"
+# when podman itself runs inside a container).
+uids=$(podman exec "$NAME" sh -c 'cat /proc/[0-9]*/status 2>/dev/null' | awk '/^Uid:/ {print $3}' | sort -u | tr '\n' ' ' || true)
 [[ $uids == '10001 ' ]] || fail "processes not all uid 10001: $uids"
 [[ -n $(podman image inspect "$IMAGE" --format '{{.Config.Healthcheck}}') ]] || fail "the image has no HEALTHCHECK"
 podman healthcheck run "$NAME" >/dev/null 2>&1 || fail "HEALTHCHECK failed"
