@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { allOnPath } from '@app/codex-transport';
 import { OfflineProvider } from '@app/offline-provider';
 import { startGateway, type TestGateway } from './support/gateway';
 import { makeDataDir, selfSignedCertificate } from './support/harness';
@@ -198,6 +199,18 @@ describe('tenant isolation down to the agent’s shell (two token tenants, real 
     const relative = await call(b, 'alice', '/api/thread/start', { cwd: '.' });
     expect(relative.cwd).toBe(join(b.workspace, 'alice'));
   });
+
+  it('lsb_release is masked in a tenant’s namespace (codex runs it at every start); /etc/os-release stays', async () => {
+    const { output } = await restCommand(
+      boots[0],
+      'alice',
+      'lsb_release -a; echo "rc=$?"; grep -c "^ID=" /etc/os-release',
+      'read-only',
+    );
+    // Where the machine has one, it cannot be run (126); where it has none, it is not found (127).
+    expect(output).toContain(allOnPath('lsb_release').length > 0 ? 'rc=126' : 'rc=127');
+    expect(output).toMatch(/(^|\n)1\n/);
+  }, 60_000);
 
   it('the provider key reaches the model provider, never a command', () => {
     expect(provider.requests.length).toBeGreaterThan(0);

@@ -32,7 +32,7 @@ export {
   writeCodexHome,
 } from './codex-home/codex-home.writer';
 /** Keeping each tenant's codex in namespaces of its own. */
-export { type TenantIsolation, type TenantView, findBubblewrap, isolationUnavailable } from './isolation';
+export { type TenantIsolation, type TenantView, allOnPath, findBubblewrap, isolationUnavailable } from './isolation';
 /** A tenant's CODEX_HOME and workspace. */
 export { TENANT_NAME_FILE, tenantHome, tenantWorkspace } from './tenant-home';
 /** Logger interface the transport writes to. */

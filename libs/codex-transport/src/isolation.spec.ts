@@ -1,7 +1,7 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { isolationArgs } from './isolation';
+import { delimiter, join } from 'node:path';
+import { allOnPath, findOnPath, isolationArgs } from './isolation';
 
 describe('isolationArgs', () => {
   let dir: string;
@@ -50,5 +50,23 @@ describe('isolationArgs', () => {
     // Binds come after the tmpfs that hides their parent, and the command follows `--`.
     expect(args.indexOf(view.home)).toBeGreaterThan(args.indexOf(base));
     expect(args.slice(-3)).toEqual(['--chdir', view.workspace, '--']);
+  });
+});
+
+describe('allOnPath', () => {
+  it('finds every file of that name on the path, in its order; findOnPath the first', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'on-path-'));
+    try {
+      for (const d of ['a', 'b', 'c']) mkdirSync(join(dir, d));
+      for (const d of ['c', 'a']) writeFileSync(join(dir, d, 'tool'), '');
+      mkdirSync(join(dir, 'b', 'tool')); // a directory of that name is not a program
+      const path = ['a', 'b', '', 'c'].map((d) => (d ? join(dir, d) : '')).join(delimiter);
+      expect(allOnPath('tool', path)).toEqual([join(dir, 'a', 'tool'), join(dir, 'c', 'tool')]);
+      expect(findOnPath('tool', path)).toBe(join(dir, 'a', 'tool'));
+      expect(allOnPath('absent', path)).toEqual([]);
+      expect(findOnPath('absent', path)).toBeNull();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -13,7 +13,7 @@ import type { ResolvedBinary } from './binary';
 export interface TenantIsolation {
   /** Directories every codex sees empty: the data dir (other tenants' homes and records), the workspaces' parent. */
   hiddenDirs: string[];
-  /** Files every codex sees empty (the TLS key, mounted credentials). */
+  /** Files every codex sees empty (the TLS key, mounted credentials, programs masked for a faster start). */
   hiddenFiles: string[];
   /** Directories bound writable into every tenant's view (workspace roots shared on purpose, CODEX_ADD_DIRS). */
   sharedDirs: string[];
@@ -25,12 +25,17 @@ export interface TenantView {
   workspace: string;
 }
 
+/** Every `name` on `path`, in its order. */
+export function allOnPath(name: string, path = process.env.PATH ?? ''): string[] {
+  return path
+    .split(delimiter)
+    .filter((dir) => dir && isFile(join(dir, name)))
+    .map((dir) => join(dir, name));
+}
+
 /** The first `name` on `path`, or null. */
 export function findOnPath(name: string, path = process.env.PATH ?? ''): string | null {
-  for (const dir of path.split(delimiter)) {
-    if (dir && isFile(join(dir, name))) return join(dir, name);
-  }
-  return null;
+  return allOnPath(name, path)[0] ?? null;
 }
 
 /** The directories of the codex binary and of the tools it ships (`rg`). */
