@@ -139,6 +139,23 @@ describe.each(['app-server', 'exec'] as const)(
       await expect(bad).rejects.toBeInstanceOf(OpenAI.BadRequestError);
     });
 
+    it('refuses what codex cannot give (several choices, log probabilities), naming the parameter; their defaults pass', async () => {
+      const messages = [{ role: 'user' as const, content: 'hi' }];
+      for (const [param, extra] of [
+        ['n', { n: 2 }],
+        ['logprobs', { logprobs: true }],
+        ['top_logprobs', { top_logprobs: 3 }],
+      ] as const) {
+        const refused = client.chat.completions.create({ model: 'x', messages, ...extra });
+        await expect(refused).rejects.toMatchObject({
+          status: 400,
+          error: { type: 'invalid_request_error', param },
+        });
+      }
+      const plain = await client.chat.completions.create({ model: 'x', messages, n: 1, logprobs: false });
+      expect(plain.choices).toHaveLength(1);
+    });
+
     it('answers RateLimitError (with Retry-After) when the concurrency cap is full', async () => {
       const controller = new AbortController();
       // A turn that holds the one slot until it is aborted (exec streams nothing before the end: wait on the slot).

@@ -362,12 +362,19 @@ describe('OpenAI Responses API (official openai SDK, real codex)', () => {
       { input: 'x', store: 'yes' },
       { input: 'x', instructions: ['not', 'a', 'string'] },
       { input: [{ role: 'user', content: [{ type: 'input_image', image_url: 'https://example.com/a.png' }] }] },
+      // Log probabilities, which codex does not return.
+      { input: 'x', top_logprobs: 3 },
+      { input: 'x', include: ['message.output_text.logprobs'] },
     ]) {
       const res = await bad(body);
       expect({ body, status: res.status }).toEqual({ body, status: 400 });
       expect(res.body.error.type).toBe('invalid_request_error');
       expect(res.body.error.message.length).toBeGreaterThan(5);
     }
+    expect((await bad({ input: 'x', top_logprobs: 3 })).body.error).toMatchObject({ param: 'top_logprobs' });
+    // Other `include` values pass (they ask for nothing codex cannot give here).
+    const included = await client.responses.create({ input: 'x', include: ['reasoning.encrypted_content'] });
+    expect(included.status).toBe('completed');
     const long = await bad({ input: 'x'.repeat(4000) });
     expect(long.status).toBe(400);
     expect(long.body.error.code).toBe('context_length_exceeded');

@@ -3,6 +3,7 @@ import { Type } from 'class-transformer';
 import {
   Allow,
   ArrayMinSize,
+  Equals,
   IsArray,
   IsBoolean,
   IsIn,
@@ -54,7 +55,10 @@ export class ReasoningDto {
   effort?: string;
 }
 
-/** OpenAI Chat Completions request. Fields not listed (`temperature`, `max_tokens`, …) are accepted and ignored. */
+/**
+ * OpenAI Chat Completions request. Fields that ask for what codex cannot give (`n` above 1, `logprobs`) are
+ * refused; sampling hints not listed (`temperature`, `max_tokens`, …) are accepted and ignored.
+ */
 export class ChatCompletionRequestDto {
   /** Model or alias; echoed in the response. @example "gpt-5-codex" */
   @IsOptional()
@@ -115,6 +119,21 @@ export class ChatCompletionRequestDto {
   @ApiPropertyOptional({ type: 'object', additionalProperties: true })
   @Allow()
   response_format?: unknown;
+
+  /** Only 1: codex gives one answer per request. @example 1 */
+  @IsOptional()
+  @Equals(1, { message: 'n must be 1: codex gives one answer per request' })
+  n?: number;
+
+  /** Only `false`: codex's model client returns no token log probabilities. */
+  @IsOptional()
+  @Equals(false, { message: 'logprobs are not available: codex does not return token log probabilities' })
+  logprobs?: boolean;
+
+  /** Only 0 (with no `logprobs`). */
+  @IsOptional()
+  @Equals(0, { message: 'top_logprobs are not available: codex does not return token log probabilities' })
+  top_logprobs?: number;
 
   /**
    * Extension: also stream codex's own activity — reasoning as `reasoning_content` deltas and each

@@ -2,15 +2,21 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   Allow,
+  Equals,
+  IsArray,
   IsBoolean,
   IsNotEmpty,
   IsObject,
   IsOptional,
   IsString,
   MaxLength,
+  NotContains,
   ValidateNested,
 } from 'class-validator';
 import { IsMetadata } from '../../input/metadata.validator';
+
+/** The `include` value that asks for token log probabilities, which codex does not return. */
+const LOGPROBS_INCLUDE = 'message.output_text.logprobs';
 
 export class ResponseReasoningDto {
   /** The turn's reasoning effort. @example "low" */
@@ -26,7 +32,8 @@ export class ResponseReasoningDto {
 
 /**
  * OpenAI Responses request. `tools` (functions), `tool_choice`, `parallel_tool_calls` and `text.format` are
- * applied; other fields not listed are accepted and ignored; `temperature`, `top_p`, `max_output_tokens`,
+ * applied; `top_logprobs` and an `include` of logprobs are refused (codex returns none); other fields not
+ * listed are accepted and ignored; `temperature`, `top_p`, `max_output_tokens`,
  * `tools`, `tool_choice`, `text`, `parallel_tool_calls`, `truncation` and `user` are echoed in the Response object.
  */
 export class CreateResponseDto {
@@ -114,4 +121,19 @@ export class CreateResponseDto {
   parallel_tool_calls?: unknown;
   @Allow() truncation?: unknown;
   @Allow() user?: unknown;
+
+  /** Only 0: codex does not return token log probabilities. */
+  @IsOptional()
+  @Equals(0, { message: 'top_logprobs are not available: codex does not return token log probabilities' })
+  top_logprobs?: number;
+
+  /** Extra output to include; `message.output_text.logprobs` is refused (codex returns none), others accepted. */
+  @IsOptional()
+  @IsArray()
+  @IsString({ each: true })
+  @NotContains(LOGPROBS_INCLUDE, {
+    each: true,
+    message: `include may not ask for ${LOGPROBS_INCLUDE}: codex does not return token log probabilities`,
+  })
+  include?: string[];
 }
