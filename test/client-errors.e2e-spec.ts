@@ -146,6 +146,42 @@ describe('client errors are 4xx, and error bodies reveal nothing internal', () =
     expect(logged.slice(before).filter((line) => /\n\s+at |zlib/i.test(line))).toEqual([]);
   });
 
+  it('a body that is not JSON is 415 in each protocol’s shape, and nothing is done with it', async () => {
+    const threads = async () => ((await call('POST', '/api/thread/list', {})).json as { data: unknown[] }).data.length;
+    const before = await threads();
+    const text = await call('POST', '/api/thread/start', 'hello', { 'content-type': 'text/plain' });
+    expect({ status: text.status, message: text.json?.message }).toEqual({
+      status: 415,
+      message: 'Request body must be JSON, sent with Content-Type: application/json',
+    });
+    // What `curl -d '{…}'` sends without -H: a form content type.
+    const form = await call(
+      'POST',
+      '/v1/chat/completions',
+      JSON.stringify({ messages: [{ role: 'user', content: 'hi' }] }),
+      {
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+    );
+    expect(form.status).toBe(415);
+    expect(form.json?.error).toMatchObject({
+      type: 'invalid_request_error',
+      message: expect.stringContaining('application/json'),
+    });
+    // Refused before any route is found, still in OpenAI's shape on /v1: bad JSON, an unknown path.
+    const broken = await call('POST', '/v1/responses', '{"input": ', { 'content-type': 'application/json' });
+    expect({ status: broken.status, error: broken.json?.error }).toEqual({
+      status: 400,
+      error: { type: 'invalid_request_error', message: expect.any(String), param: null, code: null },
+    });
+    expect((await call('POST', '/v1/no-such-route', {})).json?.error).toMatchObject({ type: 'not_found_error' });
+    expect(await threads()).toBe(before);
+    // JSON with a charset is JSON.
+    expect(
+      (await call('POST', '/api/thread/list', '{}', { 'content-type': 'application/json; charset=utf-8' })).status,
+    ).toBe(200);
+  });
+
   it("a provider that refuses the gateway's key: 502 naming the provider's status on every protocol, never its URL", async () => {
     const providerUrl = gw.app.get(OfflineProviderHost).instance!.baseUrl;
     const expected = /the model provider refused the gateway's credentials \(HTTP 40[13]/;

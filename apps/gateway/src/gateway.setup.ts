@@ -1,7 +1,7 @@
 import helmet from 'helmet';
 import type { INestApplication } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { limitJsonDepth } from './common/limits/json-depth';
+import { limitJsonDepth, requireJsonBody } from './common/limits/json-depth';
 import { GatewayValidationPipe } from './common/validation/gateway-validation.pipe';
 import { setStreamBufferLimit } from './common/sse/sse-writer';
 import { SwaggerModule } from '@nestjs/swagger';
@@ -26,6 +26,7 @@ export function configureGateway(app: INestApplication): INestApplication {
   express.set('trust proxy', 'loopback');
   // Prompts may be long (CODEX_MAX_PROMPT_CHARS, 200 000 by default, is checked by the routes); Express's
   // 100 kB default would refuse them first.
+  express.use(requireJsonBody);
   express.useBodyParser('json', { limit: '10mb' });
   express.use(limitJsonDepth);
   setStreamBufferLimit(app.get(ConfigService).getOrThrow<number>('server.streamBufferBytes'));

@@ -21,8 +21,8 @@ import {
 import type { ConfigType } from '@nestjs/config';
 import { AppServerTransport } from '@app/codex-transport';
 import { Authenticator, credentialsOf } from '../common/auth/authenticator';
-import { describeFailure } from '../common/errors/failure';
-import { httpErrorBody, logFailure } from '../common/filters/http-error.filter';
+import { describeFailure, logFailure } from '../common/errors/failure';
+import { httpErrorBody } from '../common/filters/http-error.filter';
 import { WorkspacePolicy } from '../common/workspace/workspace-policy';
 import { ConfigurationError } from '../config/environment';
 import { MetricsService } from '../metrics/metrics.service';

@@ -12,7 +12,7 @@ import { chatCompletionsWire } from './chat-completions.wire';
 import { ChatCompletionRequestDto } from './dto/chat-completion.dto';
 import { ChatCompletionDto } from './dto/chat-completion-response.dto';
 import { ChatMessagesPipe, type ChatPrompt } from './input/chat-messages.pipe';
-import { OpenAiErrorFilter } from './openai-error.filter';
+import { OpenAiErrorFilter } from '../common/filters/openai-error.filter';
 import { TOOL_RESULTS_HEADER } from './tools/tool-results-path';
 import type { TurnEvent } from './tools/tool-turn';
 

@@ -1,7 +1,7 @@
 import { describeFailure } from '../common/errors/failure';
 import type { TurnWire } from '../common/turn/send-turn';
 import { ChatChunkMapper, type ChunkContext, toChatCompletion } from './chat-completions.mapper';
-import { openAiError } from './openai-error.filter';
+import { openAiError } from '../common/filters/openai-error.filter';
 import type { TurnEvent } from './tools/tool-turn';
 
 /**

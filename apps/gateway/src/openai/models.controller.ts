@@ -2,7 +2,7 @@ import { Controller, Get, Param, UseFilters } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ModelDto, ModelListDto } from './dto/chat-completion-response.dto';
 import { ModelsService } from './models.service';
-import { OpenAiErrorFilter } from './openai-error.filter';
+import { OpenAiErrorFilter } from '../common/filters/openai-error.filter';
 
 @ApiTags('openai')
 @UseFilters(OpenAiErrorFilter)

@@ -1,6 +1,6 @@
 import { BadRequestException } from '@nestjs/common';
 import { CodexErrorCode, CodexTransportError } from '@app/codex-transport';
-import { openAiError } from '../../openai/openai-error.filter';
+import { openAiError } from '../filters/openai-error.filter';
 import { httpErrorBody } from '../filters/http-error.filter';
 import { describeFailure } from './failure';
 import { GatewayError, invalidRequest, notFound, promptTooLong, TurnFailedError, unavailable } from './gateway-error';

@@ -1,4 +1,4 @@
-import { HttpException, HttpStatus } from '@nestjs/common';
+import { HttpException, HttpStatus, type Logger } from '@nestjs/common';
 import { isCodexTransportError } from '@app/codex-transport';
 import { mapCodexError, mapTurnError } from './codex-error-status';
 import { GatewayError, type GatewayErrorKind, TurnFailedError } from './gateway-error';
@@ -80,7 +80,17 @@ function bodyParserError(exception: unknown): { status: number; message: string 
   if (e.type === 'entity.too.large') return { status: 413, message: 'Request body is too large' };
   if (e.type === 'entity.too.deep')
     return { status: 400, message: 'Request body is nested too deeply (at most 64 levels)' };
+  if (e.type === 'entity.unsupported.type')
+    return { status: 415, message: 'Request body must be JSON, sent with Content-Type: application/json' };
   if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported')
     return { status: 415, message: 'Unsupported request body encoding' };
   return { status: e.status, message: 'Malformed request body' };
+}
+
+/** Logs what the client is not told: the details of a 5xx. */
+export function logFailure(logger: Logger, failure: Failure, error: unknown, requestId: string): void {
+  if (failure.unexpected)
+    logger.error(`unhandled error (request ${requestId}): ${(error as Error)?.stack ?? String(error)}`);
+  else if (failure.status >= 500)
+    logger.warn(`request ${requestId}: ${failure.code ?? ''}: ${(error as Error).message}`);
 }

@@ -1,7 +1,8 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Response } from 'express';
-import { describeFailure, type Failure } from '../errors/failure';
+import { describeFailure, type Failure, logFailure } from '../errors/failure';
 import { type ContextRequest, contextOf } from '../request-context/request-context';
+import { OpenAiErrorFilter } from './openai-error.filter';
 
 const REASON: Record<number, string> = {
   400: 'Bad Request',
@@ -36,14 +37,6 @@ export function httpErrorBody(failure: Failure, requestId: string): Record<strin
   };
 }
 
-/** Logs what the client is not told: the details of a 5xx. */
-export function logFailure(logger: Logger, failure: Failure, error: unknown, requestId: string): void {
-  if (failure.unexpected)
-    logger.error(`unhandled error (request ${requestId}): ${(error as Error)?.stack ?? String(error)}`);
-  else if (failure.status >= 500)
-    logger.warn(`request ${requestId}: ${failure.code ?? ''}: ${(error as Error).message}`);
-}
-
 /**
  * The one place errors become HTTP for the gateway's own routes: `HttpException` bodies (validation,
  * rate limits) are kept, everything else is described by {@link describeFailure}; a 5xx carries only a
@@ -54,9 +47,13 @@ export function logFailure(logger: Logger, failure: Failure, error: unknown, req
 export class HttpErrorFilter implements ExceptionFilter {
   private readonly logger = new Logger('HttpErrorFilter');
 
+  private readonly openAi = new OpenAiErrorFilter();
+
   catch(exception: unknown, host: ArgumentsHost): void {
     if (host.getType() !== 'http') throw exception;
     const http = host.switchToHttp();
+    // OpenAI clients get OpenAI's shape on every /v1 path, also before a route is found.
+    if (http.getRequest<ContextRequest>().originalUrl?.startsWith('/v1/')) return this.openAi.catch(exception, host);
     const res = http.getResponse<Response>();
     const { requestId } = contextOf(http.getRequest<ContextRequest>());
     if (res.headersSent) {

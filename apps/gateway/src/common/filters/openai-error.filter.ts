@@ -1,8 +1,7 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, Logger } from '@nestjs/common';
 import type { Response } from 'express';
-import { describeFailure, type Failure } from '../common/errors/failure';
-import { logFailure } from '../common/filters/http-error.filter';
-import { type ContextRequest, contextOf } from '../common/request-context/request-context';
+import { describeFailure, type Failure, logFailure } from '../errors/failure';
+import { type ContextRequest, contextOf } from '../request-context/request-context';
 
 export interface OpenAiError {
   message: string;
@@ -18,6 +17,7 @@ const TYPES: Record<number, [string, string | null]> = {
   404: ['not_found_error', 'not_found'],
   409: ['invalid_request_error', 'conflict'],
   413: ['invalid_request_error', 'request_too_large'],
+  415: ['invalid_request_error', 'unsupported_media_type'],
   429: ['rate_limit_exceeded', 'rate_limit_exceeded'],
 };
 
@@ -38,7 +38,10 @@ export function openAiError(failure: Failure, requestId: string): { error: OpenA
   return { error: { message, type, param: failure.param, code } };
 }
 
-/** Errors on the `/v1` routes in OpenAI's shape, with `Retry-After` when the client should retry. */
+/**
+ * Errors on the `/v1` routes in OpenAI's shape, with `Retry-After` when the client should retry; also those
+ * raised before a route is found (a body that does not parse, an unknown `/v1` path), through {@link HttpErrorFilter}.
+ */
 @Catch()
 export class OpenAiErrorFilter implements ExceptionFilter {
   private readonly logger = new Logger('OpenAiErrorFilter');

@@ -29,3 +29,18 @@ export function limitJsonDepth(req: Request, _res: Response, next: NextFunction)
   }
   next();
 }
+
+/**
+ * Refuses a request body that is not JSON with 415: Express parses only `application/json`, so any other
+ * body (a form, text, `curl -d` without a Content-Type) would reach the route as no body at all — a
+ * `thread/start` with defaults, a turn refused for a missing field — instead of being named as the fault.
+ */
+export function requireJsonBody(req: Request, _res: Response, next: NextFunction): void {
+  const hasBody = req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+  const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+  if (hasBody && type !== 'application/json') {
+    next(Object.assign(new Error('request body is not JSON'), { status: 415, type: 'entity.unsupported.type' }));
+    return;
+  }
+  next();
+}

@@ -123,6 +123,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
       });
       if (op.requestBody || (op.parameters ?? []).length > 0)
         addResponse(op, '400', error('Invalid request: a field failed its check.'));
+      if (op.requestBody) addResponse(op, '415', error('The body is not JSON (Content-Type: application/json).'));
       if (!open) addResponse(op, '401', error('Missing or invalid credentials.'));
       if (rateLimited && !meta?.skipThrottle)
         addResponse(op, '429', error('Rate limit (CODEX_RATE_LIMIT_PER_MINUTE) reached; see Retry-After.'));

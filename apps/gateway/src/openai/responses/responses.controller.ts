@@ -8,7 +8,7 @@ import { Ctx, type RequestContext } from '../../common/request-context/request-c
 import { wantsEventStream, writeSse } from '../../common/sse/sse-writer';
 import { sendTurn } from '../../common/turn/send-turn';
 import { ResponseInputPipe } from '../input/response-input.pipe';
-import { OpenAiErrorFilter } from '../openai-error.filter';
+import { OpenAiErrorFilter } from '../../common/filters/openai-error.filter';
 import { CreateResponseDto } from './dto/create-response.dto';
 import { DeletedResponseDto, InputItemListDto, ResponseObjectDto } from './dto/response-object.dto';
 import { InputItemsQueryDto, RetrieveResponseQueryDto } from './dto/response-query.dto';
