@@ -182,6 +182,29 @@ describe('client errors are 4xx, and error bodies reveal nothing internal', () =
     ).toBe(200);
   });
 
+  it('a field the gateway does not know is refused on its own protocols, and accepted from OpenAI clients', async () => {
+    const threads = async () => ((await call('POST', '/api/thread/list', {})).json as { data: unknown[] }).data.length;
+    const before = await threads();
+    const typo = await call('POST', '/api/thread/start', { cwdd: '/elsewhere' });
+    expect({ status: typo.status, message: typo.json?.message }).toEqual({
+      status: 400,
+      message: ['property cwdd should not exist'],
+    });
+    const chat = await call('POST', '/chat', { messages: [{ role: 'user', content: 'hi' }], streem: false });
+    expect({ status: chat.status, message: chat.json?.message }).toEqual({
+      status: 400,
+      message: ['property streem should not exist'],
+    });
+    expect(await threads()).toBe(before);
+    // OpenAI SDKs send fields the gateway does not model (here a newer one, and one on a message).
+    const openAi = await call('POST', '/v1/chat/completions', {
+      model: 'gpt-5-codex',
+      messages: [{ role: 'user', content: 'hi', annotations: [] }],
+      service_tier: 'auto',
+    });
+    expect(openAi.status).toBe(200);
+  });
+
   it("a provider that refuses the gateway's key: 502 naming the provider's status on every protocol, never its URL", async () => {
     const providerUrl = gw.app.get(OfflineProviderHost).instance!.baseUrl;
     const expected = /the model provider refused the gateway's credentials \(HTTP 40[13]/;

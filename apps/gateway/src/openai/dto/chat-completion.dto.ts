@@ -15,6 +15,8 @@ import {
   ValidateNested,
 } from 'class-validator';
 
+import { AcceptsUnknownFields } from '../../common/validation/gateway-validation.pipe';
+
 export const CHAT_ROLES = ['system', 'developer', 'user', 'assistant', 'tool', 'function'] as const;
 
 export class ChatMessageDto {
@@ -59,6 +61,7 @@ export class ReasoningDto {
  * OpenAI Chat Completions request. Fields that ask for what codex cannot give (`n` above 1, `logprobs`) are
  * refused; sampling hints not listed (`temperature`, `max_tokens`, …) are accepted and ignored.
  */
+@AcceptsUnknownFields()
 export class ChatCompletionRequestDto {
   /** Model or alias; echoed in the response. @example "gpt-5-codex" */
   @IsOptional()

@@ -13,6 +13,7 @@ import {
   NotContains,
   ValidateNested,
 } from 'class-validator';
+import { AcceptsUnknownFields } from '../../../common/validation/gateway-validation.pipe';
 import { IsMetadata } from '../../input/metadata.validator';
 
 /** The `include` value that asks for token log probabilities, which codex does not return. */
@@ -36,6 +37,7 @@ export class ResponseReasoningDto {
  * listed are accepted and ignored; `temperature`, `top_p`, `max_output_tokens`,
  * `tools`, `tool_choice`, `text`, `parallel_tool_calls`, `truncation` and `user` are echoed in the Response object.
  */
+@AcceptsUnknownFields()
 export class CreateResponseDto {
   /** Model or alias; echoed in the response. @example "gpt-5-codex" */
   @IsOptional()
