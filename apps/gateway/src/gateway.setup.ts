@@ -1,7 +1,7 @@
 import helmet from 'helmet';
 import type { INestApplication } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { limitJsonDepth, requireJsonBody } from './common/limits/json-depth';
+import { limitJsonDepth, requireJsonBody } from './common/limits/json-body';
 import { GatewayValidationPipe } from './common/validation/gateway-validation.pipe';
 import { setStreamBufferLimit } from './common/sse/sse-writer';
 import { SwaggerModule } from '@nestjs/swagger';

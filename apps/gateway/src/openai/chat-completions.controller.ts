@@ -1,4 +1,4 @@
-import { Body, Controller, Headers, HttpCode, Inject, Post, Res, UseFilters } from '@nestjs/common';
+import { Body, Controller, Headers, HttpCode, Inject, Post, Res } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { ApiHeader, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
@@ -12,12 +12,10 @@ import { chatCompletionsWire } from './chat-completions.wire';
 import { ChatCompletionRequestDto } from './dto/chat-completion.dto';
 import { ChatCompletionDto } from './dto/chat-completion-response.dto';
 import { ChatMessagesPipe, type ChatPrompt } from './input/chat-messages.pipe';
-import { OpenAiErrorFilter } from '../common/filters/openai-error.filter';
 import { TOOL_RESULTS_HEADER } from './tools/tool-results-path';
 import type { TurnEvent } from './tools/tool-turn';
 
 @ApiTags('openai')
-@UseFilters(OpenAiErrorFilter)
 @Controller('v1/chat')
 export class ChatCompletionsController {
   constructor(

@@ -1,11 +1,9 @@
-import { Controller, Get, Param, UseFilters } from '@nestjs/common';
+import { Controller, Get, Param } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ModelDto, ModelListDto } from './dto/chat-completion-response.dto';
 import { ModelsService } from './models.service';
-import { OpenAiErrorFilter } from '../common/filters/openai-error.filter';
 
 @ApiTags('openai')
-@UseFilters(OpenAiErrorFilter)
 @Controller('v1/models')
 export class ModelsController {
   constructor(private readonly models: ModelsService) {}

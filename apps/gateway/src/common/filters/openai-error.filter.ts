@@ -39,8 +39,9 @@ export function openAiError(failure: Failure, requestId: string): { error: OpenA
 }
 
 /**
- * Errors on the `/v1` routes in OpenAI's shape, with `Retry-After` when the client should retry; also those
- * raised before a route is found (a body that does not parse, an unknown `/v1` path), through {@link HttpErrorFilter}.
+ * Errors on `/v1` paths in OpenAI's shape, with `Retry-After` when the client should retry: the global
+ * {@link HttpErrorFilter} hands it every error of such a path, raised in a route or before one is found (a
+ * body that does not parse, an unknown `/v1` path).
  */
 @Catch()
 export class OpenAiErrorFilter implements ExceptionFilter {

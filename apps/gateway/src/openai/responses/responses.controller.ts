@@ -1,5 +1,5 @@
 import { TOOL_RESULTS_HEADER } from '../tools/tool-results-path';
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req, Res, UseFilters } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { map } from 'rxjs';
@@ -8,7 +8,6 @@ import { Ctx, type RequestContext } from '../../common/request-context/request-c
 import { wantsEventStream, writeSse } from '../../common/sse/sse-writer';
 import { sendTurn } from '../../common/turn/send-turn';
 import { ResponseInputPipe } from '../input/response-input.pipe';
-import { OpenAiErrorFilter } from '../../common/filters/openai-error.filter';
 import { CreateResponseDto } from './dto/create-response.dto';
 import { DeletedResponseDto, InputItemListDto, ResponseObjectDto } from './dto/response-object.dto';
 import { InputItemsQueryDto, RetrieveResponseQueryDto } from './dto/response-query.dto';
@@ -17,7 +16,6 @@ import type { InputItem } from './responses.store';
 import { responseEventMessage, responsesWire } from './responses.wire';
 
 @ApiTags('openai')
-@UseFilters(OpenAiErrorFilter)
 @Controller('v1/responses')
 export class ResponsesController {
   constructor(

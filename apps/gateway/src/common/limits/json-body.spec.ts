@@ -1,5 +1,5 @@
 import { describeFailure } from '../errors/failure';
-import { jsonDepth, limitJsonDepth, MAX_JSON_DEPTH, requireJsonBody } from './json-depth';
+import { jsonDepth, limitJsonDepth, MAX_JSON_DEPTH, requireJsonBody } from './json-body';
 
 describe('JSON depth limit', () => {
   it('measures depth without recursion, even for very deep values', () => {
