@@ -139,20 +139,32 @@ describe.each(['app-server', 'exec'] as const)(
       await expect(bad).rejects.toBeInstanceOf(OpenAI.BadRequestError);
     });
 
-    it('refuses what codex cannot give (several choices, log probabilities), naming the parameter; their defaults pass', async () => {
+    it('refuses what codex cannot give (several choices, log probabilities, stop sequences, legacy functions, audio, web search options), naming the parameter; their defaults pass', async () => {
       const messages = [{ role: 'user' as const, content: 'hi' }];
-      for (const [param, extra] of [
+      const fn = { name: 'get_weather', parameters: { type: 'object', properties: {} } };
+      const refusals: Array<[string, Partial<OpenAI.ChatCompletionCreateParamsNonStreaming>]> = [
         ['n', { n: 2 }],
         ['logprobs', { logprobs: true }],
         ['top_logprobs', { top_logprobs: 3 }],
-      ] as const) {
+        ['stop', { stop: ['alpha'] }],
+        ['stop', { stop: 'alpha' }],
+        ['functions', { functions: [fn] }],
+        ['function_call', { function_call: 'auto' }],
+        ['modalities', { modalities: ['text', 'audio'] }],
+        ['audio', { audio: { voice: 'alloy', format: 'wav' } }],
+        ['web_search_options', { web_search_options: {} }],
+      ];
+      for (const [param, extra] of refusals) {
         const refused = client.chat.completions.create({ model: 'x', messages, ...extra });
         await expect(refused).rejects.toMatchObject({
           status: 400,
           error: { type: 'invalid_request_error', param },
         });
       }
-      const plain = await client.chat.completions.create({ model: 'x', messages, n: 1, logprobs: false });
+      const plain = await client.chat.completions.create({
+        ...{ model: 'x', messages, n: 1, logprobs: false },
+        ...{ stop: null, modalities: ['text'], functions: undefined, audio: null },
+      });
       expect(plain.choices).toHaveLength(1);
     });
 

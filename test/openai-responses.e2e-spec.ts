@@ -365,6 +365,10 @@ describe('OpenAI Responses API (official openai SDK, real codex)', () => {
       // Log probabilities, which codex does not return.
       { input: 'x', top_logprobs: 3 },
       { input: 'x', include: ['message.output_text.logprobs'] },
+      // State and limits kept nowhere here: a Conversations API conversation, a stored prompt, a cap on tool calls.
+      { input: 'x', conversation: 'conv_123' },
+      { input: 'x', prompt: { id: 'pmpt_123', version: '2' } },
+      { input: 'x', max_tool_calls: 1 },
     ]) {
       const res = await bad(body);
       expect({ body, status: res.status }).toEqual({ body, status: 400 });
@@ -372,6 +376,7 @@ describe('OpenAI Responses API (official openai SDK, real codex)', () => {
       expect(res.body.error.message.length).toBeGreaterThan(5);
     }
     expect((await bad({ input: 'x', top_logprobs: 3 })).body.error).toMatchObject({ param: 'top_logprobs' });
+    expect((await bad({ input: 'x', conversation: 'conv_123' })).body.error).toMatchObject({ param: 'conversation' });
     // Other `include` values pass (they ask for nothing codex cannot give here).
     const included = await client.responses.create({ input: 'x', include: ['reasoning.encrypted_content'] });
     expect(included.status).toBe('completed');

@@ -16,6 +16,7 @@ import {
 } from 'class-validator';
 
 import { AcceptsUnknownFields } from '../../common/validation/gateway-validation.pipe';
+import { Refused } from '../input/refused.validator';
 
 export const CHAT_ROLES = ['system', 'developer', 'user', 'assistant', 'tool', 'function'] as const;
 
@@ -58,8 +59,9 @@ export class ReasoningDto {
 }
 
 /**
- * OpenAI Chat Completions request. Fields that ask for what codex cannot give (`n` above 1, `logprobs`) are
- * refused; sampling hints not listed (`temperature`, `max_tokens`, …) are accepted and ignored.
+ * OpenAI Chat Completions request. Fields that ask for what codex cannot give (`n` above 1, `logprobs`, `stop`,
+ * the legacy `functions`, audio, web search options) are refused; sampling hints not listed (`temperature`,
+ * `max_tokens`, …) are accepted and ignored.
  */
 @AcceptsUnknownFields()
 export class ChatCompletionRequestDto {
@@ -137,6 +139,39 @@ export class ChatCompletionRequestDto {
   @IsOptional()
   @Equals(0, { message: 'top_logprobs are not available: codex does not return token log probabilities' })
   top_logprobs?: number;
+
+  /**
+   * Refused unless empty: codex's model client takes no stop sequences (OpenAI's reasoning models refuse
+   * them too).
+   */
+  @Refused(
+    "stop is not supported: codex's model client takes no stop sequences",
+    (v) => Array.isArray(v) && v.length === 0,
+  )
+  stop?: unknown;
+
+  /** Refused: the legacy form of `tools`. */
+  @Refused('functions is not supported: send them as tools ({"type":"function","function":{…}})')
+  functions?: unknown;
+
+  /** Refused: the legacy form of `tool_choice`. */
+  @Refused('function_call is not supported: send tool_choice with tools')
+  function_call?: unknown;
+
+  /** Only `["text"]`: codex answers in text. */
+  @Refused(
+    'modalities may only be ["text"]: codex answers in text',
+    (v) => Array.isArray(v) && v.length === 1 && v[0] === 'text',
+  )
+  modalities?: unknown;
+
+  /** Refused: codex answers in text, not audio. */
+  @Refused('audio output is not supported: codex answers in text')
+  audio?: unknown;
+
+  /** Refused: whether codex's model may search the web is the operator's setting (CODEX_ENABLE_SEARCH). */
+  @Refused('web_search_options is not supported: web search is set by the gateway (CODEX_ENABLE_SEARCH)')
+  web_search_options?: unknown;
 
   /**
    * Extension: also stream codex's own activity — reasoning as `reasoning_content` deltas and each

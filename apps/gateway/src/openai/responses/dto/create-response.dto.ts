@@ -15,6 +15,7 @@ import {
 } from 'class-validator';
 import { AcceptsUnknownFields } from '../../../common/validation/gateway-validation.pipe';
 import { IsMetadata } from '../../input/metadata.validator';
+import { Refused } from '../../input/refused.validator';
 
 /** The `include` value that asks for token log probabilities, which codex does not return. */
 const LOGPROBS_INCLUDE = 'message.output_text.logprobs';
@@ -33,8 +34,8 @@ export class ResponseReasoningDto {
 
 /**
  * OpenAI Responses request. `tools` (functions), `tool_choice`, `parallel_tool_calls` and `text.format` are
- * applied; `top_logprobs` and an `include` of logprobs are refused (codex returns none); other fields not
- * listed are accepted and ignored; `temperature`, `top_p`, `max_output_tokens`,
+ * applied; what codex cannot honour is refused (`top_logprobs`, an `include` of logprobs, `conversation`,
+ * `prompt`, `max_tool_calls`); other fields not listed are accepted and ignored; `temperature`, `top_p`, `max_output_tokens`,
  * `tools`, `tool_choice`, `text`, `parallel_tool_calls`, `truncation` and `user` are echoed in the Response object.
  */
 @AcceptsUnknownFields()
@@ -123,6 +124,18 @@ export class CreateResponseDto {
   parallel_tool_calls?: unknown;
   @Allow() truncation?: unknown;
   @Allow() user?: unknown;
+
+  /** Refused: conversations of OpenAI's Conversations API are not kept here; continue with `previous_response_id`. */
+  @Refused('conversation is not supported: continue a conversation with previous_response_id')
+  conversation?: unknown;
+
+  /** Refused: no prompt templates are stored here; send `instructions` and `input`. */
+  @Refused('prompt templates are not supported: send instructions and input')
+  prompt?: unknown;
+
+  /** Refused: codex's agent decides how many commands and tool calls a turn takes. */
+  @Refused("max_tool_calls is not supported: codex's agent decides how many tool calls a turn takes")
+  max_tool_calls?: unknown;
 
   /** Only 0: codex does not return token log probabilities. */
   @IsOptional()
