@@ -3,7 +3,6 @@ import { Type } from 'class-transformer';
 import {
   Allow,
   ArrayMinSize,
-  Equals,
   IsArray,
   IsBoolean,
   IsIn,
@@ -126,18 +125,15 @@ export class ChatCompletionRequestDto {
   response_format?: unknown;
 
   /** Only 1: codex gives one answer per request. @example 1 */
-  @IsOptional()
-  @Equals(1, { message: 'n must be 1: codex gives one answer per request' })
+  @Refused('n must be 1: codex gives one answer per request', (v) => v === 1)
   n?: number;
 
   /** Only `false`: codex's model client returns no token log probabilities. */
-  @IsOptional()
-  @Equals(false, { message: 'logprobs are not available: codex does not return token log probabilities' })
+  @Refused('logprobs are not available: codex does not return token log probabilities', (v) => v === false)
   logprobs?: boolean;
 
   /** Only 0 (with no `logprobs`). */
-  @IsOptional()
-  @Equals(0, { message: 'top_logprobs are not available: codex does not return token log probabilities' })
+  @Refused('top_logprobs are not available: codex does not return token log probabilities', (v) => v === 0)
   top_logprobs?: number;
 
   /**

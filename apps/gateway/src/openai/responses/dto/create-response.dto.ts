@@ -2,7 +2,6 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   Allow,
-  Equals,
   IsArray,
   IsBoolean,
   IsNotEmpty,
@@ -138,8 +137,7 @@ export class CreateResponseDto {
   max_tool_calls?: unknown;
 
   /** Only 0: codex does not return token log probabilities. */
-  @IsOptional()
-  @Equals(0, { message: 'top_logprobs are not available: codex does not return token log probabilities' })
+  @Refused('top_logprobs are not available: codex does not return token log probabilities', (v) => v === 0)
   top_logprobs?: number;
 
   /** Extra output to include; `message.output_text.logprobs` is refused (codex returns none), others accepted. */
