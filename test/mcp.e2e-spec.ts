@@ -164,7 +164,7 @@ describe('MCP server at /mcp (Streamable HTTP, official MCP SDK client)', () => 
     );
   });
 
-  it('a failed turn is an error result with its reason; config overrides are refused', async () => {
+  it('a failed turn is an error result with its reason; config overrides and arguments a tool does not define are refused', async () => {
     const alice = await connect('alice-mcp-token');
     const failed = await alice.callTool({ name: 'codex', arguments: { prompt: '[[status: 500]] x' } });
     expect(failed.isError).toBe(true);
@@ -177,6 +177,17 @@ describe('MCP server at /mcp (Streamable HTTP, official MCP SDK client)', () => 
     expect(text(refused)).toMatch(/config overrides are not accepted/);
     const outside = await alice.callTool({ name: 'codex', arguments: { prompt: 'x', cwd: '/etc' } });
     expect(outside.isError).toBe(true);
+    // A parameter of codex's own MCP server this gateway does not offer, and a typo: refused, not dropped.
+    for (const [name, args] of [
+      ['codex', { prompt: 'x', profile: 'fast' }],
+      ['codex-reply', { threadId: report(failed).threadId, prompt: 'x', promt: 'y' }],
+    ] as const) {
+      const unknown = await alice.callTool({ name, arguments: args });
+      expect(unknown.isError).toBe(true);
+      expect(text(unknown)).toMatch(/Unrecognized key.*(profile|promt)/);
+    }
+    const { tools } = await alice.listTools();
+    expect(tools.map((t) => t.inputSchema.additionalProperties)).toEqual([false, false, false]);
   });
 
   it('progress notifications arrive during a slow turn, coalesced', async () => {

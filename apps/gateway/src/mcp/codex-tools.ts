@@ -56,7 +56,10 @@ export class CodexTools {
     private readonly metrics: MetricsService,
   ) {}
 
-  /** Registers the tools on a session's server; every call runs as `tenant`. */
+  /**
+   * Registers the tools on a session's server; every call runs as `tenant`. Their arguments are strict: one
+   * a tool does not define (a typo, or a parameter of codex's own MCP server such as `profile`) is refused.
+   */
   register(server: McpServer, tenant: string, disconnected: (requestId: string | number) => AbortSignal): void {
     server.registerTool(
       'codex',
@@ -65,7 +68,7 @@ export class CodexTools {
         description:
           'Starts a new Codex conversation: the Codex coding agent works on the prompt in its workspace (reading files, ' +
           'running commands in its sandbox) and answers. Returns the final answer and the threadId to continue with codex-reply.',
-        inputSchema: {
+        inputSchema: z.strictObject({
           prompt: z.string().min(1).describe('What Codex should do: the first user message of the conversation.'),
           cwd: z
             .string()
@@ -90,7 +93,7 @@ export class CodexTools {
             .describe(
               'codex config overrides: not accepted by this gateway (they could change its sandbox or provider).',
             ),
-        },
+        }),
         outputSchema: turnReport,
         annotations: { title: 'Codex', openWorldHint: true },
       },
@@ -118,11 +121,11 @@ export class CodexTools {
         title: 'Continue a Codex session',
         description:
           'Sends the next message of a Codex conversation started with the codex tool; Codex remembers the earlier turns.',
-        inputSchema: {
+        inputSchema: z.strictObject({
           threadId: z.string().optional().describe('The threadId a codex call returned.'),
           conversationId: z.string().optional().describe('The same as threadId (the name older clients use).'),
           prompt: z.string().min(1).describe('The next user message.'),
-        },
+        }),
         outputSchema: turnReport,
       },
       (args, extra) =>
@@ -139,7 +142,7 @@ export class CodexTools {
         title: 'Interrupt a Codex session',
         description:
           'Stops the turn Codex is running on a thread; the codex or codex-reply call waiting on it ends as interrupted.',
-        inputSchema: { threadId: z.string().describe('The threadId of the running conversation.') },
+        inputSchema: z.strictObject({ threadId: z.string().describe('The threadId of the running conversation.') }),
       },
       (args) =>
         this.safely(async () => {
