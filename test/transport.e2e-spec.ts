@@ -293,15 +293,14 @@ describe('AppServerTransport against the real codex binary', () => {
     const tenant = 'spare';
     expect(await h.transport.spareThreadId(tenant)).toBeNull();
     const first = await h.transport.takeThread(tenant);
+    // The next spare is started once the taken thread's turn is under way (see the test after this one).
+    await collect(h.transport.runTurn(tenant, { threadId: first.thread.id, input: [{ type: 'text', text: 'x' }] }));
     const spare = await h.transport.spareThreadId(tenant);
     expect(spare).toMatch(/^[0-9a-f-]{36}$/);
     expect(spare).not.toBe(first.thread.id);
 
     const second = await h.transport.takeThread(tenant);
     expect(second.thread.id).toBe(spare);
-    const next = await h.transport.spareThreadId(tenant);
-    expect(next).not.toBeNull();
-    expect([first.thread.id, second.thread.id]).not.toContain(next);
     // The spare is an ordinary thread: a turn runs on it, and an unused spare is not listed.
     const events = await collect(
       h.transport.runTurn(tenant, {
@@ -310,6 +309,9 @@ describe('AppServerTransport against the real codex binary', () => {
       }),
     );
     expect(agentText(events)).toBe('on the spare');
+    const next = await h.transport.spareThreadId(tenant);
+    expect(next).not.toBeNull();
+    expect([first.thread.id, second.thread.id]).not.toContain(next);
     const listed = (await h.transport.listThreads(tenant)).data.map((t) => t.id);
     expect(listed).toContain(second.thread.id);
     expect(listed).not.toContain(next);
@@ -382,23 +384,50 @@ describe('AppServerTransport against the real codex binary', () => {
     }
   });
 
+  it("tops up the spares once the taken thread's turn is under way, not beside its turn/start", async () => {
+    // What codex is sent, in order: the next spare's thread/start, and the taken thread's turn/start.
+    const sent: string[] = [];
+    const ordered = await createHarness('spare-order', {
+      onOutgoing: (m) => {
+        if (m.kind === 'request' && (m.method === 'thread/start' || m.method === 'turn/start')) sent.push(m.method);
+      },
+    });
+    const tenant = 'order';
+    try {
+      for (const text of ['first', 'second']) {
+        const taken = await ordered.transport.takeThread(tenant);
+        const events = await collect(
+          ordered.transport.runTurn(tenant, { threadId: taken.thread.id, input: [{ type: 'text', text }] }),
+        );
+        expect(events.at(-1)).toMatchObject({ type: 'turn.completed', status: 'completed' });
+      }
+      // The first take finds no spare and starts its thread; each turn/start goes out before the spare
+      // that replaces its thread is started.
+      expect(sent).toEqual(['thread/start', 'turn/start', 'thread/start', 'turn/start', 'thread/start']);
+    } finally {
+      await ordered.close();
+    }
+  });
+
   it('keeps as many spare threads as its requests take at once (up to four), and none once it takes none for a while', async () => {
     const spares = await createHarness('spare-pool', { spareIdleMs: 1500 });
     const tenant = 'pool';
     try {
+      // Taken threads that no turn starts on: the pool is topped up a moment after the take.
+      const kept = (n: number) => until(() => spares.transport.spareThreads(tenant) === n, `${n} spares kept`);
       await spares.transport.takeThread(tenant); // the first request finds none, and one is started
-      expect(spares.transport.spareThreads(tenant)).toBe(1);
+      await kept(1);
       expect(await spares.transport.spareThreadId(tenant)).not.toBeNull();
       // Four at once: one takes the spare, three start their own; four are kept from then on.
       const four = await Promise.all([1, 2, 3, 4].map(() => spares.transport.takeThread(tenant)));
       expect(new Set(four.map((t) => t.thread.id)).size).toBe(4);
-      expect(spares.transport.spareThreads(tenant)).toBe(4);
+      await kept(4);
       const again = await Promise.all([1, 2, 3, 4].map(() => spares.transport.takeThread(tenant)));
       expect(again.map((t) => t.thread.id)).not.toEqual(expect.arrayContaining(four.map((t) => t.thread.id)));
-      expect(spares.transport.spareThreads(tenant)).toBe(4);
+      await kept(4);
       // Ephemeral threads have a pool of their own, and a conversation on one is not kept.
       const ephemeral = await spares.transport.takeThread(tenant, { ephemeral: true });
-      expect(spares.transport.spareThreads(tenant)).toBe(5);
+      await kept(5);
       const onIt = await collect(
         spares.transport.runTurn(tenant, {
           threadId: ephemeral.thread.id,

@@ -91,6 +91,15 @@ const OPT_OUT = [
   'thread/readState/changed',
 ];
 
+/** Whether a notification shows that a turn's model is answering (see {@link AppServerSession.afterTurnStarts}). */
+function answering(method: string, params: Record<string, unknown>): boolean {
+  if (method === 'item/started') return (params.item as { type?: unknown } | undefined)?.type !== 'userMessage';
+  return method.endsWith('/delta') || method.endsWith('Delta');
+}
+
+/** How long a taken spare waits for a turn before its pool is topped up anyway. */
+const TOP_UP_FALLBACK_MS = 1000;
+
 /** Notifications that show a turn is moving (the provider answers). */
 const PROGRESS = new Set([
   'item/agentMessage/delta',
@@ -124,6 +133,8 @@ export class AppServerSession {
   private openStreams = 0;
   /** Threads started ahead with the default settings (stored, and ephemeral), for requests that start one. */
   private readonly spares = new Map<boolean, SpareThreads>();
+  /** Taken spares whose first turn is not under way yet, with what to do once it is. */
+  private readonly turnStartWaiters = new Map<string, () => void>();
   lastActivity = Date.now();
 
   constructor(private readonly options: AppServerSessionOptions) {}
@@ -186,12 +197,29 @@ export class AppServerSession {
           start: () => this.startThread(params),
           isLoaded: (threadId) => this.loaded.has(threadId),
           release: (threadId) => this.releaseThread(threadId),
+          afterTurnStarts: (threadId, then) => this.afterTurnStarts(threadId, then),
         },
         this.options.spareIdleMs,
       );
       this.spares.set(ephemeral, pool);
     }
     return pool.take();
+  }
+
+  /**
+   * Calls `then` once the thread's turn is under way: its model answers (a delta, a tool call), or the turn
+   * ends or fails to start; else {@link TOP_UP_FALLBACK_MS} after now.
+   */
+  private afterTurnStarts(threadId: string, then: () => void): void {
+    const fire = () => {
+      clearTimeout(fallback);
+      if (this.turnStartWaiters.get(threadId) === fire) this.turnStartWaiters.delete(threadId);
+      then();
+    };
+    const fallback = setTimeout(fire, TOP_UP_FALLBACK_MS);
+    fallback.unref();
+    this.turnStartWaiters.get(threadId)?.();
+    this.turnStartWaiters.set(threadId, fire);
   }
 
   /** The id of the next spare thread (not ephemeral) once it has started (null when there is none). */
@@ -381,6 +409,7 @@ export class AppServerSession {
       if (run.detached) this.sendInterrupt(run);
     } catch (error) {
       if (this.runs.get(params.threadId) === run) this.runs.delete(params.threadId);
+      this.turnStartWaiters.get(params.threadId)?.();
       run.fail(asTransportError(error));
     }
   }
@@ -561,6 +590,8 @@ export class AppServerSession {
     if (turnId && run.turnId && turnId !== run.turnId) return;
     run.handleNotification(method, params);
     this.watchProvider(run, method, params);
+    if (this.turnStartWaiters.size > 0 && (run.state === 'done' || answering(method, params)))
+      this.turnStartWaiters.get(threadId)?.();
     if (run.state === 'done') {
       if (this.runs.get(threadId) === run) this.runs.delete(threadId);
       this.options.approvals.endTurn(threadId, run.turnId);
@@ -601,6 +632,7 @@ export class AppServerSession {
   ): void {
     const threadId = typeof params.threadId === 'string' ? params.threadId : '';
     const run = this.runs.get(threadId);
+    if (run) this.turnStartWaiters.get(threadId)?.(); // the model asks for a call or an approval: it answers
     if (method === 'item/tool/call' && run) return this.onToolCall(process, id, run, params);
     const kind = APPROVAL_METHODS[method];
     if (!kind || !run) {

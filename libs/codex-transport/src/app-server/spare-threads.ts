@@ -19,6 +19,11 @@ export interface SpareHost {
   isLoaded(threadId: string): boolean;
   /** Unloads a thread nobody took. */
   release(threadId: string): Promise<void>;
+  /**
+   * Calls `then` once the taken thread's first turn is under way (its model answering, or the turn over),
+   * or a moment after the take when no turn starts on it.
+   */
+  afterTurnStarts(threadId: string, then: () => void): void;
 }
 
 /**
@@ -26,7 +31,10 @@ export interface SpareHost {
  * gets a ready (or still starting) spare when there is one, else starts its own; either way the pool is
  * topped up in the background — one more spare each time a request found none, up to {@link MAX_SPARES}
  * (as many as the tenant's such requests run at once) — so those requests do not wait for codex's
- * `thread/start`. A pool nobody took from for `idleMs` is emptied (the threads unloaded from codex).
+ * `thread/start`. The top-up waits until the taken thread's turn is under way: a `thread/start` sent with
+ * the `turn/start` competes with it for codex (its first delta ~3 ms later, 6%, here), while once the
+ * model answers codex mostly waits on it. A pool nobody took from for `idleMs` is emptied (the threads
+ * unloaded from codex).
  */
 export class SpareThreads {
   private spares: Array<Promise<Spare | null>> = [];
@@ -50,7 +58,7 @@ export class SpareThreads {
     const usable = ready && ready.generation === this.host.generation && this.host.isLoaded(ready.session.thread.id);
     if (!usable && kept) this.wanted = Math.min(this.wanted + 1, MAX_SPARES);
     const session = usable ? ready.session : await this.host.start();
-    this.topUp();
+    this.host.afterTurnStarts(session.thread.id, () => this.topUp());
     return session;
   }
 
