@@ -347,6 +347,19 @@ describe('app-server REST API (real codex, offline provider, real HTTP)', () => 
           effectiveEnabled: true,
         });
       expect((await find()).enabled).toBe(true);
+
+      // A turn may name the skill by the path skills/list gave; a path outside the tenant's home and
+      // workspace roots is refused (codex would read it into the model's context).
+      const threadId = await startThread(gw);
+      const skill = (path: string) => ({ threadId, input: [{ type: 'skill', name: 'release-notes', path }] });
+      const used = await request(gw.url)
+        .post('/api/turn/start')
+        .send(skill((await find()).path));
+      expect(used.status).toBe(200);
+      expect(used.body.turn.status).toBe('completed');
+      const outside = await request(gw.url).post('/api/turn/start').send(skill('/etc/passwd'));
+      expect(outside.status).toBe(400);
+      expect(outside.body.message).toMatch(/input\[0\]\.path is outside the workspace roots/);
     });
   });
 

@@ -48,7 +48,12 @@ export class TurnsService {
       case 'localImage':
         return { type: 'localImage', path: this.workspace.resolveFile(tenant, item.path!, `input[${index}].path`) };
       case 'skill':
-        return { type: 'skill', name: item.name!, path: item.path! };
+        // A skill is a SKILL.md of the tenant's, as skills/list gives it: under its CODEX_HOME or a workspace root.
+        return {
+          type: 'skill',
+          name: item.name!,
+          path: this.workspace.resolveFile(tenant, item.path!, `input[${index}].path`, [this.transport.homeOf(tenant)]),
+        };
     }
   }
 }
