@@ -267,20 +267,36 @@ describe('HTTP/2 agent stream (node:http2 client, real codex)', () => {
       s.send({ type: 'approve', id: 'x3', sessionId: '../../etc', commandId: 'c', decision: 'allow' });
       s.send({ type: 'user_message', id: 'x4', content: 'x', configOverrides: { approvalPolicy: 'always' } });
       s.send({ type: 'user_message', id: 'x5', content: 'x', configOverrides: { cwd: '/etc' } });
+      // Fields a frame does not define (a typo of an override, an override that does not exist): refused.
+      s.send({ type: 'user_message', id: 'x6', content: 'x', configOverrides: { modle: 'other' } });
+      s.send({ type: 'user_message', id: 'x7', content: 'x', configOverrides: { effort: 'low' } });
+      s.send({ type: 'cancel', id: 'x8', sessionId: 's', force: true });
       s.send({ type: 'ping', id: 'p' });
       expect(await s.next((f) => f.type === 'heartbeat' && f.id === 'p')).toMatchObject({
         timestamp: expect.any(Number),
       });
       const errors = () => s.frames.filter((f) => f.type === 'error');
-      await until(() => errors().length >= 6, 'six error frames');
-      expect(errors().map((f) => [f.id ?? null, f.code])).toEqual([
+      await until(() => errors().length >= 9, 'nine error frames');
+      // x5's cwd is checked when its turn is prepared, after the frames refused as they are parsed.
+      const byId = (a: unknown[], b: unknown[]) => String(a[0]).localeCompare(String(b[0]));
+      expect(
+        errors()
+          .map((f) => [f.id ?? null, f.code])
+          .sort(byId),
+      ).toEqual([
         [null, 'invalid_json'],
         ['x1', 'unknown_frame'],
         ['x2', 'invalid_frame'],
         ['x3', 'invalid_frame'],
         ['x4', 'invalid_frame'],
         ['x5', 'invalid_frame'],
+        ['x6', 'invalid_frame'],
+        ['x7', 'invalid_frame'],
+        ['x8', 'invalid_frame'],
       ]);
+      const message = (id: string) => errors().find((f) => f.id === id)?.message;
+      expect(message('x6')).toMatch(/^configOverrides\.modle is not a field of configOverrides/);
+      expect(message('x8')).toMatch(/^force is not a field of a cancel frame/);
       // Still usable.
       s.send({ type: 'user_message', id: 'ok', content: 'still here' });
       expect(await s.next((f) => f.type === 'turn_completed')).toMatchObject({ id: 'ok', status: 'completed' });

@@ -35,9 +35,29 @@ function sessionId(frame: Record<string, unknown>, required: boolean): string | 
   return value;
 }
 
+/** The fields of each client frame: any other is refused, not dropped (a typo would otherwise do nothing). */
+const FRAME_FIELDS: Record<ClientFrame['type'], string[]> = {
+  user_message: ['type', 'id', 'sessionId', 'content', 'imagePaths', 'configOverrides'],
+  approve: ['type', 'id', 'sessionId', 'commandId', 'decision', 'explanation'],
+  cancel: ['type', 'id', 'sessionId'],
+  ping: ['type', 'id'],
+};
+const OVERRIDE_FIELDS = ['model', 'approvalPolicy', 'sandbox', 'cwd'];
+
+function onlyKnownFields(value: Record<string, unknown>, fields: string[], what: string, prefix = ''): void {
+  const unknown = Object.keys(value).find((field) => !fields.includes(field));
+  if (unknown !== undefined) {
+    throw new FrameError(
+      'invalid_frame',
+      `${prefix}${unknown} is not a field of ${what} (its fields: ${fields.join(', ')})`,
+    );
+  }
+}
+
 function overrides(value: unknown): ConfigOverrides | undefined {
   if (value === undefined || value === null) return undefined;
   if (!isRecord(value)) throw new FrameError('invalid_frame', 'configOverrides must be an object');
+  onlyKnownFields(value, OVERRIDE_FIELDS, 'configOverrides', 'configOverrides.');
   const out: ConfigOverrides = {};
   const model = optionalString(value, 'model', 200);
   if (model) out.model = model;
@@ -65,6 +85,10 @@ export function parseClientFrame(value: unknown): ClientFrame {
   if (id !== undefined && typeof id !== 'string' && typeof id !== 'number')
     throw new FrameError('invalid_frame', 'id must be a string or a number');
   const frameId = id === undefined ? undefined : String(id);
+  const fields = Object.hasOwn(FRAME_FIELDS, value.type as string)
+    ? FRAME_FIELDS[value.type as ClientFrame['type']]
+    : null;
+  if (fields) onlyKnownFields(value, fields, `a ${value.type as string} frame`);
   switch (value.type) {
     case 'user_message': {
       if (typeof value.content !== 'string' || value.content.trim() === '' || value.content.length > MAX_CONTENT) {

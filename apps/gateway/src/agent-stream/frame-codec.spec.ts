@@ -88,6 +88,11 @@ describe('agent stream client frames', () => {
       /decision/,
     );
     expect(() => parseClientFrame({ type: 'user_message', content: '  ' })).toThrow(/content/);
+    // A field a frame does not define is refused, not dropped.
+    expect(() => parseClientFrame({ type: 'user_message', content: 'x', configOverrides: { modle: 'm' } })).toThrow(
+      /configOverrides\.modle is not a field/,
+    );
+    expect(() => parseClientFrame({ type: 'ping', timestamp: 1 })).toThrow(/timestamp is not a field of a ping frame/);
   });
 
   it('splits command lines into words like a shell', () => {
