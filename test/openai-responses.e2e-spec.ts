@@ -304,7 +304,7 @@ describe('OpenAI Responses API (official openai SDK, real codex)', () => {
     expect((await client.responses.retrieve(bg.id)).status).toBe('completed');
   });
 
-  it('store:false keeps nothing: not retrievable, not chainable, and the chain it came from is untouched', async () => {
+  it('store:false keeps nothing: not retrievable, not chainable, the chain it came from untouched, and no background run', async () => {
     const base = await client.responses.create({ input: 'stored base' });
     const off = await client.responses.create({ input: 'not stored', store: false, previous_response_id: base.id });
     expect(off).toMatchObject({ store: false, previous_response_id: base.id });
@@ -314,6 +314,10 @@ describe('OpenAI Responses API (official openai SDK, real codex)', () => {
       .create({ input: 'x', previous_response_id: off.id })
       .catch((e: unknown) => e);
     expect(chained).toBeInstanceOf(OpenAI.NotFoundError);
+    // A background response is fetched later by its id: without storing it, it would be lost.
+    const lost = await client.responses.create({ input: 'x', background: true, store: false }).catch((e: unknown) => e);
+    expect(lost).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(lost).toMatchObject({ error: { param: 'store' } });
     const next = await client.responses.create({ input: '[[memory]] after', previous_response_id: base.id });
     expect(next.output_text).toBe('I can see 2 user messages in this conversation. Earlier: 1) "stored base".');
   });

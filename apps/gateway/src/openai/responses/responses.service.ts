@@ -99,6 +99,10 @@ export class ResponsesService implements BeforeApplicationShutdown {
     const requested = dto.model ?? this.codex.model;
     const model = this.models.resolve(requested);
     const store = dto.store !== false;
+    // A background response is fetched later by its id: one that is not stored could never be (OpenAI's rule too).
+    if (dto.background === true && !store) {
+      throw invalidRequest('background responses must be stored: send store true (or leave it out)', 'store');
+    }
     const previousId = dto.previous_response_id || null;
     const previous = previousId === null ? null : { id: previousId, ...(await this.continuable(tenant, previousId)) };
     if (withTools && !previous) checkCallsAnswered(messages);
