@@ -36,6 +36,9 @@ export class DirectAppServer {
       reasoningEffort: 'medium',
       sandbox: 'read-only',
       approvalPolicy: 'never',
+      // The catalog the gateway writes for the offline provider: without it codex logs "Unknown model" a few
+      // times a turn, work the gateway's codex does not do.
+      modelCatalog: ['gpt-5-codex'],
       provider: {
         id: 'bench',
         name: 'bench',

@@ -105,6 +105,8 @@ async function main(): Promise<void> {
       provider: { id: 'bench', name: 'bench', baseUrl: provider.baseUrl, requestMaxRetries: 0, streamMaxRetries: 0 },
       sandbox: 'read-only',
       approvalPolicy: 'never',
+      // As the gateway's codex on the offline provider: a catalog naming its model (see the direct limit).
+      modelCatalog: ['gpt-5-codex'],
       env: { PATH: process.env.PATH, HOME: shellHome },
       approvalTimeoutMs: 60_000,
       turnTimeoutMs: 120_000,

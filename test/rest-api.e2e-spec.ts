@@ -132,6 +132,9 @@ describe('app-server REST API (real codex, offline provider, real HTTP)', () => 
       // The offline provider's model is in the catalog the gateway gives codex: no "Model metadata not found" warning.
       const names = res.events.map((e) => e.event);
       expect(names).not.toContain('warning');
+      // Nor, on its stderr, an "Unknown model" for the models codex looks up itself (its guardian's).
+      const stderr = gw.app.get(AppServerTransport).stderrOf('default');
+      expect(stderr.filter((line) => /Unknown model|metadata not found/i.test(line))).toEqual([]);
       expect(names[0]).toBe('turn.started');
       expect(names.slice(-2)).toEqual(['usage', 'turn.completed']);
       for (const e of res.events) expect(e.json.type).toBe(e.event);

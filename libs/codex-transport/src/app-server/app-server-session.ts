@@ -147,6 +147,10 @@ export class AppServerSession {
     return this.process?.isAlive ? this.process.pid : undefined;
   }
 
+  get recentStderr(): string[] {
+    return this.process?.recentStderr ?? [];
+  }
+
   get runningTurns(): number {
     return this.runs.size;
   }

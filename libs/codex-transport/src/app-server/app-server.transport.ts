@@ -187,6 +187,11 @@ export class AppServerTransport {
     }));
   }
 
+  /** The last lines codex wrote to stderr in the tenant's current process (ANSI stripped; diagnostics). */
+  stderrOf(tenant: string): string[] {
+    return this.sessions.get(tenant)?.recentStderr ?? [];
+  }
+
   stats(): TransportStats {
     const sessions = [...this.sessions.values()];
     return {

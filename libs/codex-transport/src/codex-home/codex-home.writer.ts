@@ -55,6 +55,14 @@ export interface CodexHomeConfig {
   modelCatalog?: string[] | null;
 }
 
+/**
+ * Models codex itself looks up at every turn, whatever model the turn runs (0.171.0: its guardian
+ * classifier's). A catalog of the gateway's replaces codex's bundled one, so it names them too: else codex
+ * logs "Unknown model … fallback model metadata" at every turn, and its stderr (whose last lines the
+ * gateway keeps to explain a crash) holds little else.
+ */
+export const CODEX_INTERNAL_MODELS = ['gpt-5.6-luna'];
+
 /** The catalog file beside config.toml when {@link CodexHomeConfig.modelCatalog} is set. */
 export const MODEL_CATALOG_FILE = 'model-catalog.json';
 
@@ -164,7 +172,7 @@ export function preservedTables(existing: string): string {
 export function writeCodexHome(home: string, config: CodexHomeConfig): string {
   mkdirSync(home, { recursive: true, mode: 0o700 });
   if (config.modelCatalog?.length) {
-    const models = [...new Set(config.modelCatalog)].map(modelCatalogEntry);
+    const models = [...new Set([...config.modelCatalog, ...CODEX_INTERNAL_MODELS])].map(modelCatalogEntry);
     writeFileSync(join(home, MODEL_CATALOG_FILE), `${JSON.stringify({ models })}\n`, { mode: 0o600 });
   }
   const file = join(home, 'config.toml');
