@@ -163,7 +163,7 @@ describe.each(['app-server', 'exec'] as const)(
       }
       const plain = await client.chat.completions.create({
         ...{ model: 'x', messages, n: 1, logprobs: false },
-        ...{ stop: null, modalities: ['text'], functions: undefined, audio: null },
+        ...{ stop: [], modalities: ['text'], functions: [], audio: null },
       });
       expect(plain.choices).toHaveLength(1);
     });

@@ -146,8 +146,11 @@ export class ChatCompletionRequestDto {
   )
   stop?: unknown;
 
-  /** Refused: the legacy form of `tools`. */
-  @Refused('functions is not supported: send them as tools ({"type":"function","function":{…}})')
+  /** Refused unless empty: the legacy form of `tools`. */
+  @Refused(
+    'functions is not supported: send them as tools ({"type":"function","function":{…}})',
+    (v) => Array.isArray(v) && v.length === 0,
+  )
   functions?: unknown;
 
   /** Refused: the legacy form of `tool_choice`. */
