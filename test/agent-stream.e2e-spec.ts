@@ -334,13 +334,17 @@ describe('HTTP/2 agent stream (node:http2 client, real codex)', () => {
         s.end();
         const headers = await s.response();
         await s.closed;
-        return { status: Number(headers[':status']), body: JSON.parse(s.raw.toString('utf8') || 'null') };
+        return {
+          status: Number(headers[':status']),
+          challenge: headers['www-authenticate'],
+          body: JSON.parse(s.raw.toString('utf8') || 'null'),
+        };
       };
       expect((await status({ headers: auth, path: '/agent/elsewhere' })).status).toBe(404);
       const wrongMethod = await status({ headers: auth, method: 'GET' });
       expect(wrongMethod).toMatchObject({ status: 405, body: { statusCode: 405 } });
       expect((await status({ headers: { ...auth, 'content-type': 'text/plain' } })).status).toBe(415);
-      expect((await status({})).status).toBe(401);
+      expect(await status({})).toMatchObject({ status: 401, challenge: 'Bearer realm="codex-gateway"' });
       expect((await status({ headers: { authorization: 'Bearer wrong-token-value' } })).status).toBe(401);
       expect((await status({ path: '/health/live', method: 'GET' })).status).toBe(200);
     });

@@ -129,6 +129,22 @@ describe('token authentication', () => {
       expect(missing.body).toMatchObject({ statusCode: 401, message: 'Missing bearer token' });
       await request(gw.url).post('/api/thread/list').set('Authorization', 'Bearer alice-token-2').send({}).expect(401);
       await request(gw.url).get('/api/approvals').set('Authorization', 'Basic YWxpY2U6eA==').expect(401);
+      // Every 401 says how to authenticate (RFC 9110), on every protocol of the HTTP listener.
+      for (const [method, path] of [
+        ['post', '/api/thread/list'],
+        ['get', '/threads'],
+        ['post', '/v1/chat/completions'],
+        ['get', '/v1/models'],
+        ['post', '/mcp'],
+        ['get', '/metrics'],
+      ] as const) {
+        const refused = await request(gw.url)[method](path).send({});
+        expect({ path, status: refused.status, challenge: refused.headers['www-authenticate'] }).toEqual({
+          path,
+          status: 401,
+          challenge: 'Bearer realm="codex-gateway"',
+        });
+      }
       const alice = await request(gw.url)
         .post('/api/thread/start')
         .set('Authorization', 'Bearer alice-token-1')

@@ -71,8 +71,11 @@ describe('OpenAPI document a client generator can trust (token-protected gateway
         security: OPEN.includes(route) ? [] : [{ bearer: [] }, { 'api-key': [] }],
       });
     }
-    // What the document says holds: a secured route refuses no credentials and takes either scheme.
-    await request(gw.url).post('/api/thread/list').send({}).expect(401);
+    // What the document says holds: a secured route refuses no credentials (with the challenge it declares)
+    // and takes either scheme.
+    const refused = await request(gw.url).post('/api/thread/list').send({}).expect(401);
+    const declared = doc.paths['/api/thread/list'].post.responses['401'].headers['WWW-Authenticate'];
+    expect(refused.headers['www-authenticate']).toBe(declared.schema.example);
     await request(gw.url).post('/api/thread/list').set('X-API-Key', TOKEN).send({}).expect(200);
     await request(gw.url).post('/api/thread/list').set('Authorization', `Bearer ${TOKEN}`).send({}).expect(200);
     for (const route of OPEN) {

@@ -20,7 +20,7 @@ import {
 } from '@nestjs/common';
 import type { ConfigType } from '@nestjs/config';
 import { AppServerTransport } from '@app/codex-transport';
-import { Authenticator, credentialsOf } from '../common/auth/authenticator';
+import { Authenticator, BEARER_CHALLENGE, credentialsOf } from '../common/auth/authenticator';
 import { describeFailure, logFailure } from '../common/errors/failure';
 import { httpErrorBody } from '../common/filters/http-error.filter';
 import { WorkspacePolicy } from '../common/workspace/workspace-policy';
@@ -165,7 +165,8 @@ export class AgentStreamServer implements OnApplicationBootstrap, BeforeApplicat
       const failure = describeFailure(error);
       const requestId = randomUUID();
       logFailure(this.logger, failure, error, requestId);
-      this.reply(stream, failure.status, httpErrorBody(failure, requestId));
+      const challenge: Record<string, string> = failure.status === 401 ? { 'www-authenticate': BEARER_CHALLENGE } : {};
+      this.reply(stream, failure.status, httpErrorBody(failure, requestId), challenge);
       return;
     }
     if (stream.destroyed) return;

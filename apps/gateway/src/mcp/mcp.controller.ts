@@ -1,33 +1,8 @@
-import {
-  type ArgumentsHost,
-  Catch,
-  Controller,
-  Delete,
-  Get,
-  HttpCode,
-  Post,
-  Req,
-  Res,
-  UseFilters,
-} from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, Post, Req, Res } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { describeFailure } from '../common/errors/failure';
-import { HttpErrorFilter } from '../common/filters/http-error.filter';
 import { Ctx, type RequestContext } from '../common/request-context/request-context';
 import { McpSessions } from './mcp-sessions';
-
-/** The gateway's errors, and on a 401 the `WWW-Authenticate` challenge MCP clients look for (RFC 6750). */
-@Catch()
-export class McpErrorFilter extends HttpErrorFilter {
-  override catch(exception: unknown, host: ArgumentsHost): void {
-    const res = host.switchToHttp().getResponse<Response>();
-    if (describeFailure(exception).status === 401 && !res.headersSent) {
-      res.setHeader('WWW-Authenticate', 'Bearer realm="codex-gateway"');
-    }
-    super.catch(exception, host);
-  }
-}
 
 const DESCRIPTION =
   'MCP Streamable HTTP (protocol revisions up to 2025-11-25, the official MCP SDK): POST JSON-RPC messages ' +
@@ -37,7 +12,6 @@ const DESCRIPTION =
   '`codex-interrupt` (threadId). Not a REST resource: use an MCP client.';
 
 @ApiTags('mcp')
-@UseFilters(McpErrorFilter)
 @Controller('mcp')
 export class McpController {
   constructor(private readonly sessions: McpSessions) {}

@@ -1,6 +1,7 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Response } from 'express';
 import { describeFailure, type Failure, logFailure } from '../errors/failure';
+import { BEARER_CHALLENGE } from '../auth/authenticator';
 import { type ContextRequest, contextOf } from '../request-context/request-context';
 import { OpenAiErrorFilter } from './openai-error.filter';
 
@@ -52,9 +53,11 @@ export class HttpErrorFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     if (host.getType() !== 'http') throw exception;
     const http = host.switchToHttp();
+    const res = http.getResponse<Response>();
+    if (describeFailure(exception).status === 401 && !res.headersSent)
+      res.setHeader('WWW-Authenticate', BEARER_CHALLENGE);
     // OpenAI clients get OpenAI's shape on every /v1 path, also before a route is found.
     if (http.getRequest<ContextRequest>().originalUrl?.startsWith('/v1/')) return this.openAi.catch(exception, host);
-    const res = http.getResponse<Response>();
     const { requestId } = contextOf(http.getRequest<ContextRequest>());
     if (res.headersSent) {
       this.logger.warn(`error after headers were sent (request ${requestId}): ${(exception as Error)?.message}`);

@@ -9,6 +9,7 @@ import {
   SwaggerModule,
 } from '@nestjs/swagger';
 import { IS_PUBLIC, IS_PUBLIC_WHEN } from '../auth/auth.guard';
+import { BEARER_CHALLENGE } from '../auth/authenticator';
 
 /** The two ways a client presents its credential (the guard accepts either). */
 export const SECURITY_SCHEMES = { bearer: 'bearer', apiKey: 'api-key' } as const;
@@ -124,7 +125,16 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
       if (op.requestBody || (op.parameters ?? []).length > 0)
         addResponse(op, '400', error('Invalid request: a field failed its check.'));
       if (op.requestBody) addResponse(op, '415', error('The body is not JSON (Content-Type: application/json).'));
-      if (!open) addResponse(op, '401', error('Missing or invalid credentials.'));
+      if (!open)
+        addResponse(op, '401', {
+          ...error('Missing or invalid credentials.'),
+          headers: {
+            'WWW-Authenticate': {
+              description: `The challenge: \`${BEARER_CHALLENGE}\`.`,
+              schema: { type: 'string', example: BEARER_CHALLENGE },
+            },
+          },
+        });
       if (rateLimited && !meta?.skipThrottle)
         addResponse(op, '429', error('Rate limit (CODEX_RATE_LIMIT_PER_MINUTE) reached; see Retry-After.'));
     }
