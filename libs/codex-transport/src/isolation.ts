@@ -33,9 +33,12 @@ export function allOnPath(name: string, path = process.env.PATH ?? ''): string[]
     .map((dir) => join(dir, name));
 }
 
-/** The first `name` on `path`, or null. */
+/** The first `name` on `path`, or null (the directories after it are not looked at: it runs at every codex launch). */
 export function findOnPath(name: string, path = process.env.PATH ?? ''): string | null {
-  return allOnPath(name, path)[0] ?? null;
+  for (const dir of path.split(delimiter)) {
+    if (dir && isFile(join(dir, name))) return join(dir, name);
+  }
+  return null;
 }
 
 /** The directories of the codex binary and of the tools it ships (`rg`). */

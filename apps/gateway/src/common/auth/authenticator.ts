@@ -32,15 +32,15 @@ const header = (headers: Headers, name: string): string | null => {
 };
 
 /**
- * The credentials in a request's headers, the same way on every listener: the bearer token
- * (`Authorization: Bearer …`, or `X-API-Key`) and the `X-User-Id` override (or `userIdParam`, a query parameter).
- */
-/**
  * The challenge every 401 carries (RFC 9110 requires one; MCP clients and OAuth-aware HTTP clients look for
  * it): a bearer token, whatever SECURITY_METHOD checks it (`X-API-Key` is accepted too).
  */
 export const BEARER_CHALLENGE = 'Bearer realm="codex-gateway"';
 
+/**
+ * The credentials in a request's headers, the same way on every listener: the bearer token
+ * (`Authorization: Bearer …`, or `X-API-Key`) and the `X-User-Id` override (or `userIdParam`, a query parameter).
+ */
 export function credentialsOf(headers: Headers, userIdParam?: unknown): Credentials {
   const authorization = header(headers, 'authorization');
   const bearer = authorization ? /^Bearer\s+(\S+)\s*$/i.exec(authorization)?.[1] : undefined;

@@ -54,8 +54,8 @@ export class HttpErrorFilter implements ExceptionFilter {
     if (host.getType() !== 'http') throw exception;
     const http = host.switchToHttp();
     const res = http.getResponse<Response>();
-    if (describeFailure(exception).status === 401 && !res.headersSent)
-      res.setHeader('WWW-Authenticate', BEARER_CHALLENGE);
+    const failure = describeFailure(exception);
+    if (failure.status === 401 && !res.headersSent) res.setHeader('WWW-Authenticate', BEARER_CHALLENGE);
     // OpenAI clients get OpenAI's shape on every /v1 path, also before a route is found.
     if (http.getRequest<ContextRequest>().originalUrl?.startsWith('/v1/')) return this.openAi.catch(exception, host);
     const { requestId } = contextOf(http.getRequest<ContextRequest>());
@@ -71,7 +71,6 @@ export class HttpErrorFilter implements ExceptionFilter {
         .json(typeof body === 'string' ? { statusCode: exception.getStatus(), message: body } : body);
       return;
     }
-    const failure = describeFailure(exception);
     logFailure(this.logger, failure, exception, requestId);
     if (failure.retryAfter !== undefined) res.setHeader('Retry-After', String(failure.retryAfter));
     res.status(failure.status).json(httpErrorBody(failure, requestId));
