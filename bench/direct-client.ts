@@ -2,6 +2,7 @@ import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolveCodexBinary, writeCodexHome } from '@app/codex-transport';
+import { BENCH_MODEL_CATALOG } from './gateway-process';
 
 type Message = { id?: number; method?: string; params?: Record<string, any>; result?: any; error?: any };
 
@@ -36,9 +37,7 @@ export class DirectAppServer {
       reasoningEffort: 'medium',
       sandbox: 'read-only',
       approvalPolicy: 'never',
-      // The catalog the gateway writes for the offline provider: without it codex logs "Unknown model" a few
-      // times a turn, work the gateway's codex does not do.
-      modelCatalog: ['gpt-5-codex'],
+      modelCatalog: BENCH_MODEL_CATALOG,
       provider: {
         id: 'bench',
         name: 'bench',

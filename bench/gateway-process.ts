@@ -1,7 +1,9 @@
 /** The production gateway as the benchmark runs it: started, sampled, held under open streams, stopped. */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { join, resolve } from 'node:path';
+import { modelCatalogEntry } from '@app/codex-transport';
 import type { Sample } from './measure';
 import { distribution, pidsWithEnv, rssMb, sumRssMb, treeCpuMs } from './stats';
 
@@ -15,6 +17,13 @@ let gatewayNode = process.execPath;
 export function setGatewayNode(path: string): void {
   gatewayNode = path;
 }
+
+/**
+ * The model catalog every codex of the bench gets (the gateway's through `CODEX_MODEL_CATALOG`, the limit's
+ * and the in-process transport's directly): the offline provider's model is unknown to codex, which without
+ * a catalog naming it logs "Unknown model … fallback model metadata" several times a turn.
+ */
+export const BENCH_MODEL_CATALOG = [modelCatalogEntry('gpt-5-codex')];
 
 export interface GatewayProcess {
   child: ChildProcess;
@@ -32,6 +41,9 @@ export async function startGateway(
   /** Options for Node before the gateway's script (the profiler's, for `bench:profile`). */
   nodeArgs: string[] = [],
 ): Promise<GatewayProcess> {
+  mkdirSync(dataDir, { recursive: true });
+  const catalog = join(dataDir, 'model-catalog.json');
+  writeFileSync(catalog, JSON.stringify({ models: BENCH_MODEL_CATALOG }));
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: home,
@@ -41,6 +53,7 @@ export async function startGateway(
     BASE_DATA_DIR: dataDir,
     CODEX_API_BASE_URL: providerUrl,
     CODEX_MODEL_PROVIDER: 'bench',
+    CODEX_MODEL_CATALOG: catalog,
     CODEX_MAX_CONCURRENCY: '64',
     CODEX_RATE_LIMIT_PER_MINUTE: '0',
     // The gateway's surfaces share 8 tenants (see Surface.tenants), plus the stream-capacity tenant.

@@ -16,6 +16,7 @@ import { OfflineProvider } from '@app/offline-provider';
 import { FULL_CONFIGS, parseArgs, QUICK_CONFIGS, type Config } from './configs';
 import { DirectAppServers } from './direct-client';
 import {
+  BENCH_MODEL_CATALOG,
   codexPidsOf,
   codexSample,
   ROOT,
@@ -105,8 +106,7 @@ async function main(): Promise<void> {
       provider: { id: 'bench', name: 'bench', baseUrl: provider.baseUrl, requestMaxRetries: 0, streamMaxRetries: 0 },
       sandbox: 'read-only',
       approvalPolicy: 'never',
-      // As the gateway's codex on the offline provider: a catalog naming its model (see the direct limit).
-      modelCatalog: ['gpt-5-codex'],
+      modelCatalog: BENCH_MODEL_CATALOG,
       env: { PATH: process.env.PATH, HOME: shellHome },
       approvalTimeoutMs: 60_000,
       turnTimeoutMs: 120_000,

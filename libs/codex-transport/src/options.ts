@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import type { ApprovalPolicy, SandboxMode } from './codex-home/codex-home.writer';
+import type { ApprovalPolicy, ModelCatalogEntry, SandboxMode } from './codex-home/codex-home.writer';
 import type { OutgoingMessage } from './app-server/json-rpc-connection';
 import type { TenantIsolation } from './isolation';
 import type { TransportLogger } from './logger';
@@ -46,8 +46,8 @@ export interface CodexTransportOptions {
   enableSearch?: boolean;
   /** codex's per-thread shell snapshot (`features.shell_snapshot`); off by default. */
   shellSnapshot?: boolean;
-  /** Models to describe to codex in a catalog of their own (see `CodexHomeConfig.modelCatalog`). */
-  modelCatalog?: string[] | null;
+  /** The models to describe to codex in a catalog of their own (see `CodexHomeConfig.modelCatalog`). */
+  modelCatalog?: ModelCatalogEntry[] | null;
   /** Base environment of every codex child (the caller filters what it passes). */
   env: NodeJS.ProcessEnv;
   approvalTimeoutMs: number;

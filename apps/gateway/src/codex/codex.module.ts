@@ -67,12 +67,7 @@ export class CodexHostModule {}
           addDirs: codex.addDirs,
           enableSearch: codex.enableSearch,
           shellSnapshot: codex.shellSnapshot,
-          // codex knows none of the offline provider's models: without a catalog of them, every turn would
-          // start with its "Model metadata not found" warning. A real provider's models keep codex's own
-          // catalog (and its warnings, which are then real).
-          modelCatalog: codex.offline
-            ? [codex.model, ...codex.advertisedModels, ...Object.values(codex.modelAliases)]
-            : null,
+          modelCatalog: codex.modelCatalog,
           env: codex.childEnv,
           approvalTimeoutMs: codex.approvalTimeoutMs,
           toolCallTimeoutMs: codex.toolCallTimeoutMs,

@@ -1,4 +1,7 @@
-import { ConfigurationError, isMultiTenant, parseEnvironment, replicaIndexOf } from './environment';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigurationError, isMultiTenant, parseEnvironment, readModelCatalog, replicaIndexOf } from './environment';
 
 describe('parseEnvironment', () => {
   it('accepts an empty environment (every variable has a default)', () => {
@@ -52,6 +55,41 @@ describe('parseEnvironment', () => {
     expect(parseEnvironment({ OPENAI_API_KEY: 'sk-x' }).CODEX_API_KEY).toBe('sk-x');
     expect(parseEnvironment({ CODEX_LOG_LEVEL: 'debug' }).LOG_LEVEL).toBe('debug');
     expect(() => parseEnvironment({ CODEX_REQUEST_TIMEOUT: 'soon' })).toThrow(/CODEX_TIMEOUT_SECONDS/);
+  });
+
+  it('checks that CODEX_MODEL_CATALOG is a catalog describing every model the gateway serves', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'catalog-'));
+    const file = (name: string, text: string) => (writeFileSync(join(dir, name), text), join(dir, name));
+    try {
+      const good = file('good.json', JSON.stringify({ models: [{ slug: 'qwen' }, { slug: 'fast-one' }] }));
+      expect(readModelCatalog(good)).toEqual([{ slug: 'qwen' }, { slug: 'fast-one' }]);
+      expect(
+        parseEnvironment({
+          CODEX_MODEL_CATALOG: good,
+          CODEX_MODEL: 'qwen',
+          CODEX_MODEL_ALIASES: '{"fast":"fast-one"}',
+        }).CODEX_MODEL_CATALOG,
+      ).toBe(good);
+      // The default model, an advertised one and an alias's target must each be in it.
+      expect(() => parseEnvironment({ CODEX_MODEL_CATALOG: good })).toThrow(/describes no gpt-5-codex: codex would/);
+      expect(() =>
+        parseEnvironment({ CODEX_MODEL_CATALOG: good, CODEX_MODEL: 'qwen', CODEX_ADVERTISED_MODELS: 'qwen,big' }),
+      ).toThrow(/describes no big:/);
+      expect(() =>
+        parseEnvironment({ CODEX_MODEL_CATALOG: good, CODEX_MODEL: 'qwen', CODEX_MODEL_ALIASES: '{"x":"y"}' }),
+      ).toThrow(/describes no y:/);
+      for (const [bad, reason] of [
+        [join(dir, 'missing.json'), /cannot read .*missing\.json \(ENOENT\)/],
+        [file('text.json', 'models: qwen'), /is not valid JSON/],
+        [file('empty.json', '{"models":[]}'), /must hold \{"models": \[\.\.\.\]\}/],
+        [file('noslug.json', '{"models":[{"name":"qwen"}]}'), /each model an object with a "slug"/],
+        [file('list.json', '[{"slug":"qwen"}]'), /must hold/],
+      ] as const) {
+        expect(() => parseEnvironment({ CODEX_MODEL_CATALOG: bad, CODEX_MODEL: 'qwen' })).toThrow(reason);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('treats empty strings as unset', () => {

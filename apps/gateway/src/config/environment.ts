@@ -11,6 +11,8 @@ import {
   type ValidationError,
   validateSync,
 } from 'class-validator';
+import { readFileSync } from 'node:fs';
+import type { ModelCatalogEntry } from '@app/codex-transport';
 
 const toInt = ({ value }: { value: unknown }) =>
   typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number.parseInt(value, 10) : value;
@@ -28,6 +30,14 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'verbose',
 export const LOG_FORMATS = ['json', 'pretty'] as const;
 export const ISOLATION_MODES = ['namespace', 'off'] as const;
 export const REASONING_EFFORTS = ['none', 'minimal', 'low', 'medium', 'high', 'xhigh'] as const;
+export const DEFAULT_MODEL = 'gpt-5-codex';
+
+/** A comma- (or newline-) separated variable's items, trimmed, empty ones left out. */
+export const list = (value: string | undefined): string[] =>
+  (value ?? '')
+    .split(/[,\n]/)
+    .map((v) => v.trim())
+    .filter(Boolean);
 
 /**
  * Every environment variable the gateway reads, validated at boot. Alias names are folded into their
@@ -52,6 +62,7 @@ export class EnvironmentVariables {
   @IsOptional() @IsString() CODEX_API_KEY?: string;
   @IsOptional() @IsString() CODEX_MODEL_ALIASES?: string;
   @IsOptional() @IsString() CODEX_ADVERTISED_MODELS?: string;
+  @IsOptional() @IsString() @MinLength(1) CODEX_MODEL_CATALOG?: string;
   @IsOptional() @IsIn(BACKENDS) CODEX_BACKEND?: string;
   @IsOptional() @IsString() CODEX_BINARY_PATH?: string;
   @IsOptional() @IsString() CODEX_WORKSPACE?: string;
@@ -163,6 +174,66 @@ export function replicaIndexOf(env: { CODEX_REPLICA_INDEX?: number }, hostname: 
   return env.CODEX_REPLICA_INDEX ?? (fromHostname !== undefined ? Number(fromHostname) : 0);
 }
 
+/** The models a request can run: the default, those `/v1/models` lists and the aliases' targets. */
+export function servedModels(env: EnvironmentVariables): string[] {
+  let aliases: unknown = {};
+  try {
+    aliases = JSON.parse(env.CODEX_MODEL_ALIASES ?? '{}');
+  } catch {
+    // reported by checkJson
+  }
+  const targets = aliases && typeof aliases === 'object' ? Object.values(aliases as Record<string, unknown>) : [];
+  return [
+    ...new Set([
+      env.CODEX_MODEL ?? DEFAULT_MODEL,
+      ...list(env.CODEX_ADVERTISED_MODELS),
+      ...targets.filter((t): t is string => typeof t === 'string'),
+    ]),
+  ];
+}
+
+/**
+ * The models of a `CODEX_MODEL_CATALOG` file: codex's `model_catalog_json` format, `{"models": [...]}`, each
+ * model an object with a `slug`. Throws, saying what is wrong.
+ */
+export function readModelCatalog(path: string): ModelCatalogEntry[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    throw new Error(`CODEX_MODEL_CATALOG: cannot read ${path} (${code})`, { cause: error });
+  }
+  let models: unknown;
+  try {
+    models = (JSON.parse(text) as { models?: unknown } | null)?.models;
+  } catch (error) {
+    // Not the parser's message: it quotes the file, which may not be the catalog the operator meant.
+    throw new Error(`CODEX_MODEL_CATALOG: ${path} is not valid JSON`, { cause: error });
+  }
+  const valid = (m: unknown): m is ModelCatalogEntry =>
+    Boolean(m) && typeof m === 'object' && typeof (m as { slug?: unknown }).slug === 'string';
+  if (!Array.isArray(models) || models.length === 0 || !models.every(valid))
+    throw new Error(
+      `CODEX_MODEL_CATALOG: ${path} must hold {"models": [...]}, each model an object with a "slug" (codex's model_catalog_json format)`,
+    );
+  return models;
+}
+
+function checkModelCatalog(env: EnvironmentVariables, problems: string[]): void {
+  if (!env.CODEX_MODEL_CATALOG) return;
+  try {
+    const slugs = new Set(readModelCatalog(env.CODEX_MODEL_CATALOG).map((m) => m.slug));
+    const missing = servedModels(env).filter((model) => !slugs.has(model));
+    if (missing.length > 0)
+      problems.push(
+        `CODEX_MODEL_CATALOG describes no ${missing.join(', ')}: codex would run ${missing.length > 1 ? 'them' : 'it'} on fallback metadata and log a warning at every turn (add ${missing.length > 1 ? 'them' : 'it'} to the catalog)`,
+      );
+  } catch (error) {
+    problems.push((error as Error).message);
+  }
+}
+
 function checkJson(env: EnvironmentVariables, problems: string[]): void {
   if (env.CODEX_MODEL_ALIASES) {
     try {
@@ -272,6 +343,7 @@ function validateEnvironment(raw: NodeJS.ProcessEnv): EnvironmentVariables {
   }
   const problems = describe(validateSync(env, { forbidUnknownValues: false, stopAtFirstError: true }));
   checkJson(env, problems);
+  checkModelCatalog(env, problems);
   checkReplicas(env, raw.HOSTNAME, problems);
   if (problems.length > 0) {
     throw new ConfigurationError(`Invalid configuration (${problems.length}):\n  - ${problems.join('\n  - ')}`);

@@ -1,13 +1,15 @@
 import { isAbsolute, resolve } from 'node:path';
 import { registerAs } from '@nestjs/config';
-import type { ApprovalPolicy, SandboxMode } from '@app/codex-transport';
-import { isMultiTenant, parseEnvironment, replicaIndexOf } from './environment';
-
-const list = (value: string | undefined): string[] =>
-  (value ?? '')
-    .split(/[,\n]/)
-    .map((v) => v.trim())
-    .filter(Boolean);
+import { type ApprovalPolicy, type SandboxMode, modelCatalogEntry } from '@app/codex-transport';
+import {
+  DEFAULT_MODEL,
+  isMultiTenant,
+  list,
+  parseEnvironment,
+  readModelCatalog,
+  replicaIndexOf,
+  servedModels,
+} from './environment';
 
 /** Variables passed through to codex children; everything else (tokens, keys) stays in the gateway. */
 const CHILD_ENV_KEYS = [
@@ -108,10 +110,19 @@ export const codexConfig = registerAs('codex', () => {
     providerId,
     baseUrl: configuredBaseUrl ?? (offline ? null : 'https://api.openai.com/v1'),
     apiKey,
-    model: env.CODEX_MODEL ?? 'gpt-5-codex',
+    model: env.CODEX_MODEL ?? DEFAULT_MODEL,
     reasoningEffort: env.CODEX_MODEL_REASONING_EFFORT ?? 'medium',
     modelAliases: env.CODEX_MODEL_ALIASES ? (JSON.parse(env.CODEX_MODEL_ALIASES) as Record<string, string>) : {},
     advertisedModels: list(env.CODEX_ADVERTISED_MODELS),
+    /**
+     * The catalog of models codex gets: the operator's (`CODEX_MODEL_CATALOG`); on the offline provider, whose
+     * models codex does not know, one describing the models it serves; else none (codex's bundled one).
+     */
+    modelCatalog: env.CODEX_MODEL_CATALOG
+      ? readModelCatalog(env.CODEX_MODEL_CATALOG)
+      : offline
+        ? servedModels(env).map(modelCatalogEntry)
+        : null,
     backend: (env.CODEX_BACKEND ?? 'app-server') as 'app-server' | 'exec',
     binaryPath: env.CODEX_BINARY_PATH ?? null,
     workspace,

@@ -2,7 +2,10 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  CODEX_INTERNAL_MODELS,
   type CodexHomeConfig,
+  MODEL_CATALOG_FILE,
+  modelCatalogEntry,
   PROVIDER_KEY_ENV,
   renderCodexConfig,
   tenantDirName,
@@ -77,6 +80,27 @@ describe('CODEX_HOME writer', () => {
       expect(text).toContain('[[skills.config]]\nname = "pdf"\nenabled = false');
       expect(text).not.toContain('plugins = true');
       expect(statSync(join(home, 'config.toml')).mode & 0o777).toBe(0o600);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
+    }
+  });
+
+  it('writes a model catalog as given, with the models codex looks up itself unless it names them', () => {
+    const home = mkdtempSync(join(tmpdir(), 'home-'));
+    const read = () =>
+      (JSON.parse(readFileSync(join(home, MODEL_CATALOG_FILE), 'utf8')) as { models: Array<{ slug: string }> }).models;
+    try {
+      writeCodexHome(home, config);
+      expect(readFileSync(join(home, 'config.toml'), 'utf8')).not.toContain('model_catalog_json');
+      const own = { ...modelCatalogEntry('qwen-coder'), display_name: 'Qwen Coder', context_window: 131072 };
+      writeCodexHome(home, { ...config, modelCatalog: [own] });
+      expect(readFileSync(join(home, 'config.toml'), 'utf8')).toContain(
+        `model_catalog_json = ${JSON.stringify(join(home, MODEL_CATALOG_FILE))}`,
+      );
+      expect(read()).toEqual([own, ...CODEX_INTERNAL_MODELS.map(modelCatalogEntry)]);
+      const internal = { ...modelCatalogEntry(CODEX_INTERNAL_MODELS[0]), display_name: 'its own' };
+      writeCodexHome(home, { ...config, modelCatalog: [own, internal] });
+      expect(read()).toEqual([own, internal]);
     } finally {
       rmSync(home, { recursive: true, force: true });
     }

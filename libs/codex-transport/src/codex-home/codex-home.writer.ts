@@ -48,12 +48,15 @@ export interface CodexHomeConfig {
    */
   shellSnapshot?: boolean;
   /**
-   * Model slugs to describe to codex in a catalog of their own (`model_catalog_json`), for a provider whose
-   * models codex does not know (the offline provider): otherwise every turn starts with codex's "Model
-   * metadata not found" warning. The catalog replaces codex's bundled one.
+   * A catalog of models for codex (`model_catalog_json`), for a provider whose models codex does not know
+   * (the offline provider's, or an operator's `CODEX_MODEL_CATALOG`): otherwise codex logs "Unknown model …
+   * fallback model metadata" several times a turn and warns once a thread. It replaces codex's bundled one.
    */
-  modelCatalog?: string[] | null;
+  modelCatalog?: ModelCatalogEntry[] | null;
 }
+
+/** A model as codex's catalog describes it (`slug` and the fields {@link modelCatalogEntry} shows). */
+export type ModelCatalogEntry = { slug: string } & Record<string, unknown>;
 
 /**
  * Models codex itself looks up at every turn, whatever model the turn runs (0.171.0: its guardian
@@ -71,7 +74,7 @@ export const MODEL_CATALOG_FILE = 'model-catalog.json';
  * instructions, text and image input), so naming a model changes nothing but the warning. codex requires
  * these fields (0.171.0).
  */
-export function modelCatalogEntry(slug: string): Record<string, unknown> {
+export function modelCatalogEntry(slug: string): ModelCatalogEntry {
   return {
     slug,
     display_name: slug,
@@ -172,7 +175,11 @@ export function preservedTables(existing: string): string {
 export function writeCodexHome(home: string, config: CodexHomeConfig): string {
   mkdirSync(home, { recursive: true, mode: 0o700 });
   if (config.modelCatalog?.length) {
-    const models = [...new Set([...config.modelCatalog, ...CODEX_INTERNAL_MODELS])].map(modelCatalogEntry);
+    const named = new Set(config.modelCatalog.map((m) => m.slug));
+    const models = [
+      ...config.modelCatalog,
+      ...CODEX_INTERNAL_MODELS.filter((slug) => !named.has(slug)).map(modelCatalogEntry),
+    ];
     writeFileSync(join(home, MODEL_CATALOG_FILE), `${JSON.stringify({ models })}\n`, { mode: 0o600 });
   }
   const file = join(home, 'config.toml');
