@@ -4,7 +4,7 @@
  * Measures, in one run and against one offline provider: the direct app-server limit (a minimal JSON-RPC
  * client on stdio), the transport in-process, every HTTP surface of the production gateway process, and
  * the exec backend for contrast; at concurrency 1, 8 and 32 on one tenant and 8 tenants x 4. Then holds
- * slow streams open to measure their memory cost and keepalive timing, and times a cold start. Prints a
+ * slow streams open to measure their memory cost and keepalive timing, measures the gateway idle and times a cold start. Prints a
  * markdown table (every row also as a ratio to the direct limit) and writes bench/results/<date>-<host>.json
  * (`-quick` for a quick run, `-partial` for one limited by --configs or --only, or with --rounds).
  */
@@ -28,7 +28,7 @@ import {
 import { resolveGatewayNode } from './image-node';
 import { type Entry, log, measureConfig, type Row } from './measure';
 import { fmt, table } from './report';
-import { cpuTimes, pidsWithEnv, rssMb } from './stats';
+import { cpuTimes, pidsWithEnv, quiesce, rssMb } from './stats';
 import {
   agentStreamSurface,
   chatCompletionsSurface,
@@ -162,7 +162,14 @@ async function main(): Promise<void> {
     for (const { surface, pool } of entries)
       for (const states of pool?.values() ?? []) for (const state of states) await surface.release?.(state);
 
-    // 4. Stream capacity on the main gateway, idle now; meanwhile (the streams are silent but for their
+    // 4. The main gateway idle for a few seconds, its tenants' codex still running: what its own timers cost.
+    await quiesce();
+    const idleFrom = { cpu: cpuTimes(gw.child.pid!).self, at: performance.now() };
+    await new Promise((r) => setTimeout(r, o.quick ? 2000 : 5000));
+    const idleGatewayCpuMsPerSecond =
+      (cpuTimes(gw.child.pid!).self - idleFrom.cpu) / ((performance.now() - idleFrom.at) / 1000);
+
+    // 5. Stream capacity on the main gateway, idle now; meanwhile (the streams are silent but for their
     // keepalives) the exec backend, a codex process per request, for contrast, on a gateway of its own.
     log('  stream capacity, and meanwhile the exec backend');
     // Held past the 15 s keepalive interval in a full run, so the first keepalive of every stream is timed.
@@ -192,7 +199,7 @@ async function main(): Promise<void> {
     rows.push(execRow);
     const capacity = await capacityRun;
 
-    // 5. With --scale: new tenants one after another, on a gateway of their own.
+    // 6. With --scale: new tenants one after another, on a gateway of their own.
     let cold: ColdTenants | null = null;
     if (o.scale) {
       log('  new tenants, one after another (--scale)');
@@ -201,7 +208,7 @@ async function main(): Promise<void> {
       cold = await coldTenants(coldGw, 20, prompt);
       await stopGateway(coldGw);
     }
-    // 6. With --scale: many slow streams open at once, from the limit's app-servers, then through a gateway of
+    // 7. With --scale: many slow streams open at once, from the limit's app-servers, then through a gateway of
     // their own, at each step's count.
     const open: OpenStreams[] = [];
     for (const step of o.scale ? (o.streams ?? OPEN_STREAMS) : []) {
@@ -271,6 +278,7 @@ async function main(): Promise<void> {
       targets,
       streamCapacity: capacity,
       coldStart: { gatewayReadyMs: gw.readyMs, codexInitializeMs: codexColdStartMs },
+      idleGatewayCpuMsPerSecond,
       coldTenants: cold,
       openStreams: open.length ? open : null,
       /** The run itself, from the bench's start to its results (the build before it not included). */
@@ -296,6 +304,9 @@ async function main(): Promise<void> {
         (o.quick
           ? 'keepalive timing: full run only\n'
           : `first keepalive on ${capacity.keepalivesReceived}/${capacity.streams} streams, p50 ${fmt(capacity.keepaliveAfterMs?.p50, 0)} ms / p99 ${fmt(capacity.keepaliveAfterMs?.p99, 0)} ms after the stream opened (due after 15000 ms of silence)\n`),
+    );
+    process.stdout.write(
+      `idle gateway (no request, its tenants' codex running): ${fmt(idleGatewayCpuMsPerSecond, 1)} ms of CPU a second\n`,
     );
     process.stdout.write(
       `cold start: gateway process to /health/ready ${fmt(result.coldStart.gatewayReadyMs, 0)} ms, of which codex initialize ≈ ${fmt(result.coldStart.codexInitializeMs, 0)} ms\n`,
