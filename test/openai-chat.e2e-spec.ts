@@ -379,6 +379,34 @@ describe.each(['app-server', 'exec'] as const)(
   },
 );
 
+describe('the exec backend, a client that leaves as its turn starts', () => {
+  it('leaves no codex behind, however early it leaves (30 times)', async () => {
+    const gw = await startGateway('openai-exec-early-leave', { CODEX_BACKEND: 'exec', CODEX_MAX_CONCURRENCY: '1' });
+    try {
+      const client = new OpenAI({ apiKey: 'none', baseURL: `${gw.url}/v1`, maxRetries: 0 });
+      const running = () => gw.app.get(ExecTransport).runningTurns;
+      const execs = () => codexProcessesWith(gw.dataDir).filter((p) => / exec /.test(p.args));
+      for (let i = 0; i < 30; i++) {
+        const controller = new AbortController();
+        const leaving = client.chat.completions
+          .create(
+            { model: 'x', messages: [{ role: 'user', content: '[[stall: 1]] leave at once' }], stream: true },
+            { signal: controller.signal },
+          )
+          .catch(() => undefined);
+        await until(() => running() === 1, `turn ${i} started`);
+        // The moment its codex exec is spawned (bubblewrap still building the namespace), or a tick later.
+        if (i % 2 === 1) await new Promise((r) => setImmediate(r));
+        controller.abort();
+        await leaving;
+        await until(() => running() === 0 && execs().length === 0, `turn ${i}'s codex gone`);
+      }
+    } finally {
+      await gw.close();
+    }
+  });
+});
+
 describe('OpenAI error mapping', () => {
   it('a provider failure is 502 in OpenAI shape; mid-stream it is an in-band error chunk then [DONE]', async () => {
     const gw = await startGateway('openai-errors');

@@ -208,6 +208,18 @@ export class ExecTransport {
       child.once('error', (err) => {
         this.logger.error(`codex exec could not start: ${err.message}`, 'ExecTransport');
       });
+      // What is left of its process group goes with it: a stop that lands while bubblewrap is still building the
+      // namespace kills bubblewrap, but codex, forked a moment later, is not yet bound to die with it, and would
+      // run on (holding the pipes, so this turn would never close).
+      child.once('exit', () => {
+        if (child.pid !== undefined && process.platform !== 'win32') {
+          try {
+            process.kill(-child.pid, 'SIGKILL');
+          } catch {
+            // no process left in the group
+          }
+        }
+      });
       child.once('close', (code, signal) => {
         removeSchema();
         clearTimers();
