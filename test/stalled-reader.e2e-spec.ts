@@ -1,32 +1,12 @@
 import { connect as netConnect, type Socket } from 'node:net';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import OpenAI from 'openai';
 import { AppServerTransport } from '@app/codex-transport';
 import { AgentStreamServer } from '../apps/gateway/src/agent-stream/agent-stream.server';
 import { OfflineProviderHost } from '../apps/gateway/src/codex/offline-provider.host';
 import { startGateway, type TestGateway } from './support/gateway';
 import { connectH2, openAgentStream } from './support/h2';
-import { until } from './support/harness';
+import { retainedMb, until } from './support/harness';
 import { MetricsService } from '../apps/gateway/src/metrics/metrics.service';
-
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
-/**
- * What this process (the gateway runs in it) holds after a full collection: heap, buffers, external memory.
- * V8 frees the memory of dead buffers on a background thread after a collection, so one sample can still count
- * some of it on a busy machine; a lagging free only ever adds, so the least of a few samples is the measure.
- */
-async function retainedMb(): Promise<number> {
-  let least = Infinity;
-  for (let i = 0; i < 8; i++) {
-    gc();
-    const m = process.memoryUsage();
-    least = Math.min(least, (m.heapUsed + m.external) / 2 ** 20);
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-  return least;
-}
 
 const TOKENS = { alice: 'alice-token-0123456789', bob: 'bob-token-0123456789' };
 const LIMIT_MB = 2;

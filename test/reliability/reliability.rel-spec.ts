@@ -8,7 +8,7 @@ import { AgentStreamServer } from '../../apps/gateway/src/agent-stream/agent-str
 import { OfflineProviderHost } from '../../apps/gateway/src/codex/offline-provider.host';
 import { startGateway, type TestGateway } from '../support/gateway';
 import { connectH2 } from '../support/h2';
-import { codexPidsWith, processGroupOf, describePids } from '../support/harness';
+import { codexPidsWith, describePids, processGroupOf, retainedMb } from '../support/harness';
 import { APPROVAL_PROTOCOLS, type Outcome, PROTOCOLS, type Protocol, runTurn, type Target } from './drivers';
 
 /**
@@ -26,7 +26,7 @@ const ledger = {
   hangs: 0,
   soakTurns: 0,
   soak503: 0,
-  rssDriftMb: 0,
+  memoryDriftMb: 0,
   fdDrift: 0,
   defects: [] as string[],
 };
@@ -118,7 +118,7 @@ describe('reliability', () => {
     process.stdout.write(
       `\nreliability summary: ${ledger.faults} faults injected, ${ledger.survived} survived; ${ledger.hostile} hostile inputs tried; ` +
         `${ledger.status500} responses with status 500; ${ledger.orphans} orphan codex processes; ${ledger.hangs} hangs; ` +
-        `soak: ${ledger.soakTurns} turns in ${SOAK_SECONDS} s (${ledger.soak503} answered 503), RSS drift ${ledger.rssDriftMb.toFixed(1)} MB, fd drift ${ledger.fdDrift}\n`,
+        `soak: ${ledger.soakTurns} turns in ${SOAK_SECONDS} s (${ledger.soak503} answered 503), memory drift ${ledger.memoryDriftMb.toFixed(1)} MB, fd drift ${ledger.fdDrift}\n`,
     );
   });
 
@@ -528,7 +528,7 @@ describe('reliability', () => {
         };
         await settled('before soak');
         global.gc?.();
-        const before = { rss: process.memoryUsage().rss, fds: await fds() };
+        const before = { memory: await retainedMb(), fds: await fds() };
         const deadline = Date.now() + SOAK_SECONDS * 1000;
         let n = 0;
         const outcomes: Outcome[] = [];
@@ -557,13 +557,12 @@ describe('reliability', () => {
         expect(outcomes.filter((o) => o.terminal.startsWith('thread-start-') && o.status !== 503)).toEqual([]);
         expect(ledger.soak503).toBeLessThanOrEqual(Math.ceil(outcomes.length / 100));
         await settled('after soak');
-        global.gc?.();
-        const after = { rss: process.memoryUsage().rss, fds: await fds() };
-        ledger.rssDriftMb = (after.rss - before.rss) / 2 ** 20;
+        const after = { memory: await retainedMb(), fds: await fds() };
+        ledger.memoryDriftMb = after.memory - before.memory;
         ledger.fdDrift = after.fds - before.fds;
         expect(ledger.fdDrift).toBeLessThanOrEqual(16);
-        // Turns that came and went leave no memory behind (garbage-collection noise is a few MB either way).
-        expect(ledger.rssDriftMb).toBeLessThan(48);
+        // Turns that came and went leave no memory behind: what the process holds after a full collection.
+        expect(ledger.memoryDriftMb).toBeLessThan(24);
       },
       (SOAK_SECONDS + 90) * 1000,
     );
