@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { modelCatalogEntry } from '@app/codex-transport';
 import { ConfigurationError, isMultiTenant, parseEnvironment, readModelCatalog, replicaIndexOf } from './environment';
 
 describe('parseEnvironment', () => {
@@ -61,8 +62,9 @@ describe('parseEnvironment', () => {
     const dir = mkdtempSync(join(tmpdir(), 'catalog-'));
     const file = (name: string, text: string) => (writeFileSync(join(dir, name), text), join(dir, name));
     try {
-      const good = file('good.json', JSON.stringify({ models: [{ slug: 'qwen' }, { slug: 'fast-one' }] }));
-      expect(readModelCatalog(good)).toEqual([{ slug: 'qwen' }, { slug: 'fast-one' }]);
+      const models = [modelCatalogEntry('qwen'), { ...modelCatalogEntry('fast-one'), context_window: 131072 }];
+      const good = file('good.json', JSON.stringify({ models }));
+      expect(readModelCatalog(good)).toEqual(models);
       expect(
         parseEnvironment({
           CODEX_MODEL_CATALOG: good,
@@ -84,6 +86,10 @@ describe('parseEnvironment', () => {
         [file('empty.json', '{"models":[]}'), /must hold \{"models": \[\.\.\.\]\}/],
         [file('noslug.json', '{"models":[{"name":"qwen"}]}'), /each model an object with a "slug"/],
         [file('list.json', '[{"slug":"qwen"}]'), /must hold/],
+        [
+          file('bare.json', '{"models":[{"slug":"qwen"}]}'),
+          /qwen lacks display_name, description, .*truncation_policy/,
+        ],
       ] as const) {
         expect(() => parseEnvironment({ CODEX_MODEL_CATALOG: bad, CODEX_MODEL: 'qwen' })).toThrow(reason);
       }

@@ -12,7 +12,7 @@ import {
   validateSync,
 } from 'class-validator';
 import { readFileSync } from 'node:fs';
-import type { ModelCatalogEntry } from '@app/codex-transport';
+import { type ModelCatalogEntry, modelCatalogEntry } from '@app/codex-transport';
 
 const toInt = ({ value }: { value: unknown }) =>
   typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number.parseInt(value, 10) : value;
@@ -216,6 +216,15 @@ export function readModelCatalog(path: string): ModelCatalogEntry[] {
   if (!Array.isArray(models) || models.length === 0 || !models.every(valid))
     throw new Error(
       `CODEX_MODEL_CATALOG: ${path} must hold {"models": [...]}, each model an object with a "slug" (codex's model_catalog_json format)`,
+    );
+  // codex refuses the whole file at a thread's start when an entry lacks one of these (0.171.0): say so now.
+  const required = Object.keys(modelCatalogEntry(''));
+  const lacking = models
+    .map((m) => ({ slug: m.slug, missing: required.filter((field) => !(field in m)) }))
+    .filter((m) => m.missing.length > 0);
+  if (lacking.length > 0)
+    throw new Error(
+      `CODEX_MODEL_CATALOG: in ${path}, ${lacking.map((m) => `${m.slug} lacks ${m.missing.join(', ')}`).join('; ')} (codex needs every one of these fields of a model)`,
     );
   return models;
 }
