@@ -26,6 +26,7 @@ export {
   SANDBOX_MODES,
   PROVIDER_KEY_ENV,
   type ApprovalPolicy,
+  CATALOG_REQUIRED_FIELDS,
   type ModelCatalogEntry,
   type SandboxMode,
   modelCatalogEntry,

@@ -62,7 +62,9 @@ describe('parseEnvironment', () => {
     const dir = mkdtempSync(join(tmpdir(), 'catalog-'));
     const file = (name: string, text: string) => (writeFileSync(join(dir, name), text), join(dir, name));
     try {
-      const models = [modelCatalogEntry('qwen'), { ...modelCatalogEntry('fast-one'), context_window: 131072 }];
+      // A field codex has a default for may be left out.
+      const { description: _description, ...undescribed } = modelCatalogEntry('fast-one');
+      const models = [modelCatalogEntry('qwen'), { ...undescribed, context_window: 131072 }];
       const good = file('good.json', JSON.stringify({ models }));
       expect(readModelCatalog(good)).toEqual(models);
       expect(
@@ -88,7 +90,7 @@ describe('parseEnvironment', () => {
         [file('list.json', '[{"slug":"qwen"}]'), /must hold/],
         [
           file('bare.json', '{"models":[{"slug":"qwen"}]}'),
-          /qwen lacks display_name, description, .*truncation_policy/,
+          /qwen lacks display_name, supported_reasoning_levels, .*, experimental_supported_tools \(codex needs/,
         ],
       ] as const) {
         expect(() => parseEnvironment({ CODEX_MODEL_CATALOG: bad, CODEX_MODEL: 'qwen' })).toThrow(reason);

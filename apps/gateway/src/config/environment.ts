@@ -12,7 +12,7 @@ import {
   validateSync,
 } from 'class-validator';
 import { readFileSync } from 'node:fs';
-import { type ModelCatalogEntry, modelCatalogEntry } from '@app/codex-transport';
+import { CATALOG_REQUIRED_FIELDS, type ModelCatalogEntry } from '@app/codex-transport';
 
 const toInt = ({ value }: { value: unknown }) =>
   typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number.parseInt(value, 10) : value;
@@ -217,10 +217,9 @@ export function readModelCatalog(path: string): ModelCatalogEntry[] {
     throw new Error(
       `CODEX_MODEL_CATALOG: ${path} must hold {"models": [...]}, each model an object with a "slug" (codex's model_catalog_json format)`,
     );
-  // codex refuses the whole file at a thread's start when an entry lacks one of these (0.171.0): say so now.
-  const required = Object.keys(modelCatalogEntry(''));
+  // codex refuses the whole file at a thread's start when a model lacks one of these: say so now.
   const lacking = models
-    .map((m) => ({ slug: m.slug, missing: required.filter((field) => !(field in m)) }))
+    .map((m) => ({ slug: m.slug, missing: CATALOG_REQUIRED_FIELDS.filter((field) => !(field in m)) }))
     .filter((m) => m.missing.length > 0);
   if (lacking.length > 0)
     throw new Error(

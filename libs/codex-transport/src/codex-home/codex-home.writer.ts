@@ -70,9 +70,27 @@ export const CODEX_INTERNAL_MODELS = ['gpt-5.6-luna'];
 export const MODEL_CATALOG_FILE = 'model-catalog.json';
 
 /**
+ * The fields of a catalog model without which codex 0.171.0 refuses the whole catalog (at a thread's start:
+ * "failed to parse model_catalog_json … missing field"), found by leaving each field of
+ * {@link modelCatalogEntry} out in turn; the others have defaults.
+ */
+export const CATALOG_REQUIRED_FIELDS = [
+  'slug',
+  'display_name',
+  'supported_reasoning_levels',
+  'shell_type',
+  'visibility',
+  'supported_in_api',
+  'priority',
+  'base_instructions',
+  'support_verbosity',
+  'truncation_policy',
+  'experimental_supported_tools',
+] as const;
+
+/**
  * A catalog entry with what codex assumes for a model it does not know (the same tools, no base
- * instructions, text and image input), so naming a model changes nothing but the warning. codex requires
- * these fields (0.171.0).
+ * instructions, text and image input), so naming a model changes nothing but the warning.
  */
 export function modelCatalogEntry(slug: string): ModelCatalogEntry {
   return {
