@@ -2,6 +2,7 @@ import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { CodexErrorCode, CodexTransportError } from '../errors/codex-transport.error';
 import type { TransportLogger } from '../logger';
+import { signalGroup } from '../process-group';
 import { type JsonRpcConnectionOptions, JsonRpcConnection } from './json-rpc-connection';
 
 export interface AppServerProcessOptions {
@@ -160,15 +161,9 @@ export class AppServerProcess extends EventEmitter {
 
   /** Resolves once no process of the group is left (what codex started may still be forking). */
   private async groupGone(ms: number): Promise<void> {
-    if (process.platform === 'win32' || this.child.pid === undefined) return;
     const deadline = Date.now() + ms;
-    while (Date.now() < deadline) {
-      try {
-        // Again and again: a shell in the group may fork while the first SIGKILL lands.
-        process.kill(-this.child.pid, 'SIGKILL');
-      } catch {
-        return; // ESRCH: the group is empty
-      }
+    // Again and again: a shell in the group may fork while the first SIGKILL lands.
+    while (Date.now() < deadline && signalGroup(this.child, 'SIGKILL')) {
       await new Promise((r) => setTimeout(r, 10));
     }
   }
@@ -192,12 +187,7 @@ export class AppServerProcess extends EventEmitter {
    * nothing there is worth waiting for once app-server itself is gone.
    */
   private killGroupLeftovers(): void {
-    if (process.platform === 'win32' || this.child.pid === undefined) return;
-    try {
-      process.kill(-this.child.pid, 'SIGKILL');
-    } catch {
-      // no process left in the group
-    }
+    signalGroup(this.child, 'SIGKILL');
   }
 
   private exitedWithin(ms: number): Promise<boolean> {

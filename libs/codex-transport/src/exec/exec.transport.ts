@@ -12,6 +12,7 @@ import { type TransportLogger, silentLogger } from '../logger';
 import { type CodexTransportOptions, type ResolvedTransportOptions, resolveTransportOptions } from '../options';
 import { childEnvironment, codexLaunch, prepareTenantHome, tenantHome, tenantWorkspace } from '../tenant-home';
 import { PROVIDER_UNREACHABLE, providerUnreachableMessage } from '../provider-unreachable';
+import { signalGroup } from '../process-group';
 import { ExecEventMapper } from './exec-event.mapper';
 
 export interface ExecTurnParams {
@@ -211,15 +212,7 @@ export class ExecTransport {
       // What is left of its process group goes with it: a stop that lands while bubblewrap is still building the
       // namespace kills bubblewrap, but codex, forked a moment later, is not yet bound to die with it, and would
       // run on (holding the pipes, so this turn would never close).
-      child.once('exit', () => {
-        if (child.pid !== undefined && process.platform !== 'win32') {
-          try {
-            process.kill(-child.pid, 'SIGKILL');
-          } catch {
-            // no process left in the group
-          }
-        }
-      });
+      child.once('exit', () => signalGroup(child, 'SIGKILL'));
       child.once('close', (code, signal) => {
         removeSchema();
         clearTimers();
