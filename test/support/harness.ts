@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -53,6 +53,64 @@ export function selfSignedCertificate(label: string): { dir: string; key: string
     { stdio: 'ignore' },
   );
   return { dir, key, cert };
+}
+
+/**
+ * A certificate authority of the test's own and a server certificate for 127.0.0.1 it signed, valid for a
+ * day, made with openssl in a new data directory: `ca` (the authority's certificate), `key` and `cert`.
+ */
+export function certificateAuthority(label: string): { dir: string; ca: string; key: string; cert: string } {
+  const dir = makeDataDir(label);
+  const file = (name: string) => join(dir, name);
+  const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'ignore' });
+  const authority = ['-subj', `/CN=${label} test CA`, '-addext', 'basicConstraints=critical,CA:TRUE'];
+  const usage = ['-addext', 'keyUsage=critical,keyCertSign,cRLSign'];
+  openssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '1',
+    ...authority,
+    ...usage,
+    '-keyout',
+    file('ca.key'),
+    '-out',
+    file('ca.pem'),
+  );
+  openssl(
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-subj',
+    '/CN=127.0.0.1',
+    '-keyout',
+    file('key.pem'),
+    '-out',
+    file('server.csr'),
+  );
+  writeFileSync(file('server.ext'), 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n');
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    file('server.csr'),
+    '-CA',
+    file('ca.pem'),
+    '-CAkey',
+    file('ca.key'),
+    '-CAcreateserial',
+    '-days',
+    '1',
+    '-extfile',
+    file('server.ext'),
+    '-out',
+    file('cert.pem'),
+  );
+  return { dir, ca: file('ca.pem'), key: file('key.pem'), cert: file('cert.pem') };
 }
 
 /** Environment for codex children: enough to run, nothing secret from the test runner. */

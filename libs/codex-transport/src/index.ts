@@ -36,6 +36,8 @@ export {
 } from './codex-home/codex-home.writer';
 /** Keeping each tenant's codex in namespaces of its own. */
 export { type TenantIsolation, type TenantView, allOnPath, findBubblewrap, isolationUnavailable } from './isolation';
+/** The system's CA bundle, which codex trusts without SSL_CERT_FILE. */
+export { namesSystemCaBundle, systemCaLocations } from './ca-bundle';
 /** A tenant's CODEX_HOME and workspace. */
 export { TENANT_NAME_FILE, tenantHome, tenantWorkspace } from './tenant-home';
 /** Logger interface the transport writes to. */

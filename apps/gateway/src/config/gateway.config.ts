@@ -1,6 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
 import { registerAs } from '@nestjs/config';
-import { type ApprovalPolicy, type SandboxMode, modelCatalogEntry } from '@app/codex-transport';
+import { type ApprovalPolicy, type SandboxMode, modelCatalogEntry, namesSystemCaBundle } from '@app/codex-transport';
 import {
   DEFAULT_MODEL,
   isMultiTenant,
@@ -31,6 +31,7 @@ const CHILD_ENV_KEYS = [
   'no_proxy',
   'SSL_CERT_FILE',
   'SSL_CERT_DIR',
+  'CODEX_CA_CERTIFICATE',
   'NODE_EXTRA_CA_CERTS',
   'RUST_LOG',
 ];
@@ -104,6 +105,11 @@ export const codexConfig = registerAs('codex', () => {
   const childEnv: NodeJS.ProcessEnv = {};
   for (const key of CHILD_ENV_KEYS) if (process.env[key] !== undefined) childEnv[key] = process.env[key];
   for (const key of Object.keys(process.env)) if (key.startsWith('LC_')) childEnv[key] = process.env[key];
+  // codex trusts the system's roots without them, and would parse the whole bundle again at every turn.
+  if (namesSystemCaBundle(process.env)) {
+    delete childEnv.SSL_CERT_FILE;
+    delete childEnv.SSL_CERT_DIR;
+  }
   return {
     /** True when the in-process offline provider serves the model (no base URL and no key configured). */
     offline,

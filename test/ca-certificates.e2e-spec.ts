@@ -1,0 +1,99 @@
+import { readFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import OpenAI from 'openai';
+import { AppServerTransport, systemCaLocations } from '@app/codex-transport';
+import { OfflineProvider } from '@app/offline-provider';
+import { startGateway, type TestGateway } from './support/gateway';
+import { certificateAuthority } from './support/harness';
+
+/**
+ * A model provider behind TLS whose certificate a company's own authority signed: codex trusts it when the
+ * gateway is given that authority (CODEX_CA_CERTIFICATE on top of the system's roots, or SSL_CERT_FILE
+ * instead of them), and an SSL_CERT_FILE that only names the system's own bundle does not reach codex, which
+ * trusts those roots anyway and would parse the bundle again at every turn.
+ */
+describe('CA certificates for the model provider', () => {
+  const provider = new OfflineProvider();
+  const authority = certificateAuthority('company-ca');
+  let front: Server;
+  let baseUrl: string;
+
+  /** The environment of the codex app-server of the gateway's tenant (bubblewrap hands its own to codex). */
+  function codexEnvironment(gw: TestGateway): Record<string, string> {
+    const transport = gw.app.get(AppServerTransport);
+    const pid = transport.processes().find((p) => p.tenant === 'default')?.pid;
+    expect(pid).toBeDefined();
+    const entries = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean);
+    return Object.fromEntries(
+      entries.map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)]),
+    );
+  }
+
+  async function completion(gw: TestGateway): Promise<string | null> {
+    const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    const answer = await client.chat.completions.create({
+      model: 'gpt-5-codex',
+      messages: [{ role: 'user', content: 'over TLS' }],
+    });
+    return answer.choices[0].message.content;
+  }
+
+  beforeAll(async () => {
+    await provider.start();
+    // TLS in front of the offline provider, with the company authority's certificate.
+    front = createServer({ key: readFileSync(authority.key), cert: readFileSync(authority.cert) }, (req, res) => {
+      const upstream = httpRequest(
+        { host: '127.0.0.1', port: provider.port, path: req.url, method: req.method, headers: req.headers },
+        (reply) => {
+          res.writeHead(reply.statusCode ?? 502, reply.headers);
+          reply.pipe(res);
+        },
+      );
+      req.pipe(upstream);
+    });
+    await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+    baseUrl = `https://127.0.0.1:${(front.address() as AddressInfo).port}/v1`;
+  });
+
+  afterAll(async () => {
+    await new Promise((resolve) => front?.close(resolve));
+    await provider.stop();
+  });
+
+  it('CODEX_CA_CERTIFICATE: codex trusts the authority; an SSL_CERT_FILE naming the system bundle is not passed on', async () => {
+    const system = systemCaLocations();
+    expect(system.file).not.toBeNull(); // the machine's CA bundle (ca-certificates)
+    const gw = await startGateway('ca-codex', {
+      CODEX_API_BASE_URL: baseUrl,
+      CODEX_CA_CERTIFICATE: authority.ca,
+      SSL_CERT_FILE: system.file!,
+      SSL_CERT_DIR: system.dir ?? undefined,
+    });
+    try {
+      expect(await completion(gw)).toContain('You said: over TLS');
+      const env = codexEnvironment(gw);
+      expect(env.CODEX_CA_CERTIFICATE).toBe(authority.ca);
+      expect(env.SSL_CERT_FILE).toBeUndefined();
+      expect(env.SSL_CERT_DIR).toBeUndefined();
+    } finally {
+      await gw.close();
+    }
+  });
+
+  it('SSL_CERT_FILE naming another bundle is passed on as given, and codex trusts what it holds', async () => {
+    const gw = await startGateway('ca-ssl-cert-file', {
+      CODEX_API_BASE_URL: baseUrl,
+      CODEX_CA_CERTIFICATE: undefined,
+      SSL_CERT_FILE: authority.ca,
+      SSL_CERT_DIR: undefined,
+    });
+    try {
+      expect(await completion(gw)).toContain('You said: over TLS');
+      expect(codexEnvironment(gw).SSL_CERT_FILE).toBe(authority.ca);
+    } finally {
+      await gw.close();
+    }
+  });
+});
