@@ -14,6 +14,7 @@ import { join, relative } from 'node:path';
 import { AppServerTransport } from '@app/codex-transport';
 import { OfflineProvider } from '@app/offline-provider';
 import { FULL_CONFIGS, parseArgs, QUICK_CONFIGS, type Config } from './configs';
+import { bareRelayEntry, startBareRelay, stopBareRelay } from './bare-relay';
 import { DirectAppServers } from './direct-client';
 import {
   BENCH_MODEL_CATALOG,
@@ -120,7 +121,11 @@ async function main(): Promise<void> {
     // Its CPU is not reported: it shares the bench process with the clients and the offline provider.
     const transportSample = () => codexSample(pidsWithEnv(transportDir));
 
-    // 3. The production gateway process.
+    // 3. The floor for any HTTP service in front of codex: a bare relay process, on the gateway's Node.
+    const relay = await startBareRelay(gatewayNode.path, join(work, 'relay'), provider.baseUrl, shellHome);
+    children.push(() => stopBareRelay(relay));
+
+    // 4. The production gateway process.
     const gw = await startGateway(join(work, 'gateway'), provider.baseUrl, shellHome);
     children.push(() => stopGateway(gw));
     const agent = agentStreamSurface(gw.h2Url);
@@ -139,6 +144,7 @@ async function main(): Promise<void> {
       { surface: direct, sample: directSample },
       { surface: directNewThread, sample: directSample },
       { surface: inProcess, sample: transportSample },
+      bareRelayEntry(relay),
       onGateway(restSurface(gw.url)),
       onGateway(chatCompletionsSurface(gw.url)),
       onGateway(responsesSurface(gw.url)),
@@ -162,14 +168,14 @@ async function main(): Promise<void> {
     for (const { surface, pool } of entries)
       for (const states of pool?.values() ?? []) for (const state of states) await surface.release?.(state);
 
-    // 4. The main gateway idle for a few seconds, its tenants' codex still running: what its own timers cost.
+    // 5. The main gateway idle for a few seconds, its tenants' codex still running: what its own timers cost.
     await quiesce();
     const idleFrom = { cpu: cpuTimes(gw.child.pid!).self, at: performance.now() };
     await new Promise((r) => setTimeout(r, o.quick ? 2000 : 5000));
     const idleGatewayCpuMsPerSecond =
       (cpuTimes(gw.child.pid!).self - idleFrom.cpu) / ((performance.now() - idleFrom.at) / 1000);
 
-    // 5. Stream capacity on the main gateway, idle now; meanwhile (the streams are silent but for their
+    // 6. Stream capacity on the main gateway, idle now; meanwhile (the streams are silent but for their
     // keepalives) the exec backend, a codex process per request, for contrast, on a gateway of its own.
     log('  stream capacity, and meanwhile the exec backend');
     // Held past the 15 s keepalive interval in a full run, so the first keepalive of every stream is timed.
@@ -199,7 +205,7 @@ async function main(): Promise<void> {
     rows.push(execRow);
     const capacity = await capacityRun;
 
-    // 6. With --scale: new tenants one after another, on a gateway of their own.
+    // 7. With --scale: new tenants one after another, on a gateway of their own.
     let cold: ColdTenants | null = null;
     if (o.scale) {
       log('  new tenants, one after another (--scale)');
@@ -208,7 +214,7 @@ async function main(): Promise<void> {
       cold = await coldTenants(coldGw, 20, prompt);
       await stopGateway(coldGw);
     }
-    // 7. With --scale: many slow streams open at once, from the limit's app-servers, then through a gateway of
+    // 8. With --scale: many slow streams open at once, from the limit's app-servers, then through a gateway of
     // their own, at each step's count.
     const open: OpenStreams[] = [];
     for (const step of o.scale ? (o.streams ?? OPEN_STREAMS) : []) {
