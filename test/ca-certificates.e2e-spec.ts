@@ -1,7 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import OpenAI from 'openai';
 import { AppServerTransport, systemCaLocations } from '@app/codex-transport';
 import { OfflineProvider } from '@app/offline-provider';
@@ -77,6 +78,22 @@ describe('CA certificates for the model provider', () => {
       expect(env.CODEX_CA_CERTIFICATE).toBe(authority.ca);
       expect(env.SSL_CERT_FILE).toBeUndefined();
       expect(env.SSL_CERT_DIR).toBeUndefined();
+    } finally {
+      await gw.close();
+    }
+  });
+
+  it("a CA certificate in a directory no tenant's codex may see (a mounted secret's) is still read by codex", async () => {
+    const secrets = join(authority.dir, 'secrets');
+    mkdirSync(secrets);
+    copyFileSync(authority.ca, join(secrets, 'ca.pem'));
+    const gw = await startGateway('ca-hidden', {
+      CODEX_API_BASE_URL: baseUrl,
+      CODEX_ISOLATION_HIDE: secrets,
+      CODEX_CA_CERTIFICATE: join(secrets, 'ca.pem'),
+    });
+    try {
+      expect(await completion(gw)).toContain('You said: over TLS');
     } finally {
       await gw.close();
     }

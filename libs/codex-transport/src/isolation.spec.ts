@@ -12,12 +12,17 @@ describe('isolationArgs', () => {
     const base = join(dir, 'data');
     const key = join(dir, 'tls.key');
     writeFileSync(key, 'secret');
+    const secrets = join(dir, 'run-secrets');
+    mkdirSync(secrets);
+    const ca = join(secrets, 'ca.pem');
+    writeFileSync(ca, 'certificate');
     const view = { home: join(base, 'users', 'alice'), workspace: join(base, 'workspace', 'alice') };
     const args = isolationArgs(
       {
-        hiddenDirs: [base, join(base, 'workspace'), join(dir, 'missing-parent', 'x')],
+        hiddenDirs: [base, join(base, 'workspace'), join(dir, 'missing-parent', 'x'), secrets],
         hiddenFiles: [key, join(dir, 'absent')],
         sharedDirs: [join(dir, 'shared')],
+        publicFiles: [ca, join(secrets, 'absent.pem')],
       },
       view,
       view.workspace,
@@ -40,10 +45,14 @@ describe('isolationArgs', () => {
       '/tmp',
     ]);
     // A hidden directory inside another is covered by the outer one.
-    expect(pairs('--tmpfs')).toEqual(['/tmp', base, join(dir, 'missing-parent', 'x')]);
+    expect(pairs('--tmpfs')).toEqual(['/tmp', base, join(dir, 'missing-parent', 'x'), secrets]);
     expect(args.join(' ')).toContain(`--ro-bind /dev/null ${key}`);
     expect(args.join(' ')).not.toContain(join(dir, 'absent'));
     expect(pairs('--bind')).toEqual([view.home, view.workspace, join(dir, 'shared')]);
+    // A CA certificate in a hidden directory is bound back read-only, after the tmpfs that hides it.
+    expect(args.join(' ')).toContain(`--ro-bind ${ca} ${ca}`);
+    expect(args.indexOf(ca)).toBeGreaterThan(args.indexOf(secrets));
+    expect(args.join(' ')).not.toContain('absent.pem');
     // codex's own directory is visible read-only even where a private /tmp or a hidden directory covers it.
     expect(args.join(' ')).toContain(`--ro-bind ${join(dir, 'codex', 'bin')} ${join(dir, 'codex', 'bin')}`);
     expect(args.indexOf(join(dir, 'codex', 'bin'))).toBeGreaterThan(args.lastIndexOf('--tmpfs'));

@@ -17,6 +17,11 @@ export interface TenantIsolation {
   hiddenFiles: string[];
   /** Directories bound writable into every tenant's view (workspace roots shared on purpose, CODEX_ADD_DIRS). */
   sharedDirs: string[];
+  /**
+   * Files every codex reads even where they lie in a hidden directory, bound back read-only: the CA
+   * certificates codex is given (public by nature; a mounted secret is where a platform often puts them).
+   */
+  publicFiles: string[];
 }
 
 /** The directories of one tenant's view: its CODEX_HOME and its workspace. */
@@ -85,6 +90,7 @@ export function isolationArgs(
     args.push('--tmpfs', dir);
   }
   for (const file of isolation.hiddenFiles) if (existsSync(file)) args.push('--ro-bind', '/dev/null', file);
+  for (const file of isolation.publicFiles) if (existsSync(file)) args.push('--ro-bind', file, file);
   for (const dir of programDirs) args.push('--ro-bind', dir, dir);
   for (const dir of [view.home, view.workspace, ...isolation.sharedDirs]) {
     mkdirSync(dir, { recursive: true });

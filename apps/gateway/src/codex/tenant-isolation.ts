@@ -67,6 +67,10 @@ export function decideIsolation(
       ...codex.workspaceRoots.filter((root) => resolve(root) !== resolve(codex.workspace)),
       ...codex.addDirs,
     ],
+    // The CA certificates codex is given, wherever they are mounted (a secret's directory is hidden).
+    publicFiles: [codex.childEnv.CODEX_CA_CERTIFICATE, codex.childEnv.SSL_CERT_FILE]
+      .filter((path): path is string => path !== undefined && existsSync(path))
+      .map((path) => realpathSync(path)),
   };
   let bwrap: string | null;
   try {

@@ -100,6 +100,26 @@ describe('parseEnvironment', () => {
     }
   });
 
+  it('checks that CODEX_CA_CERTIFICATE is a readable PEM file of certificates (codex would only warn and ignore it)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ca-'));
+    const file = (name: string, text: string) => (writeFileSync(join(dir, name), text), join(dir, name));
+    try {
+      const pem = file('ca.pem', '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+      expect(parseEnvironment({ CODEX_CA_CERTIFICATE: pem }).CODEX_CA_CERTIFICATE).toBe(pem);
+      expect(() => parseEnvironment({ CODEX_CA_CERTIFICATE: join(dir, 'missing.pem') })).toThrow(
+        /CODEX_CA_CERTIFICATE: cannot read .*missing\.pem \(ENOENT\)/,
+      );
+      expect(() => parseEnvironment({ CODEX_CA_CERTIFICATE: dir })).toThrow(
+        /CODEX_CA_CERTIFICATE: cannot read .* \(EISDIR\)/,
+      );
+      expect(() =>
+        parseEnvironment({ CODEX_CA_CERTIFICATE: file('key.pem', '-----BEGIN PRIVATE KEY-----\n') }),
+      ).toThrow(/key\.pem holds no PEM certificate/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('treats empty strings as unset', () => {
     const env = parseEnvironment({ PORT: '', CODEX_SANDBOX: '' });
     expect(env.PORT).toBeUndefined();

@@ -63,6 +63,7 @@ export class EnvironmentVariables {
   @IsOptional() @IsString() CODEX_MODEL_ALIASES?: string;
   @IsOptional() @IsString() CODEX_ADVERTISED_MODELS?: string;
   @IsOptional() @IsString() @MinLength(1) CODEX_MODEL_CATALOG?: string;
+  @IsOptional() @IsString() @MinLength(1) CODEX_CA_CERTIFICATE?: string;
   @IsOptional() @IsIn(BACKENDS) CODEX_BACKEND?: string;
   @IsOptional() @IsString() CODEX_BINARY_PATH?: string;
   @IsOptional() @IsString() CODEX_WORKSPACE?: string;
@@ -228,6 +229,24 @@ export function readModelCatalog(path: string): ModelCatalogEntry[] {
   return models;
 }
 
+/**
+ * A CODEX_CA_CERTIFICATE codex cannot use is refused at boot: codex only warns on its stderr and falls back
+ * to the system's roots, so every turn to a provider that authority signed would fail as unreachable.
+ */
+function checkCaCertificate(env: EnvironmentVariables, problems: string[]): void {
+  const path = env.CODEX_CA_CERTIFICATE;
+  if (!path) return;
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    problems.push(`CODEX_CA_CERTIFICATE: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    return;
+  }
+  if (!/-----BEGIN (TRUSTED )?CERTIFICATE-----/.test(text))
+    problems.push(`CODEX_CA_CERTIFICATE: ${path} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
+}
+
 function checkModelCatalog(env: EnvironmentVariables, problems: string[]): void {
   if (!env.CODEX_MODEL_CATALOG) return;
   try {
@@ -352,6 +371,7 @@ function validateEnvironment(raw: NodeJS.ProcessEnv): EnvironmentVariables {
   const problems = describe(validateSync(env, { forbidUnknownValues: false, stopAtFirstError: true }));
   checkJson(env, problems);
   checkModelCatalog(env, problems);
+  checkCaCertificate(env, problems);
   checkReplicas(env, raw.HOSTNAME, problems);
   if (problems.length > 0) {
     throw new ConfigurationError(`Invalid configuration (${problems.length}):\n  - ${problems.join('\n  - ')}`);
