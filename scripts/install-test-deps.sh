@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite runs besides Node (when a command is missing): curl, openssl,
-# ps and pgrep (procps), runuser (util-linux), a python3 with `requests` (one test replays a Python
+# the CA bundle (ca-certificates), ps and pgrep (procps), runuser (util-linux), a python3 with `requests` (one test replays a Python
 # client), nginx and bubblewrap (the replica test puts three replicas behind nginx, each with its own
 # volume at one mount point through bwrap), and podman with runc, debootstrap and their networking for
 # the container image test.
@@ -22,6 +22,8 @@ want debootstrap debootstrap
 want iptables iptables
 # nginx fronts three replicas in the replica test (it lives in /usr/sbin, outside a user's PATH).
 [[ -x /usr/sbin/nginx ]] || packages+=(nginx-light)
+# The system's CA bundle: the CA test checks that an SSL_CERT_FILE naming it does not reach codex.
+[[ -f /etc/ssl/certs/ca-certificates.crt ]] || packages+=(ca-certificates)
 # podman's network helpers live outside PATH.
 [[ -x /usr/lib/podman/netavark ]] || packages+=(netavark)
 [[ -x /usr/lib/podman/aardvark-dns ]] || packages+=(aardvark-dns)
