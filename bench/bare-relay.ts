@@ -13,8 +13,8 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { DirectAppServers } from './direct-client';
-import { codexSample, ROOT } from './gateway-process';
-import { cpuTimes, pidsWithEnv, rssMb } from './stats';
+import { ROOT, serverSample } from './gateway-process';
+import { pidsWithEnv } from './stats';
 import type { Entry } from './measure';
 import { postJson, streamPost, type Surface } from './surfaces';
 
@@ -72,11 +72,7 @@ export function bareRelayEntry(relay: BareRelay): Entry {
   };
   return {
     surface,
-    sample: () => ({
-      ...codexSample(pidsWithEnv(relay.dir)),
-      cpu: cpuTimes(relay.child.pid!).self,
-      rss: rssMb(relay.child.pid!),
-    }),
+    sample: () => serverSample(relay.child.pid!, pidsWithEnv(relay.dir)),
   };
 }
 

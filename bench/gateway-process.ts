@@ -5,7 +5,7 @@ import { request as httpRequest } from 'node:http';
 import { join, resolve } from 'node:path';
 import { modelCatalogEntry } from '@app/codex-transport';
 import type { Sample } from './measure';
-import { distribution, pidsWithEnv, rssMb, sumRssMb, treeCpuMs } from './stats';
+import { cpuTimes, distribution, pidsWithEnv, rssMb, sumRssMb, treeCpuMs } from './stats';
 
 export const ROOT = resolve(__dirname, '..');
 export const MAIN = join(ROOT, 'dist/apps/gateway/apps/gateway/src/main.js');
@@ -98,6 +98,11 @@ export function codexPidsOf(g: GatewayProcess): number[] {
 /** CPU and memory of these codex processes; no gateway process of its own. */
 export function codexSample(pids: number[]): Sample {
   return { cpu: null, rss: null, codexCpu: treeCpuMs(pids), codexRss: sumRssMb(pids) };
+}
+
+/** A server process's own CPU and RSS (the gateway's, the bare relay's), with those of the codex processes serving it. */
+export function serverSample(pid: number, codexPids: number[]): Sample {
+  return { ...codexSample(codexPids), cpu: cpuTimes(pid).self, rss: rssMb(pid) };
 }
 
 /** Stops the gateway (SIGTERM, it drains) and waits for it; a gateway already stopped is left as it is. */

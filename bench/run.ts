@@ -21,6 +21,7 @@ import {
   codexPidsOf,
   codexSample,
   ROOT,
+  serverSample,
   setGatewayNode,
   startGateway,
   stopGateway,
@@ -134,11 +135,7 @@ async function main(): Promise<void> {
     const onGateway = (surface: Surface): Entry => ({
       surface,
       onGateway: true,
-      sample: () => ({
-        ...codexSample(pidsWithEnv(`${join(gw.dataDir, 'users', surface.tenants)}-`)),
-        cpu: cpuTimes(gw.child.pid!).self,
-        rss: rssMb(gw.child.pid!),
-      }),
+      sample: () => serverSample(gw.child.pid!, pidsWithEnv(`${join(gw.dataDir, 'users', surface.tenants)}-`)),
     });
     const entries: Entry[] = [
       { surface: direct, sample: directSample },

@@ -61,56 +61,18 @@ export function selfSignedCertificate(label: string): { dir: string; key: string
  */
 export function certificateAuthority(label: string): { dir: string; ca: string; key: string; cert: string } {
   const dir = makeDataDir(label);
-  const file = (name: string) => join(dir, name);
-  const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'ignore' });
-  const authority = ['-subj', `/CN=${label} test CA`, '-addext', 'basicConstraints=critical,CA:TRUE'];
-  const usage = ['-addext', 'keyUsage=critical,keyCertSign,cRLSign'];
+  // Run in `dir` with its files' bare names, so that the arguments split on spaces.
+  const openssl = (args: string) => execFileSync('openssl', args.split(' '), { cwd: dir, stdio: 'ignore' });
+  const authority = `-subj /CN=${label.replace(/\W/g, '-')}-test-authority -addext basicConstraints=critical,CA:TRUE`;
   openssl(
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-days',
-    '1',
-    ...authority,
-    ...usage,
-    '-keyout',
-    file('ca.key'),
-    '-out',
-    file('ca.pem'),
+    `req -x509 -newkey rsa:2048 -nodes -days 1 ${authority} -addext keyUsage=critical,keyCertSign,cRLSign -keyout ca.key -out ca.pem`,
   );
+  openssl('req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout key.pem -out server.csr');
+  writeFileSync(join(dir, 'server.ext'), 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n');
   openssl(
-    'req',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-subj',
-    '/CN=127.0.0.1',
-    '-keyout',
-    file('key.pem'),
-    '-out',
-    file('server.csr'),
+    'x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 1 -extfile server.ext -out cert.pem',
   );
-  writeFileSync(file('server.ext'), 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n');
-  openssl(
-    'x509',
-    '-req',
-    '-in',
-    file('server.csr'),
-    '-CA',
-    file('ca.pem'),
-    '-CAkey',
-    file('ca.key'),
-    '-CAcreateserial',
-    '-days',
-    '1',
-    '-extfile',
-    file('server.ext'),
-    '-out',
-    file('cert.pem'),
-  );
-  return { dir, ca: file('ca.pem'), key: file('key.pem'), cert: file('cert.pem') };
+  return { dir, ca: join(dir, 'ca.pem'), key: join(dir, 'key.pem'), cert: join(dir, 'cert.pem') };
 }
 
 /** Environment for codex children: enough to run, nothing secret from the test runner. */
