@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import OpenAI from 'openai';
 import { AppServerTransport } from '@app/codex-transport';
@@ -472,32 +474,55 @@ describe('OpenAI Responses API (official openai SDK, real codex)', () => {
 });
 
 describe('OpenAI Responses state across a gateway restart', () => {
-  it('retrieve and previous_response_id work after the gateway restarts on the same data dir', async () => {
+  it('retrieve, replay and previous_response_id work after the gateway restarts on the same data dir', async () => {
     const first = await startGateway('responses-restart', { CODEX_GATEWAY_TOKEN: TOKEN_A });
     const dataDir = first.dataDir;
     let created: OpenAI.Responses.Response;
+    let older: OpenAI.Responses.Response;
     try {
       const client = new OpenAI({ apiKey: TOKEN_A, baseURL: `${first.url}/v1`, maxRetries: 0 });
       created = await client.responses.create({ input: 'remember the number 7', metadata: { run: 'one' } });
+      older = await client.responses.create({ input: 'a response kept as an older gateway kept it' });
       expect(codexPidsWith(dataDir).length).toBeGreaterThan(0);
     } finally {
       await first.close();
     }
     expect(await survivingCodexProcesses(dataDir)).toBe('');
+    // A finished response is one file, its stream events in its record.
+    const [tenantDir] = readdirSync(join(dataDir, 'responses'));
+    const folder = join(dataDir, 'responses', tenantDir);
+    expect(readdirSync(folder).sort()).toEqual([`${created.id}.json`, `${older.id}.json`].sort());
+    const recordOf = (id: string) => JSON.parse(readFileSync(join(folder, `${id}.json`), 'utf8'));
+    const events = { [created.id]: recordOf(created.id).events, [older.id]: recordOf(older.id).events };
+    for (const id of [created.id, older.id]) {
+      expect(events[id][0]).toMatchObject({ type: 'response.created', sequence_number: 0 });
+      expect(events[id].at(-1)).toMatchObject({ type: 'response.completed' });
+    }
+    // Records written before the events moved into them keep the events in a file beside the record.
+    const { events: olderEvents, ...olderRecord } = recordOf(older.id);
+    writeFileSync(join(folder, `${older.id}.events.json`), JSON.stringify(olderEvents));
+    writeFileSync(join(folder, `${older.id}.json`), JSON.stringify(olderRecord));
     const second = await startGateway('responses-restart', { CODEX_GATEWAY_TOKEN: TOKEN_A }, { dataDir });
     try {
       const client = new OpenAI({ apiKey: TOKEN_A, baseURL: `${second.url}/v1`, maxRetries: 0 });
       expect(await client.responses.retrieve(created.id)).toEqual(created);
+      expect(await client.responses.retrieve(older.id)).toEqual(older);
       const next = await client.responses.create({ input: '[[memory]] what number', previous_response_id: created.id });
       expect(next.output_text).toBe(
         'I can see 2 user messages in this conversation. Earlier: 1) "remember the number 7".',
       );
-      const replay = await getSse(`${second.url}/v1/responses/${created.id}?stream=true`, {
-        authorization: `Bearer ${TOKEN_A}`,
-      });
-      // (the SDK adds its `output_text` convenience to what it returns)
-      const { output_text: _, ...wire } = created;
-      expect(replay.events.at(-1)!.json.response).toEqual(wire);
+      for (const response of [created, older]) {
+        const replay = await getSse(`${second.url}/v1/responses/${response.id}?stream=true`, {
+          authorization: `Bearer ${TOKEN_A}`,
+        });
+        expect(replay.events.map((e) => e.json)).toEqual(events[response.id]);
+        // (the SDK adds its `output_text` convenience to what it returns)
+        const { output_text: _, ...wire } = response;
+        expect(replay.events.at(-1)!.json.response).toEqual(wire);
+      }
+      // Deleting one removes its files, the older layout's too.
+      await client.responses.delete(older.id);
+      expect(readdirSync(folder).filter((f) => f.startsWith(older.id))).toEqual([]);
     } finally {
       await second.close();
     }

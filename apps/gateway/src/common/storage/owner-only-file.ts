@@ -2,13 +2,17 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
+/** Temporary names: unique within this process by the counter, across processes sharing a folder by the prefix. */
+const TEMPORARY_PREFIX = randomBytes(6).toString('hex');
+let temporaries = 0;
+
 /**
  * Writes JSON whole (a temporary file renamed into place), owner-only. The folder is created (owner-only)
  * only when the first attempt finds it missing, so a write to an existing folder costs no extra calls.
  */
 export async function writeJsonFile(file: string, value: unknown): Promise<void> {
   const text = JSON.stringify(value);
-  const temporary = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+  const temporary = `${file}.${TEMPORARY_PREFIX}${(temporaries++).toString(36)}.tmp`;
   try {
     await writeFile(temporary, text, { mode: 0o600 });
   } catch (error) {

@@ -236,7 +236,7 @@ export class ResponsesService implements BeforeApplicationShutdown {
     const live = this.visible(tenant, id);
     if (live) return live.run.eventsAfter(after);
     const record = await this.stored(tenant, id);
-    const events = (await this.records.events(tenant, id)) ?? [];
+    const events = (await this.records.events(tenant, record)) ?? [];
     return new Observable<ResponseStreamEvent>((subscriber) => {
       for (const event of events) if (event.sequence_number > after) subscriber.next(event);
       if (record.response.status === 'in_progress')
@@ -302,11 +302,11 @@ export class ResponsesService implements BeforeApplicationShutdown {
    * changes) is not part of it.
    */
   private async chainItems(tenant: string, previousId: string): Promise<Array<Record<string, unknown>>> {
-    const responses: StoredResponse[] = [];
+    const responses: Array<Pick<StoredResponse, 'input' | 'response'>> = [];
     for (let id: string | null = previousId; id && responses.length < MAX_CHAIN;) {
       const record: StoredResponse = this.live.get(this.key(tenant, id))?.record ?? (await this.stored(tenant, id));
       const response: ResponseObject = this.live.get(this.key(tenant, id))?.run.snapshot() ?? record.response;
-      responses.unshift({ ...record, response });
+      responses.unshift({ input: record.input, response });
       id = response.previous_response_id;
     }
     return responses.flatMap((r) => historyItems([...promptMessages(r.input), ...outputMessages(r.response)]));
@@ -347,13 +347,14 @@ export class ResponsesService implements BeforeApplicationShutdown {
   }
 
   private persist(live: LiveResponse, withEvents = false): void {
-    const record: StoredResponse = { ...live.record, response: live.run.snapshot() };
-    const events = withEvents ? live.run.events() : null;
+    const record: StoredResponse = {
+      ...live.record,
+      response: live.run.snapshot(),
+      ...(withEvents ? { events: live.run.events() } : {}),
+    };
     live.persisted = live.persisted
       .then(async () => {
-        if (live.deleted) return;
-        if (events) await this.records.saveEvents(live.tenant, live.run.id, events);
-        await this.records.save(live.tenant, record);
+        if (!live.deleted) await this.records.save(live.tenant, record);
       })
       .catch((error: unknown) =>
         this.logger.error(`could not store response ${live.run.id}: ${(error as Error).message}`),

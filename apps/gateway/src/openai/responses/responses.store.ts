@@ -48,6 +48,11 @@ export interface StoredResponse {
   threadId: string;
   turnId: string | null;
   input: InputItem[];
+  /**
+   * The stream events of a finished response (what `GET /v1/responses/{id}?stream=true` replays). Records
+   * written before they were kept here have them in `<id>.events.json` beside the record.
+   */
+  events?: ResponseStreamEvent[];
 }
 
 const RESPONSE_ID = /^resp_[A-Za-z0-9]{1,100}$/;
@@ -59,7 +64,8 @@ export function newResponseId(): string {
 /**
  * Durable response records, one JSON file per response under `BASE_DATA_DIR/responses/<tenant>/`
  * (tenant names mapped to safe directory names; ids checked against one strict pattern before they
- * touch a path). Files are written whole and renamed into place, owner-only.
+ * touch a path). Files are written whole and renamed into place, owner-only: a response's record when it
+ * starts, and once more when it ends, with its stream events.
  */
 @Injectable()
 export class ResponsesStore {
@@ -69,17 +75,15 @@ export class ResponsesStore {
     await this.write(tenant, `${record.response.id}.json`, record);
   }
 
-  async saveEvents(tenant: string, id: string, events: ResponseStreamEvent[]): Promise<void> {
-    await this.write(tenant, `${id}.events.json`, events);
-  }
-
   /** The record, or null when there is none for this tenant (unknown, deleted, or another tenant's). */
   async get(tenant: string, id: string): Promise<StoredResponse | null> {
     return this.read<StoredResponse>(tenant, id, `${id}.json`);
   }
 
-  async events(tenant: string, id: string): Promise<ResponseStreamEvent[] | null> {
-    return this.read<ResponseStreamEvent[]>(tenant, id, `${id}.events.json`);
+  /** A finished response's stream events: in its record, or in the file of an older record beside it. */
+  async events(tenant: string, record: StoredResponse): Promise<ResponseStreamEvent[] | null> {
+    const id = record.response.id;
+    return record.events ?? this.read<ResponseStreamEvent[]>(tenant, id, `${id}.events.json`);
   }
 
   /** True when a record was deleted. */
