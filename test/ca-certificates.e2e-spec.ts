@@ -1,4 +1,5 @@
-import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -83,10 +84,21 @@ describe('CA certificates for the model provider', () => {
     }
   });
 
-  it("a CA certificate in a directory no tenant's codex may see (a mounted secret's) is still read by codex", async () => {
-    const secrets = join(authority.dir, 'secrets');
-    mkdirSync(secrets);
-    copyFileSync(authority.ca, join(secrets, 'ca.pem'));
+  /**
+   * A directory laid out as Kubernetes mounts a Secret: each file a link through `..data` to a directory
+   * named by its version (`ca.pem` → `..data/ca.pem` → `..2026_12_06/ca.pem`).
+   */
+  function secretVolume(name: string): string {
+    const volume = join(authority.dir, name);
+    mkdirSync(join(volume, '..2026_12_06'), { recursive: true });
+    copyFileSync(authority.ca, join(volume, '..2026_12_06', 'ca.pem'));
+    symlinkSync('..2026_12_06', join(volume, '..data'));
+    symlinkSync(join('..data', 'ca.pem'), join(volume, 'ca.pem'));
+    return volume;
+  }
+
+  it("a CA certificate in a directory no tenant's codex may see (a mounted secret's, through its links) is still read by codex", async () => {
+    const secrets = secretVolume('secrets');
     const gw = await startGateway('ca-hidden', {
       CODEX_API_BASE_URL: baseUrl,
       CODEX_ISOLATION_HIDE: secrets,
@@ -94,6 +106,29 @@ describe('CA certificates for the model provider', () => {
     });
     try {
       expect(await completion(gw)).toContain('You said: over TLS');
+      expect(codexEnvironment(gw).CODEX_CA_CERTIFICATE).toBe(join(secrets, 'ca.pem'));
+    } finally {
+      await gw.close();
+    }
+  });
+
+  it('SSL_CERT_DIR in a hidden directory is read by codex too', async () => {
+    // A directory of authorities as OpenSSL reads one: each certificate also under its subject's hash
+    // (`openssl rehash`; codex finds certificates in SSL_CERT_DIR by those names only).
+    const secrets = join(authority.dir, 'cert-dir');
+    mkdirSync(secrets);
+    copyFileSync(authority.ca, join(secrets, 'company-ca.pem'));
+    execFileSync('openssl', ['rehash', secrets]);
+    const gw = await startGateway('ca-hidden-dir', {
+      CODEX_API_BASE_URL: baseUrl,
+      CODEX_ISOLATION_HIDE: secrets,
+      CODEX_CA_CERTIFICATE: undefined,
+      SSL_CERT_FILE: undefined,
+      SSL_CERT_DIR: secrets,
+    });
+    try {
+      expect(await completion(gw)).toContain('You said: over TLS');
+      expect(codexEnvironment(gw).SSL_CERT_DIR).toBe(secrets);
     } finally {
       await gw.close();
     }

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { allOnPath, findOnPath, isolationArgs } from './isolation';
@@ -14,8 +14,12 @@ describe('isolationArgs', () => {
     writeFileSync(key, 'secret');
     const secrets = join(dir, 'run-secrets');
     mkdirSync(secrets);
+    // As Kubernetes mounts a secret: the file a link through `..data` to a directory named by its version.
+    mkdirSync(join(secrets, '..v1'));
+    writeFileSync(join(secrets, '..v1', 'ca.pem'), 'certificate');
+    symlinkSync('..v1', join(secrets, '..data'));
     const ca = join(secrets, 'ca.pem');
-    writeFileSync(ca, 'certificate');
+    symlinkSync(join('..data', 'ca.pem'), ca);
     const view = { home: join(base, 'users', 'alice'), workspace: join(base, 'workspace', 'alice') };
     const args = isolationArgs(
       {
@@ -49,8 +53,9 @@ describe('isolationArgs', () => {
     expect(args.join(' ')).toContain(`--ro-bind /dev/null ${key}`);
     expect(args.join(' ')).not.toContain(join(dir, 'absent'));
     expect(pairs('--bind')).toEqual([view.home, view.workspace, join(dir, 'shared')]);
-    // A CA certificate in a hidden directory is bound back read-only, after the tmpfs that hides it.
-    expect(args.join(' ')).toContain(`--ro-bind ${ca} ${ca}`);
+    // A CA certificate in a hidden directory is bound back read-only at the path codex is given (the file its
+    // links lead to now), after the tmpfs that hides it.
+    expect(args.join(' ')).toContain(`--ro-bind ${realpathSync(join(secrets, '..v1', 'ca.pem'))} ${ca}`);
     expect(args.indexOf(ca)).toBeGreaterThan(args.indexOf(secrets));
     expect(args.join(' ')).not.toContain('absent.pem');
     // codex's own directory is visible read-only even where a private /tmp or a hidden directory covers it.

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, realpathSync, statSync } from 'node:fs';
 import { delimiter, dirname, join, resolve, sep } from 'node:path';
 import type { ResolvedBinary } from './binary';
 
@@ -18,8 +18,10 @@ export interface TenantIsolation {
   /** Directories bound writable into every tenant's view (workspace roots shared on purpose, CODEX_ADD_DIRS). */
   sharedDirs: string[];
   /**
-   * Files every codex reads even where they lie in a hidden directory, bound back read-only: the CA
-   * certificates codex is given (public by nature; a mounted secret is where a platform often puts them).
+   * Files and directories every codex reads even where they lie in a hidden directory, bound back
+   * read-only at the paths codex is given: the CA certificates (public by nature; a mounted secret is where
+   * a platform often puts them). Each is resolved when a codex starts, so links to it (a Kubernetes secret's
+   * `ca.crt` → `..data/ca.crt`) lead to the file as it is then.
    */
   publicFiles: string[];
 }
@@ -28,6 +30,15 @@ export interface TenantIsolation {
 export interface TenantView {
   home: string;
   workspace: string;
+}
+
+/** The path with every link resolved, or null when nothing is there. */
+function realPathOf(path: string): string | null {
+  try {
+    return realpathSync(path);
+  } catch {
+    return null;
+  }
 }
 
 /** Every `name` on `path`, in its order. */
@@ -90,7 +101,10 @@ export function isolationArgs(
     args.push('--tmpfs', dir);
   }
   for (const file of isolation.hiddenFiles) if (existsSync(file)) args.push('--ro-bind', '/dev/null', file);
-  for (const file of isolation.publicFiles) if (existsSync(file)) args.push('--ro-bind', file, file);
+  for (const path of isolation.publicFiles) {
+    const real = realPathOf(path);
+    if (real) args.push('--ro-bind', real, path);
+  }
   for (const dir of programDirs) args.push('--ro-bind', dir, dir);
   for (const dir of [view.home, view.workspace, ...isolation.sharedDirs]) {
     mkdirSync(dir, { recursive: true });

@@ -1,5 +1,5 @@
 import { existsSync, realpathSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import type { ConfigType } from '@nestjs/config';
 import {
   allOnPath,
@@ -68,9 +68,11 @@ export function decideIsolation(
       ...codex.addDirs,
     ],
     // The CA certificates codex is given, wherever they are mounted (a secret's directory is hidden).
-    publicFiles: [codex.childEnv.CODEX_CA_CERTIFICATE, codex.childEnv.SSL_CERT_FILE]
-      .filter((path): path is string => path !== undefined && existsSync(path))
-      .map((path) => realpathSync(path)),
+    publicFiles: [
+      codex.childEnv.CODEX_CA_CERTIFICATE,
+      codex.childEnv.SSL_CERT_FILE,
+      ...(codex.childEnv.SSL_CERT_DIR?.split(delimiter) ?? []),
+    ].filter((path): path is string => path !== undefined && isAbsolute(path)),
   };
   let bwrap: string | null;
   try {
