@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -8,7 +8,7 @@ import OpenAI from 'openai';
 import { AppServerTransport, systemCaLocations } from '@app/codex-transport';
 import { OfflineProvider } from '@app/offline-provider';
 import { startGateway, type TestGateway } from './support/gateway';
-import { certificateAuthority } from './support/harness';
+import { certificateAuthority, TEST_DATA_ROOT } from './support/harness';
 
 /**
  * A model provider behind TLS whose certificate a company's own authority signed: codex trusts it when the
@@ -21,13 +21,36 @@ describe('CA certificates for the model provider', () => {
   const authority = certificateAuthority('company-ca');
   let front: Server;
   let baseUrl: string;
+  const links: string[] = [];
+
+  /** The codex app-server of the gateway's tenant. */
+  function codexPid(gw: TestGateway): number {
+    const pid = gw.app
+      .get(AppServerTransport)
+      .processes()
+      .find((p) => p.tenant === 'default')?.pid;
+    expect(pid).toBeDefined();
+    return pid!;
+  }
+
+  /**
+   * Whether that codex runs in a mount namespace of its own (the tenant's view): the process the gateway
+   * started is bubblewrap, which stays in the gateway's; codex is below it.
+   */
+  function inTenantNamespace(gw: TestGateway): boolean {
+    const own = readlinkSync('/proc/self/ns/mnt');
+    const below = (pid: number): number[] => {
+      const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean);
+      return children.flatMap((child) => [Number(child), ...below(Number(child))]);
+    };
+    return below(codexPid(gw)).some((pid) => readlinkSync(`/proc/${pid}/ns/mnt`) !== own);
+  }
 
   /** The environment of the codex app-server of the gateway's tenant (bubblewrap hands its own to codex). */
   function codexEnvironment(gw: TestGateway): Record<string, string> {
-    const transport = gw.app.get(AppServerTransport);
-    const pid = transport.processes().find((p) => p.tenant === 'default')?.pid;
-    expect(pid).toBeDefined();
-    const entries = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean);
+    const entries = readFileSync(`/proc/${codexPid(gw)}/environ`, 'utf8')
+      .split('\0')
+      .filter(Boolean);
     return Object.fromEntries(
       entries.map((entry) => [entry.slice(0, entry.indexOf('=')), entry.slice(entry.indexOf('=') + 1)]),
     );
@@ -60,6 +83,7 @@ describe('CA certificates for the model provider', () => {
   });
 
   afterAll(async () => {
+    for (const link of links) rmSync(link, { force: true });
     await new Promise((resolve) => front?.close(resolve));
     await provider.stop();
   });
@@ -99,14 +123,22 @@ describe('CA certificates for the model provider', () => {
 
   it("a CA certificate in a directory no tenant's codex may see (a mounted secret's, through its links) is still read by codex", async () => {
     const secrets = secretVolume('secrets');
+    // Named through a linked directory that every codex sees (outside its private /tmp), as
+    // `/var/run/secrets/…` is on systems where `/var/run` → `/run`.
+    const link = join(TEST_DATA_ROOT, `ca-link-${process.pid}`);
+    mkdirSync(TEST_DATA_ROOT, { recursive: true });
+    symlinkSync(authority.dir, link);
+    links.push(link);
+    const named = join(link, 'secrets', 'ca.pem');
     const gw = await startGateway('ca-hidden', {
       CODEX_API_BASE_URL: baseUrl,
       CODEX_ISOLATION_HIDE: secrets,
-      CODEX_CA_CERTIFICATE: join(secrets, 'ca.pem'),
+      CODEX_CA_CERTIFICATE: named,
     });
     try {
       expect(await completion(gw)).toContain('You said: over TLS');
-      expect(codexEnvironment(gw).CODEX_CA_CERTIFICATE).toBe(join(secrets, 'ca.pem'));
+      expect(inTenantNamespace(gw)).toBe(true);
+      expect(codexEnvironment(gw).CODEX_CA_CERTIFICATE).toBe(named);
     } finally {
       await gw.close();
     }
@@ -128,6 +160,7 @@ describe('CA certificates for the model provider', () => {
     });
     try {
       expect(await completion(gw)).toContain('You said: over TLS');
+      expect(inTenantNamespace(gw)).toBe(true);
       expect(codexEnvironment(gw).SSL_CERT_DIR).toBe(secrets);
     } finally {
       await gw.close();

@@ -20,13 +20,16 @@ describe('isolationArgs', () => {
     symlinkSync('..v1', join(secrets, '..data'));
     const ca = join(secrets, 'ca.pem');
     symlinkSync(join('..data', 'ca.pem'), ca);
+    // …and one reached through a linked directory (as `/var/run` → `/run`).
+    writeFileSync(join(secrets, 'other.pem'), 'certificate');
+    symlinkSync(secrets, join(dir, 'run-link'));
     const view = { home: join(base, 'users', 'alice'), workspace: join(base, 'workspace', 'alice') };
     const args = isolationArgs(
       {
         hiddenDirs: [base, join(base, 'workspace'), join(dir, 'missing-parent', 'x'), secrets],
         hiddenFiles: [key, join(dir, 'absent')],
         sharedDirs: [join(dir, 'shared')],
-        publicFiles: [ca, join(secrets, 'absent.pem')],
+        publicFiles: [ca, join(dir, 'run-link', 'other.pem'), join(secrets, 'absent.pem')],
       },
       view,
       view.workspace,
@@ -57,6 +60,9 @@ describe('isolationArgs', () => {
     // links lead to now), after the tmpfs that hides it.
     expect(args.join(' ')).toContain(`--ro-bind ${realpathSync(join(secrets, '..v1', 'ca.pem'))} ${ca}`);
     expect(args.indexOf(ca)).toBeGreaterThan(args.indexOf(secrets));
+    // bubblewrap makes no directory through a link: the directory's links are resolved, the file's name kept.
+    const other = realpathSync(join(secrets, 'other.pem'));
+    expect(args.join(' ')).toContain(`--ro-bind ${other} ${other}`);
     expect(args.join(' ')).not.toContain('absent.pem');
     // codex's own directory is visible read-only even where a private /tmp or a hidden directory covers it.
     expect(args.join(' ')).toContain(`--ro-bind ${join(dir, 'codex', 'bin')} ${join(dir, 'codex', 'bin')}`);

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, realpathSync, statSync } from 'node:fs';
-import { delimiter, dirname, join, resolve, sep } from 'node:path';
+import { basename, delimiter, dirname, join, resolve, sep } from 'node:path';
 import type { ResolvedBinary } from './binary';
 
 /**
@@ -103,7 +103,9 @@ export function isolationArgs(
   for (const file of isolation.hiddenFiles) if (existsSync(file)) args.push('--ro-bind', '/dev/null', file);
   for (const path of isolation.publicFiles) {
     const real = realPathOf(path);
-    if (real) args.push('--ro-bind', real, path);
+    // At the path codex is given, its directory's links resolved: bubblewrap makes no directory through a
+    // link (`/var/run` → `/run`), and codex reaches the same place through them.
+    if (real) args.push('--ro-bind', real, join(realPathOf(dirname(path)) ?? dirname(path), basename(path)));
   }
   for (const dir of programDirs) args.push('--ro-bind', dir, dir);
   for (const dir of [view.home, view.workspace, ...isolation.sharedDirs]) {
