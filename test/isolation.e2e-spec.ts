@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { allOnPath } from '@app/codex-transport';
 import { OfflineProvider } from '@app/offline-provider';
@@ -220,6 +220,47 @@ describe('tenant isolation down to the agent’s shell (two token tenants, real 
         'exclude = ["CODEX_GATEWAY_PROVIDER_KEY"]',
       );
   });
+});
+
+describe('a data directory reached through a link (as `/var/run/…` is `/run/…`)', () => {
+  const provider = new OfflineProvider();
+  let b: Boot;
+  let real: string;
+
+  beforeAll(async () => {
+    await provider.start();
+    real = makeDataDir('isolation-linked');
+    const link = `${real}-link`;
+    symlinkSync(real, link);
+    const gw = await startGateway(
+      'isolation-linked',
+      { CODEX_API_BASE_URL: provider.baseUrl, CODEX_GATEWAY_TOKENS: `alice:${TOKENS.alice},bob:${TOKENS.bob}` },
+      { dataDir: link },
+    );
+    b = { gw, base: link, workspace: join(link, 'workspace'), tlsKey: '/dev/null' };
+    await call(b, 'bob', '/v1/responses', { input: `keep ${SECRET}` });
+  }, 60_000);
+
+  afterAll(async () => {
+    await b?.gw.close();
+    await provider.stop();
+  });
+
+  it("the tenants' namespaces are built, and alice's agent finds nothing of bob's by either path", async () => {
+    const ready = (await (await fetch(`${b.gw.url}/health/ready`)).json()) as { info: Record<string, unknown> };
+    expect(ready.info.isolation).toMatchObject({ status: 'up', mode: 'namespace' });
+    expect(execFileSync('grep', ['-rl', SECRET, real], { encoding: 'utf8' })).toContain(join(real, 'responses', 'bob'));
+    for (const base of [b.base, real]) {
+      const result = await restCommand(
+        { ...b, base, workspace: join(base, 'workspace') },
+        'alice',
+        probe(b),
+        'read-only',
+      );
+      expect(result.turn).toBe('completed');
+      expectNothingLeaked(result.output);
+    }
+  }, 60_000);
 });
 
 describe('danger-full-access with several tenants', () => {

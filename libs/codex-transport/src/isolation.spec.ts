@@ -73,6 +73,32 @@ describe('isolationArgs', () => {
   });
 });
 
+describe('isolationArgs with paths given through links', () => {
+  it('hides and binds each where it really lies (bubblewrap mounts nothing through a link)', () => {
+    const dir = realpathSync(mkdtempSync(join(tmpdir(), 'isolation-links-')));
+    try {
+      mkdirSync(join(dir, 'run'));
+      symlinkSync(join(dir, 'run'), join(dir, 'var-run')); // as /var/run → /run
+      const base = join(dir, 'var-run', 'gateway'); // created by the call
+      const view = { home: join(base, 'users', 'alice'), workspace: join(dir, 'var-run', 'workspace', 'alice') };
+      const args = isolationArgs(
+        { hiddenDirs: [base], hiddenFiles: [], sharedDirs: [], publicFiles: [] },
+        view,
+        view.workspace,
+      );
+      const real = (path: string) => path.replace(join(dir, 'var-run'), join(dir, 'run'));
+      const pairs = (flag: string) => args.flatMap((a, i) => (a === flag ? [args[i + 1]] : []));
+      expect(pairs('--tmpfs')).toEqual(['/tmp', real(base)]);
+      expect(pairs('--bind')).toEqual([real(view.home), real(view.workspace)]);
+      expect(args.join(' ')).not.toContain('var-run/gateway');
+      // codex is still sent to the paths it was given: the link leads there inside the namespace.
+      expect(args.slice(-3)).toEqual(['--chdir', view.workspace, '--']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('allOnPath', () => {
   it('finds every file of that name on the path, in its order; findOnPath the first', () => {
     const dir = mkdtempSync(join(tmpdir(), 'on-path-'));

@@ -41,6 +41,15 @@ function realPathOf(path: string): string | null {
   }
 }
 
+/** The path with the links of its longest existing part resolved (the rest, not there yet, as it is). */
+function resolvedPath(path: string): string {
+  const absolute = resolve(path);
+  const real = realPathOf(absolute);
+  if (real) return real;
+  const parent = dirname(absolute);
+  return parent === absolute ? absolute : join(resolvedPath(parent), basename(absolute));
+}
+
 /** Every `name` on `path`, in its order. */
 export function allOnPath(name: string, path = process.env.PATH ?? ''): string[] {
   return path
@@ -96,21 +105,22 @@ export function isolationArgs(
     '--tmpfs',
     '/tmp',
   ];
-  for (const dir of outermost(isolation.hiddenDirs)) {
-    mkdirSync(dir, { recursive: true });
-    args.push('--tmpfs', dir);
-  }
-  for (const file of isolation.hiddenFiles) if (existsSync(file)) args.push('--ro-bind', '/dev/null', file);
+  // Every path where it really is, links resolved: bubblewrap makes no directory and mounts nothing through a
+  // link (a data directory under `/var/run` → `/run`, a workspace that is a link), and what is hidden must be
+  // hidden where it lies, not where a link to it lies. Links still lead there inside the namespace.
+  for (const dir of isolation.hiddenDirs) mkdirSync(dir, { recursive: true });
+  for (const dir of outermost(isolation.hiddenDirs.map(resolvedPath))) args.push('--tmpfs', dir);
+  for (const file of isolation.hiddenFiles)
+    if (existsSync(file)) args.push('--ro-bind', '/dev/null', resolvedPath(file));
   for (const path of isolation.publicFiles) {
     const real = realPathOf(path);
-    // At the path codex is given, its directory's links resolved: bubblewrap makes no directory through a
-    // link (`/var/run` → `/run`), and codex reaches the same place through them.
-    if (real) args.push('--ro-bind', real, join(realPathOf(dirname(path)) ?? dirname(path), basename(path)));
+    // At the path codex is given (its file name kept: it may be a link, as a Kubernetes secret's `ca.crt`).
+    if (real) args.push('--ro-bind', real, join(resolvedPath(dirname(path)), basename(path)));
   }
-  for (const dir of programDirs) args.push('--ro-bind', dir, dir);
+  for (const dir of programDirs.map(resolvedPath)) args.push('--ro-bind', dir, dir);
   for (const dir of [view.home, view.workspace, ...isolation.sharedDirs]) {
     mkdirSync(dir, { recursive: true });
-    args.push('--bind', dir, dir);
+    args.push('--bind', resolvedPath(dir), resolvedPath(dir));
   }
   args.push('--chdir', cwd, '--');
   return args;
