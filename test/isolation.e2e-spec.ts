@@ -1,5 +1,14 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { allOnPath } from '@app/codex-transport';
 import { OfflineProvider } from '@app/offline-provider';
@@ -259,6 +268,55 @@ describe('a data directory reached through a link (as `/var/run/â€¦` is `/run/â€
       );
       expect(result.turn).toBe('completed');
       expectNothingLeaked(result.output);
+    }
+  }, 60_000);
+});
+
+describe('a TLS key mounted as a Kubernetes secret, changed while tenants run', () => {
+  const provider = new OfflineProvider();
+  let b: Boot;
+  let volume: string;
+
+  /** Puts a new version of the secret in place as Kubernetes does: a new directory, `..data` swapped to it. */
+  function putVersion(version: string): void {
+    const { key, cert } = selfSignedCertificate(`secret-${version}`);
+    mkdirSync(join(volume, version));
+    copyFileSync(key, join(volume, version, 'tls.key'));
+    copyFileSync(cert, join(volume, version, 'tls.crt'));
+    symlinkSync(version, join(volume, '..data_tmp'));
+    renameSync(join(volume, '..data_tmp'), join(volume, '..data'));
+  }
+
+  beforeAll(async () => {
+    await provider.start();
+    volume = makeDataDir('tls-secret');
+    putVersion('..2026_12_06_1');
+    for (const name of ['tls.key', 'tls.crt']) symlinkSync(join('..data', name), join(volume, name));
+    const gw = await startGateway('tls-secret', {
+      CODEX_API_BASE_URL: provider.baseUrl,
+      CODEX_GATEWAY_TOKENS: `alice:${TOKENS.alice},bob:${TOKENS.bob}`,
+      CODEX_API_USE_TLS: 'true',
+      CODEX_API_TLS_KEY_PATH: join(volume, 'tls.key'),
+      CODEX_API_TLS_CERT_PATH: join(volume, 'tls.crt'),
+    });
+    b = { gw, base: gw.dataDir, workspace: join(gw.dataDir, 'workspace'), tlsKey: join(volume, 'tls.key') };
+  }, 60_000);
+
+  afterAll(async () => {
+    await b?.gw.close();
+    await provider.stop();
+  });
+
+  it("no version of the key is readable by a tenant's agent: one running when it changed, or one started after", async () => {
+    const look = `cat ${volume}/tls.key; ls -la ${volume}; cat ${volume}/..data/tls.key ${volume}/..2026_12_06_*/tls.key; echo probe-done`;
+    expect((await restCommand(b, 'alice', look, 'read-only')).output).not.toContain('PRIVATE KEY');
+    putVersion('..2026_12_06_2');
+    rmSync(join(volume, '..2026_12_06_1'), { recursive: true });
+    expect(readFileSync(join(volume, 'tls.key'), 'utf8')).toContain('PRIVATE KEY');
+    for (const tenant of ['alice', 'bob'] as const) {
+      const { output } = await restCommand(b, tenant, look, 'read-only');
+      expect(output).toContain('probe-done');
+      expect(output).not.toContain('PRIVATE KEY');
     }
   }, 60_000);
 });

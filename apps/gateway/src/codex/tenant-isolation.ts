@@ -1,5 +1,5 @@
-import { existsSync, realpathSync, statSync } from 'node:fs';
-import { delimiter, isAbsolute, join, resolve } from 'node:path';
+import { existsSync, lstatSync, realpathSync, statSync } from 'node:fs';
+import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import type { ConfigType } from '@nestjs/config';
 import {
   allOnPath,
@@ -51,9 +51,13 @@ export function decideIsolation(
     );
   }
   if (codex.isolation === 'off') return new TenantIsolationState('off', 'CODEX_TENANT_ISOLATION=off', null);
+  // Secrets are hidden where they lie when each codex starts (see isolationArgs). A file of a Kubernetes
+  // secret volume is a link through `..data` to a directory named by its version, replaced whole when the
+  // secret changes: the volume is hidden whole, so that no version is ever visible to a tenant's codex,
+  // including those already running when it changes.
   const hidden = [...MOUNTED_SECRETS, ...codex.isolationHide, ...(codex.tlsKeyPath ? [codex.tlsKeyPath] : [])]
     .filter((path) => existsSync(path))
-    .map((path) => realpathSync(path));
+    .map((path) => (!isDirectory(path) && inSecretVolume(path) ? dirname(path) : path));
   const isolation: TenantIsolation = {
     // With one tenant the workspace is its own; with several, each has a directory under it.
     hiddenDirs: [tenancy.baseDataDir, ...(codex.multiTenant ? [codex.workspace] : []), ...hidden.filter(isDirectory)],
@@ -96,6 +100,15 @@ export function decideIsolation(
     );
   }
   return new TenantIsolationState('off', `unavailable: ${unavailable}`, null);
+}
+
+/** A file of a Kubernetes secret (or config map) volume: a link beside the volume's `..data` link. */
+function inSecretVolume(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink() && lstatSync(join(dirname(path), '..data')).isSymbolicLink();
+  } catch {
+    return false;
+  }
 }
 
 function isDirectory(path: string): boolean {
