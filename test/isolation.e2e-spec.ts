@@ -10,7 +10,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { allOnPath } from '@app/codex-transport';
+import { allOnPath, findBubblewrap, resolveCodexBinary } from '@app/codex-transport';
 import { OfflineProvider } from '@app/offline-provider';
 import { startGateway, type TestGateway } from './support/gateway';
 import { makeDataDir, selfSignedCertificate } from './support/harness';
@@ -341,6 +341,46 @@ describe('danger-full-access with several tenants', () => {
     } finally {
       await gw.close();
     }
+  });
+});
+
+describe('a configured path bubblewrap cannot mount', () => {
+  let bin: string;
+  let path: string | undefined;
+  let unmountable: string;
+
+  beforeAll(() => {
+    // The real bubblewrap, but for arguments naming one directory, on which it fails as it does on a path it
+    // cannot mount: the platform supports the namespaces, the configuration does not.
+    const real = findBubblewrap(resolveCodexBinary(), process.env.PATH);
+    expect(real).not.toBeNull();
+    bin = makeDataDir('unmountable-bin');
+    unmountable = makeDataDir('unmountable');
+    writeFileSync(
+      join(bin, 'bwrap'),
+      `#!/bin/sh\ncase "$*" in *${unmountable}*) echo "bwrap: Can't mount tmpfs on /newroot${unmountable}: No such file or directory" >&2; exit 1;; esac\nexec ${real} "$@"\n`,
+      { mode: 0o755 },
+    );
+    path = process.env.PATH;
+    process.env.PATH = `${bin}:${path}`;
+  });
+
+  afterAll(() => {
+    process.env.PATH = path;
+  });
+
+  it.each([
+    ['one tenant', {}],
+    ['several tenants', { CODEX_GATEWAY_TOKENS: `alice:${TOKENS.alice},bob:${TOKENS.bob}` }],
+  ])('%s: the boot is refused, naming the paths to check (not the platform)', async (_name, env) => {
+    // (a gateway that boots all the same is stopped, so that the failure is the assertion's)
+    const outcome = await startGateway('unmountable', { ...env, CODEX_ISOLATION_HIDE: unmountable }).then(
+      async (gw) => (await gw.close(), 'booted'),
+      (error: Error) => error.message,
+    );
+    expect(outcome).toMatch(
+      /Tenant isolation could not be set up with the paths configured \(.*Can't mount tmpfs.*\).*CODEX_ISOLATION_HIDE.*CODEX_TENANT_ISOLATION=off/,
+    );
   });
 });
 

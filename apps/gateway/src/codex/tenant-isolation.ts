@@ -86,11 +86,20 @@ export function decideIsolation(
     return new TenantIsolationState('namespace', null, isolation);
   }
   const probeHome = join(tenancy.baseDataDir, 'health');
-  const unavailable = isolationUnavailable(bwrap, isolation, {
-    home: probeHome,
-    workspace: join(probeHome, 'workspace'),
-  });
+  const probe = { home: probeHome, workspace: join(probeHome, 'workspace') };
+  const unavailable = isolationUnavailable(bwrap, isolation, probe);
   if (!unavailable) return new TenantIsolationState('namespace', null, isolation);
+  // Where the namespaces work but not with the paths configured, that is the operator's to fix, with one
+  // tenant as with several: codex does not silently run without the isolation asked for.
+  const bare: TenantIsolation = { hiddenDirs: [], hiddenFiles: [], sharedDirs: [], publicFiles: [] };
+  if (bwrap && !isolationUnavailable(bwrap, bare, probe)) {
+    throw new ConfigurationError(
+      `Tenant isolation could not be set up with the paths configured (${unavailable}), though this platform supports it. ` +
+        'Check the paths in BASE_DATA_DIR, CODEX_WORKSPACE, CODEX_WORKSPACE_ROOTS, CODEX_ADD_DIRS, CODEX_ISOLATION_HIDE, ' +
+        'CODEX_API_TLS_KEY_PATH, CODEX_CA_CERTIFICATE, SSL_CERT_FILE and SSL_CERT_DIR, or set CODEX_TENANT_ISOLATION=off ' +
+        'to run without isolation.',
+    );
+  }
   if (codex.multiTenant) {
     throw new ConfigurationError(
       `Tenant isolation is not available on this platform (${unavailable}). With several tenants the gateway does not run ` +
