@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import {
   copyFileSync,
   existsSync,
+  mkdtempSync,
   mkdirSync,
   readFileSync,
   renameSync,
@@ -9,6 +10,7 @@ import {
   symlinkSync,
   writeFileSync,
 } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { allOnPath, findBubblewrap, resolveCodexBinary } from '@app/codex-transport';
 import { OfflineProvider } from '@app/offline-provider';
@@ -268,6 +270,40 @@ describe('a data directory reached through a link (as `/var/run/â€¦` is `/run/â€
       );
       expect(result.turn).toBe('completed');
       expectNothingLeaked(result.output);
+    }
+  }, 60_000);
+});
+
+describe('a data directory reached through a link where the namespace shows nothing (its private /tmp)', () => {
+  it("codex finds its home and workspace where they really are, and a tenant's turn runs", async () => {
+    const provider = new OfflineProvider();
+    await provider.start();
+    const link = join(mkdtempSync(join(tmpdir(), 'isolation-tmp-link-')), 'data');
+    symlinkSync(makeDataDir('isolation-tmp-link'), link);
+    const gw = await startGateway('isolation-tmp-link', { CODEX_API_BASE_URL: provider.baseUrl }, { dataDir: link });
+    try {
+      const ready = (await (await fetch(`${gw.url}/health/ready`)).json()) as { info: Record<string, unknown> };
+      expect(ready.info.isolation).toMatchObject({ status: 'up', mode: 'namespace' });
+      const thread = await fetch(`${gw.url}/api/thread/start`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({}),
+      });
+      expect(thread.status).toBe(200);
+      const { thread: started } = (await thread.json()) as { thread: { id: string } };
+      const turn = await fetch(`${gw.url}/api/turn/start`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ threadId: started.id, input: [{ type: 'text', text: '[[shell: echo home-ok]]' }] }),
+      });
+      const { turn: done } = (await turn.json()) as {
+        turn: { status: string; items: Array<{ type: string; text?: string }> };
+      };
+      expect(done.status).toBe('completed');
+      expect(done.items.find((i) => i.type === 'agentMessage')?.text).toContain('home-ok');
+    } finally {
+      await gw.close();
+      await provider.stop();
     }
   }, 60_000);
 });

@@ -69,7 +69,7 @@ describe('isolationArgs', () => {
     expect(args.indexOf(join(dir, 'codex', 'bin'))).toBeGreaterThan(args.lastIndexOf('--tmpfs'));
     // Binds come after the tmpfs that hides their parent, and the command follows `--`.
     expect(args.indexOf(view.home)).toBeGreaterThan(args.indexOf(base));
-    expect(args.slice(-3)).toEqual(['--chdir', view.workspace, '--']);
+    expect(args.slice(-6)).toEqual(['--setenv', 'CODEX_HOME', view.home, '--chdir', view.workspace, '--']);
   });
 });
 
@@ -91,8 +91,15 @@ describe('isolationArgs with paths given through links', () => {
       expect(pairs('--tmpfs')).toEqual(['/tmp', real(base)]);
       expect(pairs('--bind')).toEqual([real(view.home), real(view.workspace)]);
       expect(args.join(' ')).not.toContain('var-run/gateway');
-      // codex is still sent to the paths it was given: the link leads there inside the namespace.
-      expect(args.slice(-3)).toEqual(['--chdir', view.workspace, '--']);
+      // codex is sent to the same real places (a link on the way may not be there inside the namespace).
+      expect(args.slice(-6)).toEqual([
+        '--setenv',
+        'CODEX_HOME',
+        real(view.home),
+        '--chdir',
+        real(view.workspace),
+        '--',
+      ]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

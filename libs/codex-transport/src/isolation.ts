@@ -122,7 +122,9 @@ export function isolationArgs(
     mkdirSync(dir, { recursive: true });
     args.push('--bind', resolvedPath(dir), resolvedPath(dir));
   }
-  args.push('--chdir', cwd, '--');
+  // codex is sent to the same real places: a link on the way may be where the namespace shows nothing (under
+  // the private /tmp, in a hidden directory).
+  args.push('--setenv', 'CODEX_HOME', resolvedPath(view.home), '--chdir', resolvedPath(cwd), '--');
   return args;
 }
 
