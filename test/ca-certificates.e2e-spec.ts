@@ -21,7 +21,6 @@ describe('CA certificates for the model provider', () => {
   const authority = certificateAuthority('company-ca');
   let front: Server;
   let baseUrl: string;
-  const links: string[] = [];
 
   /** The codex app-server of the gateway's tenant. */
   function codexPid(gw: TestGateway): number {
@@ -83,7 +82,6 @@ describe('CA certificates for the model provider', () => {
   });
 
   afterAll(async () => {
-    for (const link of links) rmSync(link, { force: true });
     await new Promise((resolve) => front?.close(resolve));
     await provider.stop();
   });
@@ -109,38 +107,43 @@ describe('CA certificates for the model provider', () => {
   });
 
   /**
-   * A directory laid out as Kubernetes mounts a Secret: each file a link through `..data` to a directory
-   * named by its version (`ca.pem` → `..data/ca.pem` → `..2026_12_06/ca.pem`).
+   * A gateway whose CA variable `name` is `value`, in a directory `hidden` from every tenant's codex: codex
+   * (in the tenant's own namespace) trusts the authority, and was given the variable as set.
    */
-  function secretVolume(name: string): string {
-    const volume = join(authority.dir, name);
-    mkdirSync(join(volume, '..2026_12_06'), { recursive: true });
-    copyFileSync(authority.ca, join(volume, '..2026_12_06', 'ca.pem'));
-    symlinkSync('..2026_12_06', join(volume, '..data'));
-    symlinkSync(join('..data', 'ca.pem'), join(volume, 'ca.pem'));
-    return volume;
+  async function expectTrustedFromHidden(label: string, hidden: string, name: string, value: string): Promise<void> {
+    const gw = await startGateway(label, {
+      CODEX_API_BASE_URL: baseUrl,
+      CODEX_ISOLATION_HIDE: hidden,
+      CODEX_CA_CERTIFICATE: undefined,
+      SSL_CERT_FILE: undefined,
+      SSL_CERT_DIR: undefined,
+      [name]: value,
+    });
+    try {
+      expect(await completion(gw)).toContain('You said: over TLS');
+      expect(inTenantNamespace(gw)).toBe(true);
+      expect(codexEnvironment(gw)[name]).toBe(value);
+    } finally {
+      await gw.close();
+    }
   }
 
   it("a CA certificate in a directory no tenant's codex may see (a mounted secret's, through its links) is still read by codex", async () => {
-    const secrets = secretVolume('secrets');
+    // Laid out as Kubernetes mounts a Secret: `ca.pem` → `..data/ca.pem` → `..2026_12_06/ca.pem`.
+    const secrets = join(authority.dir, 'secrets');
+    mkdirSync(join(secrets, '..2026_12_06'), { recursive: true });
+    copyFileSync(authority.ca, join(secrets, '..2026_12_06', 'ca.pem'));
+    symlinkSync('..2026_12_06', join(secrets, '..data'));
+    symlinkSync(join('..data', 'ca.pem'), join(secrets, 'ca.pem'));
     // Named through a linked directory that every codex sees (outside its private /tmp), as
     // `/var/run/secrets/…` is on systems where `/var/run` → `/run`.
     const link = join(TEST_DATA_ROOT, `ca-link-${process.pid}`);
     mkdirSync(TEST_DATA_ROOT, { recursive: true });
     symlinkSync(authority.dir, link);
-    links.push(link);
-    const named = join(link, 'secrets', 'ca.pem');
-    const gw = await startGateway('ca-hidden', {
-      CODEX_API_BASE_URL: baseUrl,
-      CODEX_ISOLATION_HIDE: secrets,
-      CODEX_CA_CERTIFICATE: named,
-    });
     try {
-      expect(await completion(gw)).toContain('You said: over TLS');
-      expect(inTenantNamespace(gw)).toBe(true);
-      expect(codexEnvironment(gw).CODEX_CA_CERTIFICATE).toBe(named);
+      await expectTrustedFromHidden('ca-hidden', secrets, 'CODEX_CA_CERTIFICATE', join(link, 'secrets', 'ca.pem'));
     } finally {
-      await gw.close();
+      rmSync(link, { force: true });
     }
   });
 
@@ -151,20 +154,7 @@ describe('CA certificates for the model provider', () => {
     mkdirSync(secrets);
     copyFileSync(authority.ca, join(secrets, 'company-ca.pem'));
     execFileSync('openssl', ['rehash', secrets]);
-    const gw = await startGateway('ca-hidden-dir', {
-      CODEX_API_BASE_URL: baseUrl,
-      CODEX_ISOLATION_HIDE: secrets,
-      CODEX_CA_CERTIFICATE: undefined,
-      SSL_CERT_FILE: undefined,
-      SSL_CERT_DIR: secrets,
-    });
-    try {
-      expect(await completion(gw)).toContain('You said: over TLS');
-      expect(inTenantNamespace(gw)).toBe(true);
-      expect(codexEnvironment(gw).SSL_CERT_DIR).toBe(secrets);
-    } finally {
-      await gw.close();
-    }
+    await expectTrustedFromHidden('ca-hidden-dir', secrets, 'SSL_CERT_DIR', secrets);
   });
 
   it('SSL_CERT_FILE naming another bundle is passed on as given, and codex trusts what it holds', async () => {

@@ -118,13 +118,13 @@ export function isolationArgs(
     if (real) args.push('--ro-bind', real, join(resolvedPath(dirname(path)), basename(path)));
   }
   for (const dir of programDirs.map(resolvedPath)) args.push('--ro-bind', dir, dir);
-  for (const dir of [view.home, view.workspace, ...isolation.sharedDirs]) {
-    mkdirSync(dir, { recursive: true });
-    args.push('--bind', resolvedPath(dir), resolvedPath(dir));
-  }
+  for (const dir of [view.home, view.workspace, ...isolation.sharedDirs]) mkdirSync(dir, { recursive: true });
+  const home = resolvedPath(view.home);
+  for (const dir of [home, resolvedPath(view.workspace), ...isolation.sharedDirs.map(resolvedPath)])
+    args.push('--bind', dir, dir);
   // codex is sent to the same real places: a link on the way may be where the namespace shows nothing (under
   // the private /tmp, in a hidden directory).
-  args.push('--setenv', 'CODEX_HOME', resolvedPath(view.home), '--chdir', resolvedPath(cwd), '--');
+  args.push('--setenv', 'CODEX_HOME', home, '--chdir', resolvedPath(cwd), '--');
   return args;
 }
 
